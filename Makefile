@@ -1,0 +1,45 @@
+# klaster: every target creates the virtual environment on first use, so on a fresh machine
+# `make run` and `make test` are all the set-up there is.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEEDS ?= 10
+EXP ?= experiments/smoke.yaml
+
+.PHONY: help install run test test-all lint format clean
+
+help:
+	@echo "make run        set up, run the four regime presets over $(SEEDS) seeds, write results/ and a report"
+	@echo "make test       set up and run the test suite (slow tests excluded)"
+	@echo "make test-all   the whole suite, slow tests included"
+	@echo "make lint       ruff check and format check"
+	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/klaster compare --seeds $(SEEDS) --out results/compare
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ""
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests bench
+	$(BIN)/ruff format --check sim tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix sim tests bench
+	$(BIN)/ruff format sim tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
