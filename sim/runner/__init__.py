@@ -1,0 +1,1 @@
+"""Experiment runner: designs, seeds, executors, the run store, consolidation, ``klaster sweep``."""

@@ -1,0 +1,138 @@
+"""From an experiment file to run specs: every point's scenario is built and validated up front.
+
+Validating all points before anything runs means a bad value anywhere in a long sweep is an
+input error (exit 2, nothing written) rather than a failure discovered hours in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sim
+from sim.input_errors import InputError
+from sim.runner.design import design_points
+from sim.runner.experiment import Experiment, load_experiment
+from sim.runner.seeds import run_seed
+from sim.scenario import Scenario
+from sim.scenario_files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
+
+
+@dataclass(frozen=True)
+class BaseScenario:
+    """One entry of ``scenarios:``, read (with ``extends`` and ``steps`` applied) but not varied."""
+
+    entry: str
+    path: Path
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Point:
+    index: int
+    base: int  # index into Plan.bases
+    scenario: str  # the resolved scenario's name
+    params: dict[str, Any]
+    scenario_hash: str
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    key: str  # names the run's result file; see run_key
+    point: int
+    replicate: int
+    seed: int
+
+
+@dataclass
+class Plan:
+    experiment: Experiment
+    path: Path
+    bases: list[BaseScenario]
+    points: list[Point]
+    runs: list[RunSpec] = field(default_factory=list)
+
+    def scenario(self, point: Point) -> Scenario:
+        """Rebuild a point's scenario (plans keep only hashes, so big sweeps stay small)."""
+        return _build(self, self.bases[point.base], point.index, point.params)
+
+
+def run_key(scenario_hash: str, params: dict[str, Any], seed: int, model_version: str) -> str:
+    """Content key of a run: same scenario, parameters, seed and model version -> same result."""
+    payload = json.dumps(
+        {"scenario": scenario_hash, "params": params, "seed": seed, "model": model_version},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def make_plan(experiment_path: str | Path) -> Plan:
+    """Read the experiment, expand its design, validate every point, and list the runs in order."""
+    path = Path(experiment_path)
+    experiment = load_experiment(path)
+    bases = [_read_base(path, i, entry, experiment) for i, entry in enumerate(experiment.scenarios)]
+    plan = Plan(experiment=experiment, path=path, bases=bases, points=[])
+    rows = design_points(experiment)
+    for base_index, base in enumerate(bases):
+        for params in rows:
+            index = len(plan.points)
+            scenario = _build(plan, base, index, params)
+            plan.points.append(
+                Point(index, base_index, scenario.name, params, scenario.content_hash())
+            )
+    for point in plan.points:
+        for replicate in range(experiment.replicates):
+            seed = run_seed(experiment.master_seed, point.index, replicate)
+            key = run_key(point.scenario_hash, point.params, seed, sim.__version__)
+            plan.runs.append(RunSpec(key, point.index, replicate, seed))
+    return plan
+
+
+def _read_base(
+    experiment_path: Path, index: int, entry: str, experiment: Experiment
+) -> BaseScenario:
+    resolved = resolve_scenario_path(entry, relative_to=experiment_path)
+    if not resolved.is_file():
+        raise InputError(
+            f"{experiment_path}: scenarios.{index}: scenario file not found: {entry} "
+            f"(looked beside the experiment file and among the presets in scenarios/)"
+        )
+    try:
+        raw = load_raw(resolved)
+    except InputError as exc:
+        raise InputError(f"{experiment_path}: scenarios.{index}: {exc}") from None
+    fixed = dict(experiment.set)
+    if experiment.steps is not None:
+        fixed["run.steps"] = experiment.steps
+    if fixed:
+        raw = _override(raw, fixed, experiment_path, "set")
+    return BaseScenario(entry=entry, path=resolved, raw=raw)
+
+
+def _build(plan: Plan, base: BaseScenario, index: int, params: dict[str, Any]) -> Scenario:
+    raw = _override(base.raw, params, plan.path, "vary") if params else base.raw
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    source = f"{plan.path} (scenario {base.entry}" + (
+        f", point {index}: {shown})" if shown else ")"
+    )
+    try:
+        scenario = build_scenario(raw, source)
+    except InputError as exc:
+        raise InputError(f"{exc}\n(the values come from vary: in {plan.path})") from None
+    if scenario.name == "unnamed":
+        scenario = scenario.model_copy(update={"name": base.path.stem})
+    return scenario
+
+
+def _override(
+    raw: dict[str, Any], values: dict[str, Any], path: Path, section: str
+) -> dict[str, Any]:
+    try:
+        return apply_overrides(raw, values)
+    except InputError as exc:
+        raise InputError(f"{path}: {section}: {str(exc).removeprefix('--set ')}") from None

@@ -1,0 +1,150 @@
+"""The run store: one Parquet file per finished run, written atomically, plus the failures log.
+
+A run file appears under its final name only once complete (temp file, then ``os.replace``), so
+whatever kills the sweep, a file that exists is whole and a re-run can skip it. A lock (``flock``,
+released by the kernel even on SIGKILL) keeps two sweeps from writing one folder at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.input_errors import InputError
+
+RUN_META = b"klaster.run"
+DIAGNOSTICS_META = b"klaster.diagnostics"
+LOCK_NAME = ".sweep.lock"
+
+
+class SweepLocked(InputError):
+    """Another live sweep holds the output folder."""
+
+
+def runs_dir(out_dir: Path) -> Path:
+    return out_dir / "runs"
+
+
+def run_path(out_dir: Path, key: str) -> Path:
+    return runs_dir(out_dir) / f"{key}.parquet"
+
+
+def is_done(out_dir: Path, key: str) -> bool:
+    return run_path(out_dir, key).is_file()
+
+
+def write_run(
+    out_dir: Path,
+    key: str,
+    steps: pd.DataFrame,
+    record: dict[str, Any],
+    diagnostics: dict[str, Any],
+) -> Path:
+    """Write one run: its per-step table, the run record (seed, parameters, summary) as metadata."""
+    table = pa.Table.from_pandas(steps, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[RUN_META] = json.dumps(record, sort_keys=True, default=_jsonable).encode()
+    metadata[DIAGNOSTICS_META] = json.dumps(diagnostics, sort_keys=True).encode()
+    table = table.replace_schema_metadata(metadata)
+    final = run_path(out_dir, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = final.with_name(f".{key}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, temp)
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return final
+
+
+def read_record(out_dir: Path, key: str) -> dict[str, Any]:
+    """The run record (seed, parameters, summary) without reading the table itself."""
+    metadata = pq.read_schema(run_path(out_dir, key)).metadata or {}
+    return json.loads(metadata[RUN_META])
+
+
+def read_diagnostics(out_dir: Path, key: str) -> dict[str, Any]:
+    metadata = pq.read_schema(run_path(out_dir, key)).metadata or {}
+    return json.loads(metadata.get(DIAGNOSTICS_META, b"{}"))
+
+
+def read_steps(out_dir: Path, key: str) -> pd.DataFrame:
+    return pq.read_table(run_path(out_dir, key)).to_pandas()
+
+
+def step_columns(out_dir: Path, key: str) -> list[str]:
+    return list(pq.read_schema(run_path(out_dir, key)).names)
+
+
+def clean_temp_files(out_dir: Path) -> int:
+    """Remove half-written files left by a killed sweep; they are never read."""
+    removed = 0
+    folder = runs_dir(out_dir)
+    if folder.is_dir():
+        for temp in folder.glob(".*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                removed += 1
+    return removed
+
+
+class FailureLog:
+    """``failures.jsonl``: a JSON line per failed run of the latest sweep (params, seed, traceback).
+
+    Only the sweep's main process writes it, so lines never interleave.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / "failures.jsonl"
+        self.path.write_text("", encoding="utf-8")
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, sort_keys=True, default=_jsonable) + "\n")
+            handle.flush()
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the output folder for this sweep, or refuse clearly if another sweep holds it."""
+    import fcntl
+
+    path = out_dir / LOCK_NAME
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole sweep)
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown process"
+            raise SweepLocked(
+                f"{out_dir}: another sweep is writing to this folder ({holder}); wait for it to "
+                "finish or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,255 @@
+"""The sweep loop: submit the runs not yet on disk, record what comes back, consolidate.
+
+A bounded number of runs is in flight at a time (about two per worker slot), so a sweep of a
+million runs holds a few futures, not a million, and a crashed process pool loses only those.
+Results are written by the workers; this loop sees only small outcome records.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from sim.runner import store
+from sim.runner.consolidate import check_summaries, consolidate
+from sim.runner.executors import ExecutorSpec, open_executor
+from sim.runner.manifest import environment, file_sha256, read_manifest, write_manifest
+from sim.runner.plan import Plan, RunSpec
+from sim.runner.worker import RunFunction, RunOutcome, RunTask, execute
+
+MAX_ATTEMPTS = 3  # a run in flight when a worker process dies is retried this often
+
+
+@dataclass
+class SweepReport:
+    out_dir: Path
+    planned: int
+    skipped: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    files: dict[str, Path] = field(default_factory=dict)
+    peak_worker_rss_mb: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.skipped + self.succeeded
+
+
+def default_run_function() -> RunFunction:
+    from sim.simulate import simulate
+
+    return simulate
+
+
+def run_sweep(
+    plan: Plan,
+    out_dir: Path,
+    executor: ExecutorSpec,
+    run_fn: RunFunction | None = None,
+    quiet: bool = False,
+    command: list[str] | None = None,
+) -> SweepReport:
+    """Run every run of ``plan`` not already in ``out_dir``; the folder is locked meanwhile."""
+    run_fn = run_fn or default_run_function()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = SweepReport(out_dir=out_dir, planned=len(plan.runs))
+    with store.folder_lock(out_dir):
+        _warn_if_other_experiment(plan, out_dir, quiet)
+        store.clean_temp_files(out_dir)
+        failures = store.FailureLog(out_dir)
+        todo = [run for run in plan.runs if not store.is_done(out_dir, run.key)]
+        report.skipped = len(plan.runs) - len(todo)
+        manifest = _manifest_start(plan, executor, command, report)
+        write_manifest(out_dir, manifest)
+        started = time.perf_counter()
+        status = "stopped"  # interrupted, or stopped by an error
+        try:
+            if todo:
+                with open_executor(executor) as opened:
+                    if opened.dashboard and not quiet:
+                        print(f"dask dashboard: {opened.dashboard}", file=sys.stderr)
+                    _drive(plan, out_dir, todo, opened, run_fn, failures, report, quiet)
+            elif report.skipped and not quiet:
+                print(f"all {report.skipped} runs already done in {out_dir}", file=sys.stderr)
+            report.files = consolidate(plan, out_dir)
+            status = "complete" if report.failed == 0 else "complete_with_failures"
+        finally:
+            report.seconds = time.perf_counter() - started
+            manifest.update(_manifest_end(status, report))
+            write_manifest(out_dir, manifest)
+    return report
+
+
+def _drive(
+    plan: Plan,
+    out_dir: Path,
+    todo: list[RunSpec],
+    opened: Any,
+    run_fn: RunFunction,
+    failures: store.FailureLog,
+    report: SweepReport,
+    quiet: bool,
+) -> None:
+    queue: deque[tuple[RunSpec, int]] = deque((run, 1) for run in todo)
+    pending: dict[Future, tuple[RunSpec, int, Executor]] = {}
+    executor: Executor = opened.executor
+    summaries_checked = False
+    bar = tqdm(
+        total=report.planned,
+        initial=report.skipped,
+        desc=plan.experiment.name,
+        unit="run",
+        file=sys.stderr,
+        disable=quiet,
+        dynamic_ncols=True,
+        smoothing=0.05,
+    )
+    bar.set_postfix(done=report.done, failed=0, refresh=False)
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * max(1, opened.slots()):
+                run, attempt = queue.popleft()
+                future = executor.submit(execute, _task(plan, out_dir, run, run_fn))
+                pending[future] = (run, attempt, executor)
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in finished:
+                run, attempt, used = pending.pop(future)
+                try:
+                    outcome: RunOutcome = future.result()
+                except BrokenProcessPool:
+                    # a worker process died (killed, out of memory): every run in flight is lost
+                    if used is executor and opened.restart is not None:
+                        executor = opened.restart()
+                    if attempt < MAX_ATTEMPTS:
+                        queue.appendleft((run, attempt + 1))
+                        continue
+                    outcome = _lost(run, f"worker process died {attempt} times during this run")
+                except Exception as exc:  # noqa: BLE001 (e.g. dask KilledWorker after retries)
+                    outcome = _lost(run, f"{type(exc).__name__}: {exc}")
+                if outcome.ok:
+                    report.succeeded += 1
+                    diagnostics = store.read_diagnostics(out_dir, run.key)
+                    report.peak_worker_rss_mb = max(
+                        report.peak_worker_rss_mb, float(diagnostics.get("peak_rss_mb") or 0)
+                    )
+                    if not summaries_checked and plan.experiment.summaries:
+                        check_summaries(plan, store.step_columns(out_dir, run.key))
+                        summaries_checked = True
+                else:
+                    report.failed += 1
+                    failures.add(_failure_entry(plan, run, outcome, attempt))
+                bar.set_postfix(done=report.done, failed=report.failed, refresh=False)
+                bar.update(1)
+    finally:
+        bar.close()
+
+
+def _task(plan: Plan, out_dir: Path, run: RunSpec, run_fn: RunFunction) -> RunTask:
+    point = plan.points[run.point]
+    return RunTask(
+        key=run.key,
+        point=run.point,
+        replicate=run.replicate,
+        seed=run.seed,
+        scenario=plan.scenario(point),
+        params=point.params,
+        out_dir=str(out_dir),
+        run_fn=run_fn,
+    )
+
+
+def _lost(run: RunSpec, error: str) -> RunOutcome:
+    return RunOutcome(run.key, run.point, run.replicate, False, 0.0, error=error)
+
+
+def _failure_entry(plan: Plan, run: RunSpec, outcome: RunOutcome, attempt: int) -> dict[str, Any]:
+    point = plan.points[run.point]
+    return {
+        "run": run.key,
+        "point": run.point,
+        "replicate": run.replicate,
+        "seed": run.seed,
+        "scenario": point.scenario,
+        "params": point.params,
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+        "attempts": attempt,
+    }
+
+
+def _warn_if_other_experiment(plan: Plan, out_dir: Path, quiet: bool) -> None:
+    previous = read_manifest(out_dir)
+    digest = file_sha256(plan.path)
+    if (
+        previous
+        and previous.get("experiment", {}).get("sha256") not in (None, digest)
+        and not quiet
+    ):
+        print(
+            f"note: {out_dir} holds results of another version of the experiment file; runs are "
+            "keyed by content, so only runs matching this file are reused",
+            file=sys.stderr,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _manifest_start(
+    plan: Plan, executor: ExecutorSpec, command: list[str] | None, report: SweepReport
+) -> dict[str, Any]:
+    experiment = plan.experiment
+    return {
+        "status": "running",
+        "experiment": {
+            "name": experiment.name,
+            "file": str(plan.path),
+            "sha256": file_sha256(plan.path),
+            "settings": experiment.model_dump(mode="json", exclude_none=True),
+        },
+        "master_seed": experiment.master_seed,
+        "design": {
+            "kind": experiment.design.kind,
+            "factors": list(experiment.vary),
+            "scenarios": [base.entry for base in plan.bases],
+            "points": len(plan.points),
+            "replicates": experiment.replicates,
+            "runs": len(plan.runs),
+        },
+        "command": command if command is not None else sys.argv,
+        "executor": executor.kind,
+        "workers": executor.resolved_workers(),
+        "scheduler": executor.scheduler,
+        **environment(),
+        "started": _now(),
+        "finished": None,
+        "counts": {"planned": report.planned, "skipped": report.skipped},
+    }
+
+
+def _manifest_end(status: str, report: SweepReport) -> dict[str, Any]:
+    return {
+        "status": status,
+        "finished": _now(),
+        "seconds": round(report.seconds, 3),
+        "counts": {
+            "planned": report.planned,
+            "skipped": report.skipped,
+            "succeeded": report.succeeded,
+            "failed": report.failed,
+            "done": report.done,
+        },
+        "peak_worker_rss_mb": round(report.peak_worker_rss_mb, 1),
+        "outputs": {name: path.name for name, path in report.files.items()},
+    }

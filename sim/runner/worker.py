@@ -1,0 +1,133 @@
+"""What a worker does for one run: simulate, write the result file, report back a small outcome.
+
+The result goes straight to disk from the worker, so neither the executor nor the main process
+ever holds run data. After every run the worker drops Mesa's class-level caches and collects
+garbage, so a worker's memory does not grow with the number of runs it has done.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import resource
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.runner import store
+from sim.scenario import Scenario
+
+RunFunction = Callable[[Scenario, int], Any]  # returns an object with .aggregate and .summary
+
+_runs_in_this_process = 0
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs; small and picklable (the scenario is a pydantic model)."""
+
+    key: str
+    point: int
+    replicate: int
+    seed: int
+    scenario: Scenario
+    params: dict[str, Any]
+    out_dir: str
+    run_fn: RunFunction
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    key: str
+    point: int
+    replicate: int
+    ok: bool
+    seconds: float
+    error: str = ""
+    traceback: str = ""
+
+
+def execute(task: RunTask) -> RunOutcome:
+    """Run one simulation and store it; an exception becomes a failed outcome, never a crash."""
+    global _runs_in_this_process
+    started = time.perf_counter()
+    try:
+        result = task.run_fn(task.scenario, task.seed)
+        summary = {str(k): float(v) for k, v in dict(result.summary).items()}
+        record = {
+            "key": task.key,
+            "point": task.point,
+            "replicate": task.replicate,
+            "seed": task.seed,
+            "scenario": task.scenario.name,
+            "params": task.params,
+            "summary": summary,
+        }
+        seconds = time.perf_counter() - started
+        _runs_in_this_process += 1
+        diagnostics = {
+            "seconds": seconds,
+            "pid": os.getpid(),
+            "runs_in_process": _runs_in_this_process,
+            "rss_mb": _rss_mb(),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+        store.write_run(Path(task.out_dir), task.key, result.aggregate, record, diagnostics)
+        del result
+        return RunOutcome(task.key, task.point, task.replicate, True, seconds)
+    except Exception as exc:  # noqa: BLE001 (isolating any run failure is the point)
+        return RunOutcome(
+            task.key,
+            task.point,
+            task.replicate,
+            False,
+            time.perf_counter() - started,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+        )
+    finally:
+        clear_mesa_caches()
+        gc.collect()
+
+
+def clear_mesa_caches() -> int:
+    """Empty functools caches in loaded Mesa modules (e.g. ``Cell.get_neighborhood``'s ``@cache``).
+
+    Those caches live on classes, so they keep every model's cells alive across runs. Found by
+    walking the modules rather than naming them, so a Mesa upgrade that adds one is still covered.
+    """
+    cleared = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "mesa" or name.startswith("mesa.")):
+            continue
+        for value in list(vars(module).values()):
+            for candidate in _with_members(value):
+                if isinstance(candidate, functools._lru_cache_wrapper):
+                    candidate.cache_clear()
+                    cleared += 1
+    return cleared
+
+
+def _with_members(value: Any) -> list[Any]:
+    if isinstance(value, type):
+        return [value, *vars(value).values()]
+    return [value]
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except Exception:  # noqa: BLE001 (diagnostics only)
+        return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
