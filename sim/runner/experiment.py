@@ -11,7 +11,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.input_errors import InputError, describe_validation_error
 from sim.scenario_files import read_yaml_mapping
@@ -123,7 +131,7 @@ class Design(Strict):
             if self.samples is not None:
                 raise ValueError("a factorial design takes no samples (it runs every combination)")
         elif self.samples is None:
-            raise ValueError(f"design {self.kind} needs samples")
+            raise ValueError(f"kind {self.kind} needs samples")
         elif self.kind == "sobol" and self.samples & (self.samples - 1):
             raise ValueError(
                 f"sobol samples must be a power of 2 for the Sobol sequence (got {self.samples})"
@@ -165,6 +173,7 @@ class Experiment(Strict):
         min_length=1,
         description="Base scenario files or preset names; a factor crossed with the design.",
     )
+    design: Design = Field(default_factory=Design)
     set: dict[str, Any] = Field(
         default_factory=dict,
         description="Dotted scenario keys -> one value, fixed in every run (e.g. a smaller world).",
@@ -172,7 +181,6 @@ class Experiment(Strict):
     vary: dict[str, Factor] = Field(
         default_factory=dict, description="Dotted scenario keys -> values, range or distribution."
     )
-    design: Design = Field(default_factory=Design)
     replicates: int = Field(1, ge=1, le=100_000, description="Seeds per point.")
     master_seed: int = Field(
         1,
@@ -221,20 +229,26 @@ class Experiment(Strict):
                 raise ValueError(f"summary name {name!r}: use letters, digits and underscores")
         return value
 
-    @model_validator(mode="after")
-    def _design_fits_factors(self) -> Experiment:
-        if self.design.kind == "factorial":
-            for key, factor in self.vary.items():
+    @field_validator("vary")
+    @classmethod
+    def _design_fits_factors(
+        cls, value: dict[str, Factor], info: ValidationInfo
+    ) -> dict[str, Factor]:
+        design = info.data.get("design")
+        if design is None:  # the design itself is invalid; that error is reported
+            return value
+        if design.kind == "factorial":
+            for key, factor in value.items():
                 if factor.kind == "distribution":
                     raise ValueError(
-                        f"vary.{key}: a distribution needs a sampling design (lhs, sobol, morris); "
+                        f"{key}: a distribution needs a sampling design (lhs, sobol, morris); "
                         "a factorial design takes a list of values or a range with levels"
                     )
                 if factor.kind == "range" and factor.levels is None:
-                    raise ValueError(f"vary.{key}: a range in a factorial design needs levels: N")
-        elif not self.vary:
-            raise ValueError(f"design {self.design.kind} needs at least one factor under vary")
-        return self
+                    raise ValueError(f"{key}: a range in a factorial design needs levels: N")
+        elif not value:
+            raise ValueError(f"design {design.kind} needs at least one factor under vary")
+        return value
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -120,10 +120,7 @@ def _build(plan: Plan, base: BaseScenario, index: int, params: dict[str, Any]) -
     source = f"{plan.path} (scenario {base.entry}" + (
         f", point {index}: {shown})" if shown else ")"
     )
-    try:
-        scenario = build_scenario(raw, source)
-    except InputError as exc:
-        raise InputError(f"{exc}\n(the values come from vary: in {plan.path})") from None
+    scenario = build_scenario(raw, source)
     if scenario.name == "unnamed":
         scenario = scenario.model_copy(update={"name": base.path.stem})
     return scenario
