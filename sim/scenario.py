@@ -54,7 +54,7 @@ class World(Strict):
         1.0, 0.01, 1000, "Multiplies n_clusters and n_regions: 100 gives a national-size world."
     )
     cluster_size_median: float = _field(
-        18, 5, 10_000, "Median firms per cluster (lognormal). Brief: most clusters small."
+        24, 5, 10_000, "Median firms per cluster (lognormal). Brief: most clusters small."
     )
     cluster_size_sigma: float = _field(
         1.0, 0, 3, "Lognormal sigma of cluster sizes: right skew, a few of several hundred. Brief."
@@ -94,7 +94,9 @@ class World(Strict):
             raise ValueError("cluster_size_min must not exceed cluster_size_max")
         for named in self.named_clusters:
             if named.product not in self.products:
-                raise ValueError(f"named cluster {named.name!r}: product {named.product!r} not in products")
+                raise ValueError(
+                    f"named cluster {named.name!r}: product {named.product!r} not in products"
+                )
         return self
 
 
@@ -142,12 +144,18 @@ class Market(Strict):
         0.6, 0.05, 0.95, "Initial share of each market held by outside competitors. Assumed."
     )
     outside_improvement: float = _field(
-        0.004, 0, 0.1, "Quarterly quality gain of outside competitors. Assumed."
+        0.006, 0, 0.1, "Quarterly quality gain of outside competitors. Assumed."
+    )
+    outside_cost_decline: float = _field(
+        0.005,
+        0,
+        0.1,
+        "Quarterly fall in outside competitors' unit cost (their productivity). Assumed.",
     )
     price_sensitivity: float = _field(3.0, 0, 20, "Logit weight on log price. Assumed.")
     quality_sensitivity: float = _field(4.0, 0, 20, "Logit weight on quality. Assumed.")
     utilisation_target: float = _field(
-        0.8, 0.1, 1.5, "Demand is set so firms start near this capacity use. Assumed."
+        0.85, 0.1, 1.5, "Demand is set so firms start near this capacity use. Assumed."
     )
     shocks: list[Shock] = Field(default_factory=list)
 
@@ -169,10 +177,13 @@ class Firms(Strict):
     markup: float = _field(0.25, 0, 3, "Price over unit cost. Assumed.")
     overhead_per_worker: float = _field(0.3, 0, 10, "Fixed cost per worker per quarter. Assumed.")
     raw_material_cost: float = _field(
-        0.25, 0, 10, "Upstream firms' cost per input unit produced. Assumed."
+        0.15, 0, 10, "Upstream firms' cost per input unit produced. Assumed."
     )
     outside_input_sales: float = _field(
-        0.4, 0, 1, "Share of spare upstream capacity sold outside at the outside price. Assumed."
+        0.7, 0, 1, "Share of spare upstream capacity sold to buyers outside the cluster. Assumed."
+    )
+    upstream_output_factor: float = _field(
+        6.0, 0.1, 100, "Input units an upstream worker makes per unit of productivity. Assumed."
     )
     trader_commission: float = _field(
         0.3, 0, 0.9, "Share of a tied producer's sales kept by its finisher-trader. Brief fact 3."
@@ -188,10 +199,10 @@ class Firms(Strict):
     )
     absorptive_mean: float = _field(0.5, 0, 1, "Mean absorptive capacity. Uncertain. Assumed.")
     vertical_tie_rate: float = _field(
-        0.03, 0, 1, "Quarterly chance an unlinked producer finds a local supplier. Assumed."
+        0.015, 0, 1, "Quarterly chance an unlinked producer finds a local supplier. Assumed."
     )
     buyer_tie_rate: float = _field(
-        0.03, 0, 1, "Quarterly chance an unlinked producer finds a local trader. Assumed."
+        0.015, 0, 1, "Quarterly chance an unlinked producer finds a local trader. Assumed."
     )
     horizontal_tie_rate: float = _field(
         0.03, 0, 1, "Quarterly chance a firm forms a cooperation tie. Uncertain. Assumed."
@@ -200,7 +211,7 @@ class Firms(Strict):
     max_horizontal_ties: int = _field(6, 0, 100, "Cap on a firm's cooperation ties. Assumed.")
     invest_share: float = _field(0.3, 0, 1, "Share of cash above the buffer invested. Assumed.")
     invest_efficiency: float = _field(
-        0.05, 0, 2, "Productivity gain per unit invested per worker. Assumed."
+        0.02, 0, 2, "Productivity gain per unit invested per worker. Assumed."
     )
     cash_buffer: float = _field(1.0, 0, 100, "Cash kept per worker before investing. Assumed.")
     depreciation: float = _field(0.005, 0, 0.2, "Quarterly productivity decay. Assumed.")
@@ -211,6 +222,9 @@ class Firms(Strict):
         0.25, 0, 1, "Share of firms that reconsider their target segment each quarter. Assumed."
     )
     hiring_rate: float = _field(0.08, 0, 1, "Quarterly workforce growth when at capacity. Assumed.")
+    management_span: float = _field(
+        30, 1, 10_000, "Workers at which hiring has slowed by half (managerial limits). Assumed."
+    )
     firing_rate: float = _field(0.1, 0, 1, "Quarterly workforce cut when underused. Assumed.")
     exit_patience: int = _field(
         4, 1, 100, "Quarters of negative cash before exit. Uncertain: sweep. Assumed."
@@ -227,8 +241,8 @@ class Coordination(Strict):
     membership_threshold_share: float = _field(
         0.3, 0, 1, "...or this share of the cluster, whichever is larger. Assumed."
     )
-    join_rate: float = _field(0.05, 0, 1, "Base quarterly chance a firm joins. Assumed.")
-    leave_rate: float = _field(0.04, 0, 1, "Base quarterly chance a member leaves. Assumed.")
+    join_rate: float = _field(0.02, 0, 1, "Base quarterly chance a firm joins. Assumed.")
+    leave_rate: float = _field(0.08, 0, 1, "Base quarterly chance a member leaves. Assumed.")
     crisis_response: float = _field(
         3.0, 0, 50, "How much a sales swing raises joining (crisis or opportunity). Brief fact 5."
     )

@@ -34,7 +34,9 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+        raise InputError(
+            f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}"
+        )
     return data
 
 

@@ -1,0 +1,136 @@
+"""Mesa agents. Their numeric state lives in the model's arrays; each agent is a live view on its
+row, so ``firm.productivity`` always reads true while the step runs whole-array."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from sim.cluster_state import CLUSTER_TYPES, EMERGENT
+from sim.scenario import SEGMENTS, STAGES
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def _column_view(column: str, cast: type, doc: str) -> property:
+    def getter(self: Firm):
+        return cast(getattr(self.model.firms, column)[self.slot])
+
+    def setter(self: Firm, value) -> None:
+        getattr(self.model.firms, column)[self.slot] = value
+
+    return property(getter, setter, doc=doc)
+
+
+class Firm(mesa.Agent):
+    """An independent SME. Decides alone; the model applies its rules to all firms at once."""
+
+    model: ClusterModel
+
+    def __init__(self, model: ClusterModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = int(slot)
+
+    cluster = _column_view("cluster", int, "Cluster index.")
+    workers = _column_view("workers", float, "Workers (most firms < 20).")
+    productivity = _column_view("productivity", float, "Output units per worker per quarter.")
+    quality = _column_view("quality", float, "Product quality, 0..1.")
+    cash = _column_view("cash", float, "Cash in wage units.")
+    knowledge = _column_view("knowledge", float, "Skill at sensing demand, 0..1.")
+    absorptive = _column_view("absorptive", float, "Absorptive capacity, 0..1.")
+    member = _column_view("member", bool, "Member of the cluster association.")
+    sales = _column_view("sales", float, "Sales value last quarter.")
+    value_added = _column_view("value_added", float, "Value added last quarter.")
+    age = _column_view("age", int, "Quarters since entry.")
+
+    @property
+    def stage(self) -> str:
+        return STAGES[int(self.model.firms.stage[self.slot])]
+
+    @property
+    def segment(self) -> str:
+        return SEGMENTS[int(self.model.firms.segment[self.slot])]
+
+    @property
+    def supplier(self) -> Firm | None:
+        """The local upstream supplier, if this producer has one."""
+        return self.model.firm_at(int(self.model.firms.supplier[self.slot]))
+
+    @property
+    def trader(self) -> Firm | None:
+        """The local finisher-trader this producer sells through, if any."""
+        return self.model.firm_at(int(self.model.firms.trader[self.slot]))
+
+    @property
+    def partners(self) -> list[Firm]:
+        """Horizontal cooperation partners."""
+        a, b = self.model.ties.pairs()
+        others = list(b[a == self.slot]) + list(a[b == self.slot])
+        return [self.model.firm_at(int(s)) for s in others]
+
+
+class ClusterCoordinator(mesa.Agent):
+    """A cluster's coordinator: emergent (formed by members) or appointed (installed by government).
+
+    Brokers vertical ties, organises joint action and relays members' needs; the vectorised
+    rules live in ``sim.coordination`` and act on every coordinator at once.
+    """
+
+    model: ClusterModel
+
+    def __init__(self, model: ClusterModel, cluster: int, kind: int) -> None:
+        super().__init__(model)
+        self.cluster = int(cluster)
+        self.kind = "emergent" if kind == EMERGENT else "appointed"
+
+    @property
+    def legitimacy(self) -> float:
+        return float(self.model.clusters.legitimacy[self.cluster])
+
+    @property
+    def joint_action(self) -> float:
+        return float(self.model.clusters.joint_action[self.cluster])
+
+    @property
+    def members(self) -> int:
+        return int(self.model.clusters.members[self.cluster])
+
+
+class RegionalGovernment(mesa.Agent):
+    """A province or district: delivers programmes; its capacity sets leakage and monitoring."""
+
+    model: ClusterModel
+
+    def __init__(self, model: ClusterModel, region: int) -> None:
+        super().__init__(model)
+        self.region = int(region)
+
+    @property
+    def capacity(self) -> float:
+        return float(self.model.regions.capacity[self.region])
+
+    @property
+    def delivered_total(self) -> float:
+        clusters = self.model.clusters
+        return float(clusters.support_total[clusters.region == self.region].sum())
+
+
+class CentralGovernment(mesa.Agent):
+    """The ministry: budget, regime and planning cycle. Plans, allocates, monitors, reallocates."""
+
+    model: ClusterModel
+
+    def step(self) -> None:
+        from sim.government import govern
+
+        govern(self.model)
+
+    @property
+    def selected_clusters(self) -> list[str]:
+        clusters = self.model.clusters
+        return [clusters.name[i] for i in range(clusters.count) if clusters.selected[i]]
+
+
+__all__ = ["Firm", "ClusterCoordinator", "RegionalGovernment", "CentralGovernment", "CLUSTER_TYPES"]

@@ -1,0 +1,70 @@
+"""The ``klaster`` command. Each subcommand lives in its own module; this file only dispatches.
+
+Bad input anywhere (files, arguments) surfaces as ``InputError``: one message, exit code 2,
+no traceback, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sim.input_errors import InputError
+
+# subcommand -> module providing ``add_arguments(parser)`` and ``main(args) -> int``
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sim.commands.run", "Run one scenario and write its outcomes."),
+    "compare": ("sim.commands.compare", "Run scenarios over several seeds and compare them."),
+    "validate": ("sim.commands.validate", "Check scenario files without running them."),
+    "schema": ("sim.commands.schema", "Print the JSON Schema of scenario files."),
+    "sweep": ("sim.runner.command", "Run an experiment file: a parameter sweep."),
+    "report": ("sim.report.command", "Build the HTML report from experiment results."),
+    "viz": ("sim.viz.command", "Serve the interactive browser view."),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad arguments already; keep its message but make it one clear line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"klaster: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="klaster", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not exc.name.startswith(module_name.rsplit(".", 1)[0]):
+                raise
+            child.set_defaults(_module=None, _missing=exc)
+            continue
+        module.add_arguments(child)
+        child.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = args._module
+    if module is None:
+        sys.stderr.write(f"klaster {args.command}: not available ({args._missing})\n")
+        return 2
+    try:
+        return int(module.main(args) or 0)
+    except InputError as exc:
+        sys.stderr.write(f"klaster {args.command}: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

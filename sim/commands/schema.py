@@ -1,0 +1,21 @@
+"""``klaster schema``: the JSON Schema of scenario files, for editors."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.scenario_files import scenario_json_schema
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=["scenario", "experiment"], default="scenario")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.kind == "experiment":
+        from sim.runner.experiment import experiment_json_schema
+
+        print(experiment_json_schema())
+    else:
+        print(scenario_json_schema())
+    return 0

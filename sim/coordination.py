@@ -1,0 +1,78 @@
+"""Cluster associations and their coordinators: membership, emergence, legitimacy, joint action.
+
+Firms join an association more when their cluster's sales swing (a crisis or an opportunity)
+and when many others are members; they drift away otherwise, so joint action rises and fades
+(brief, stylized fact 5). Past a membership threshold an emergent coordinator forms (Brenner:
+critical mass). Government can instead appoint one; it starts with little legitimacy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.cluster_state import APPOINTED, EMERGENT, NO_COORDINATOR
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def membership_threshold(model: ClusterModel, cluster_size: np.ndarray) -> np.ndarray:
+    p = model.scenario.coordination
+    return np.maximum(p.membership_threshold, p.membership_threshold_share * cluster_size)
+
+
+def install_appointed(model: ClusterModel, clusters: np.ndarray) -> None:
+    """Government installs coordinators where none exists; an emergent one is left in place."""
+    c = model.clusters
+    fresh = clusters[c.coordinator[clusters] == NO_COORDINATOR]
+    c.coordinator[fresh] = APPOINTED
+    c.legitimacy[fresh] = model.scenario.coordination.appointed_legitimacy
+    for cluster in fresh:
+        model.add_coordinator(int(cluster), APPOINTED)
+
+
+def update_coordination(model: ClusterModel) -> None:
+    """One quarter of associational life, for every cluster at once."""
+    f, c, p, rng = model.firms, model.clusters, model.scenario.coordination, model.rng
+    alive = f.alive
+    size = np.bincount(f.cluster[alive], minlength=c.count)
+    members = np.bincount(f.cluster[alive & f.member], minlength=c.count)
+    member_share = members / np.maximum(size, 1)
+    swing = np.abs(c.sales / np.maximum(c.sales_previous, 1e-9) - 1)
+    swing = np.where(c.sales_previous > 0, np.minimum(swing, 1.0), 0.0)
+    has_coordinator = c.coordinator > NO_COORDINATOR
+
+    pull = 1 + p.crisis_response * swing + member_share + c.legitimacy * has_coordinator
+    join = (
+        alive & ~f.member & (rng.random(f.capacity) < np.minimum(p.join_rate * pull[f.cluster], 1))
+    )
+    leave_chance = p.leave_rate * (1 - 0.5 * c.legitimacy * has_coordinator)
+    leave = alive & f.member & (rng.random(f.capacity) < leave_chance[f.cluster])
+    f.member[join] = True
+    f.member[leave] = False
+    members = np.bincount(f.cluster[alive & f.member], minlength=c.count)
+    c.members[:] = members
+    member_share = members / np.maximum(size, 1)
+
+    threshold = membership_threshold(model, size)
+    if model.scenario.policy.emergent_coordinators:
+        emerging = np.flatnonzero((c.coordinator == NO_COORDINATOR) & (members >= threshold))
+        c.coordinator[emerging] = EMERGENT
+        c.legitimacy[emerging] = p.emergent_legitimacy
+        for cluster in emerging:
+            model.add_coordinator(int(cluster), EMERGENT)
+    dissolving = np.flatnonzero((c.coordinator == EMERGENT) & (members < 0.5 * threshold))
+    c.coordinator[dissolving] = NO_COORDINATOR
+    c.legitimacy[dissolving] = 0.0
+    for cluster in dissolving:
+        model.remove_coordinator(int(cluster))
+
+    has_coordinator = c.coordinator > NO_COORDINATOR
+    delivered = (c.support_step > 0).astype(float)
+    gain = p.legitimacy_gain * (member_share + delivered) * (1 - c.legitimacy)
+    c.legitimacy = np.where(
+        has_coordinator, c.legitimacy + gain - p.legitimacy_decay * c.legitimacy, 0.0
+    )
+    c.joint_action = np.where(has_coordinator, c.legitimacy * member_share, 0.0)

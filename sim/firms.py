@@ -1,0 +1,303 @@
+"""Firm behaviour, whole-array: ties, learning, segment choice, production, accounting, investment,
+workforce, exit and entry. Every rule applies to all firms at once; nothing loops over agents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.market import EXPORT, N_SEGMENTS
+from sim.ties import PartnerIndex
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+UPSTREAM, PRODUCER, DOWNSTREAM = 0, 1, 2
+
+
+def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
+    """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
+    f, p, rng, c = model.firms, model.scenario.firms, model.rng, model.clusters
+    alive = f.alive
+    brokerage = 1.0 + model.scenario.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
+    # lapse
+    for column in (f.supplier, f.trader):
+        linked = np.flatnonzero(column >= 0)
+        column[linked[rng.random(len(linked)) < p.tie_decay]] = -1
+    if len(model.ties):
+        model.ties.keep(rng.random(len(model.ties)) >= p.tie_decay)
+    # vertical formation: unlinked producers look for a local supplier and a local trader
+    for column, stage, rate in (
+        (f.supplier, UPSTREAM, p.vertical_tie_rate),
+        (f.trader, DOWNSTREAM, p.buyer_tie_rate),
+    ):
+        seekers = np.flatnonzero(alive & (f.stage == PRODUCER) & (column < 0))
+        chance = rate * brokerage[f.cluster[seekers]]
+        seekers = seekers[rng.random(len(seekers)) < chance]
+        if len(seekers):
+            column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
+    # horizontal cooperation among firms of the same stage, helped by joint action
+    degree = model.ties.degree(f.capacity)
+    seekers = np.flatnonzero(alive & (degree < p.max_horizontal_ties))
+    chance = p.horizontal_tie_rate * (
+        1.0 + model.scenario.coordination.brokerage * c.joint_action[f.cluster[seekers]]
+    )
+    seekers = seekers[rng.random(len(seekers)) < chance]
+    if len(seekers):
+        partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
+        ok = partner >= 0
+        model.ties.add(seekers[ok], partner[ok])
+
+
+def learn(model: ClusterModel) -> None:
+    """Spillover through cooperation ties: a share of each partner's lead, scaled by absorption."""
+    f, rate = model.firms, model.scenario.firms.spillover_rate
+    if not len(model.ties) or rate == 0:
+        return
+    log_productivity = np.log(np.maximum(f.productivity, 1e-9))
+    gain = model.ties.neighbour_gap_mean(log_productivity, f.capacity)
+    f.productivity *= np.exp(rate * f.absorptive * gain)
+    f.quality += rate * f.absorptive * model.ties.neighbour_gap_mean(f.quality, f.capacity)
+
+
+def input_price(model: ClusterModel) -> np.ndarray:
+    """Price per input unit: cheaper from a local supplier, cheaper again with joint purchasing."""
+    f, p = model.firms, model.scenario.firms
+    local = f.supplier >= 0
+    price = np.where(local, p.input_price * (1 - p.local_input_discount), p.input_price)
+    saving = model.scenario.coordination.joint_purchasing_saving
+    price *= 1 - saving * model.clusters.joint_action[f.cluster] * f.member
+    return np.where(f.stage == UPSTREAM, p.raw_material_cost, price)
+
+
+def output_per_worker(model: ClusterModel) -> np.ndarray:
+    """Units a worker makes per quarter; upstream units are inputs, counted in input units."""
+    f = model.firms
+    factor = np.where(f.stage == UPSTREAM, model.scenario.firms.upstream_output_factor, 1.0)
+    return f.productivity * factor
+
+
+def unit_cost(model: ClusterModel, price_of_inputs: np.ndarray) -> np.ndarray:
+    """Full unit cost at capacity: inputs plus labour and overhead per unit (prices mark it up)."""
+    f, p = model.firms, model.scenario.firms
+    coefficient = np.where(f.stage == UPSTREAM, 1.0, p.input_coefficient)
+    labour = (p.wage + p.overhead_per_worker) / np.maximum(output_per_worker(model), 1e-9)
+    return coefficient * price_of_inputs + labour
+
+
+def visibility(model: ClusterModel) -> np.ndarray:
+    """How visible a firm is to buyers: bought linkage, joint marketing, a trader's network."""
+    f, c = model.firms, model.clusters
+    joint = (
+        model.scenario.coordination.joint_marketing_visibility
+        * c.joint_action[f.cluster]
+        * f.member
+    )
+    trader = model.scenario.firms.trader_visibility * (f.trader >= 0)
+    return f.visibility + joint + trader
+
+
+def eligible_segments(model: ClusterModel, sellers: np.ndarray) -> np.ndarray:
+    """Boolean [firm, segment]: quality clears the threshold (a trader's finishing helps export)."""
+    f, threshold = model.firms, model.market.threshold
+    quality = f.quality[sellers][:, None] + np.zeros((1, N_SEGMENTS))
+    bridge = model.scenario.firms.trader_quality_bridge * (f.trader[sellers] >= 0)
+    quality[:, EXPORT] += bridge
+    return quality >= threshold[None, :]
+
+
+def choose_segments(
+    model: ClusterModel, sellers: np.ndarray, cost: np.ndarray, seen: np.ndarray
+) -> None:
+    """Firms under review pick the segment with the best margin they sense.
+
+    Expected sales follow the last clearing's value per unit of logit weight; what a firm
+    senses of it is noisy, less so the more market knowledge it has.
+    """
+    f, m, rng = model.firms, model.market, model.rng
+    review = sellers[rng.random(len(sellers)) < model.scenario.firms.segment_review_rate]
+    if not len(review):
+        return
+    product = model.clusters.product[f.cluster[review]]
+    expected = np.empty((len(review), N_SEGMENTS))
+    for s in range(N_SEGMENTS):
+        market_index = product * N_SEGMENTS + s
+        weight = m.firm_weight(
+            market_index,
+            product,
+            cost[review],
+            f.quality[review],
+            seen[review],
+            f.output_capacity[review],
+        )
+        price = cost[review] * (1 + model.scenario.firms.markup) * m.premium[s]
+        sales = np.minimum(
+            weight * m.value_per_weight.ravel()[market_index], f.output_capacity[review] * price
+        )
+        expected[:, s] = sales * (1 - 1 / ((1 + model.scenario.firms.markup) * m.premium[s]))
+    noise = model.scenario.instruments.perception_noise * (1 - f.knowledge[review])[:, None]
+    sensed = expected * np.exp(noise * rng.standard_normal(expected.shape))
+    sensed[~eligible_segments(model, review)] = -np.inf
+    f.segment[review] = np.argmax(sensed, axis=1)
+
+
+def produce_and_sell(model: ClusterModel) -> None:
+    """Production capacity, input reliability, pricing, market clearing, input purchases."""
+    f, p, rng, m = model.firms, model.scenario.firms, model.rng, model.market
+    alive = f.alive
+    nominal = f.workers * output_per_worker(model)
+    local = f.supplier >= 0
+    reliable = rng.random(f.capacity) < np.where(local, p.local_reliability, p.outside_reliability)
+    hit = (f.stage == PRODUCER) & ~reliable
+    f.output_capacity[:] = np.where(alive, np.where(hit, nominal * (1 - p.shortfall), nominal), 0.0)
+
+    prices_in = input_price(model)
+    cost = unit_cost(model, prices_in)
+    seen = visibility(model)
+    sellers = np.flatnonzero(alive & (f.stage != UPSTREAM))
+    choose_segments(model, sellers, cost, seen)
+    # A firm whose quality slipped below its segment's threshold falls back to the best it can.
+    eligible = eligible_segments(model, sellers)
+    segment = f.segment[sellers]
+    stuck = ~eligible[np.arange(len(sellers)), segment]
+    if stuck.any():
+        best = N_SEGMENTS - 1 - np.argmax(eligible[stuck][:, ::-1], axis=1)
+        f.segment[sellers[stuck]] = best
+        segment = f.segment[sellers]
+
+    product = model.clusters.product[f.cluster[sellers]]
+    market_index = product * N_SEGMENTS + segment
+    weight = m.firm_weight(
+        market_index,
+        product,
+        cost[sellers],
+        f.quality[sellers],
+        seen[sellers],
+        f.output_capacity[sellers],
+    )
+    price = cost[sellers] * (1 + p.markup) * m.premium[segment]
+    sales = m.clear(market_index, weight, f.output_capacity[sellers] * price)
+    f.sales[:] = 0.0
+    f.units[:] = 0.0
+    f.sales[sellers] = sales
+    f.units[sellers] = sales / price
+    m.record_sales(market_index, sales)
+
+    # inputs: producers buy from their local supplier up to its capacity, the rest outside
+    producers = sellers[f.stage[sellers] == PRODUCER]
+    need = f.units[producers] * p.input_coefficient
+    supplier = f.supplier[producers]
+    linked = supplier >= 0
+    asked = np.bincount(supplier[linked], weights=need[linked], minlength=f.capacity)
+    fill = np.where(asked > 0, np.minimum(1.0, f.output_capacity / np.maximum(asked, 1e-12)), 0.0)
+    local_units = np.where(linked, need * fill[np.maximum(supplier, 0)], 0.0)
+    joint = 1 - model.scenario.coordination.joint_purchasing_saving * (
+        model.clusters.joint_action[f.cluster[producers]] * f.member[producers]
+    )
+    local_price = p.input_price * (1 - p.local_input_discount)
+    f.materials[:] = 0.0
+    f.local_inputs[:] = 0.0
+    f.materials[producers] = (
+        local_units * local_price + (need - local_units) * p.input_price
+    ) * joint
+    f.local_inputs[producers] = local_units
+    traders = sellers[f.stage[sellers] == DOWNSTREAM]
+    f.materials[traders] = f.units[traders] * p.input_coefficient * p.input_price
+    # upstream: local sales to tied producers, part of the spare capacity sold outside
+    upstream = np.flatnonzero(alive & (f.stage == UPSTREAM))
+    sold_local = np.minimum(asked[upstream], f.output_capacity[upstream])
+    spare = f.output_capacity[upstream] - sold_local
+    units = sold_local + p.outside_input_sales * spare
+    f.units[upstream] = units
+    f.sales[upstream] = units * local_price
+    f.materials[upstream] = units * p.raw_material_cost
+    f.utilisation[:] = np.where(alive, f.units / np.maximum(nominal, 1e-12), 0.0)
+
+
+def account(model: ClusterModel) -> None:
+    """Value added, commissions to traders, wages and overheads, profit and cash."""
+    f, p = model.firms, model.scenario.firms
+    commission = np.where(f.trader >= 0, p.trader_commission * f.sales, 0.0)
+    earned = np.bincount(np.maximum(f.trader, 0), weights=commission, minlength=f.capacity)
+    f.value_added[:] = f.sales - f.materials - commission + earned
+    labour = f.workers * (p.wage + p.overhead_per_worker)
+    f.profit[:] = np.where(f.alive, f.value_added - labour, 0.0)
+    f.cash += f.profit
+    f.age += f.alive
+    f.visibility *= 1 - model.scenario.instruments.visibility_decay
+
+
+def invest_and_adjust(model: ClusterModel) -> None:
+    """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
+    f, p, rng = model.firms, model.scenario.firms, model.rng
+    alive = f.alive
+    surplus = np.maximum(f.cash - p.cash_buffer * f.workers, 0.0) * alive
+    spend = p.invest_share * surplus
+    f.cash -= spend
+    per_worker = spend / np.maximum(f.workers, 1.0)
+    gain = p.invest_efficiency * per_worker / (1 + per_worker)
+    next_threshold = model.market.threshold[np.minimum(f.segment + 1, N_SEGMENTS - 1)]
+    to_quality = np.where((f.stage != UPSTREAM) & (f.quality < next_threshold), 0.5, 0.0)
+    f.productivity *= np.exp(gain * (1 - to_quality)) * (1 - p.depreciation)
+    f.quality[:] = np.minimum(f.quality + gain * to_quality * (1 - f.quality), 1.0)
+
+    # workforce: grow when sold out and profitable, shrink when idle and losing
+    def stochastic_round(x: np.ndarray) -> np.ndarray:
+        return np.floor(x + rng.random(len(x)))
+
+    grow = alive & (f.utilisation > 0.95) & (f.profit > 0)
+    shrink = alive & (f.utilisation < 0.7) & (f.profit < 0) & (f.workers > 1)
+    rate = p.hiring_rate / (1 + f.workers / p.management_span)
+    f.workers += np.where(grow, stochastic_round(rate * f.workers), 0.0)
+    f.workers -= np.where(shrink, stochastic_round(p.firing_rate * f.workers), 0.0)
+    f.workers[:] = np.maximum(f.workers, np.where(alive, 1.0, 0.0))
+
+
+def exits(model: ClusterModel) -> np.ndarray:
+    """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
+    f = model.firms
+    f.loss_streak[:] = np.where(f.alive & (f.cash < 0), f.loss_streak + 1, 0)
+    return np.flatnonzero(f.alive & (f.loss_streak >= model.scenario.firms.exit_patience))
+
+
+def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
+    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
+    f, c = model.firms, model.clusters
+    alive = f.alive
+    n = np.bincount(f.cluster[alive], minlength=c.count)
+    profit = np.bincount(f.cluster[alive], weights=f.profit[alive], minlength=c.count)
+    sales = np.bincount(f.cluster[alive], weights=f.sales[alive], minlength=c.count)
+    margin = np.where(sales > 0, profit / np.maximum(sales, 1e-12), 0.0)
+    expected = model.scenario.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
+    return model.rng.poisson(expected)
+
+
+def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
+    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
+    f, p, rng, w = model.firms, model.scenario.firms, model.rng, model.scenario.world
+    n = len(slots)
+    alive = f.alive.copy()
+    alive[slots] = False
+    counts = np.bincount(f.cluster[alive], minlength=model.clusters.count)
+    mean_log_productivity = np.bincount(
+        f.cluster[alive],
+        weights=np.log(np.maximum(f.productivity[alive], 1e-9)),
+        minlength=len(counts),
+    ) / np.maximum(counts, 1)
+    mean_quality = np.bincount(
+        f.cluster[alive], weights=f.quality[alive], minlength=len(counts)
+    ) / (np.maximum(counts, 1))
+    f.cluster[slots] = cluster_of
+    f.stage[slots] = rng.choice(3, size=n, p=w.stage_shares)
+    f.workers[slots] = 1.0 + rng.poisson(1.0, n)
+    f.productivity[slots] = np.exp(
+        mean_log_productivity[cluster_of] - 0.1 + 0.15 * rng.standard_normal(n)
+    )
+    f.quality[slots] = np.clip(
+        mean_quality[cluster_of] - 0.05 + 0.05 * rng.standard_normal(n), 0.01, 0.95
+    )
+    f.knowledge[slots] = np.clip(p.market_knowledge_mean + 0.1 * rng.standard_normal(n), 0.01, 0.99)
+    f.absorptive[slots] = np.clip(p.absorptive_mean + 0.15 * rng.standard_normal(n), 0.01, 0.99)
+    f.cash[slots] = p.cash_buffer * f.workers[slots]
+    f.segment[slots] = 0

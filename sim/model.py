@@ -1,0 +1,307 @@
+"""ClusterModel: builds the world from a Scenario and runs one quarter per step.
+
+Schedule of a quarter (docs/ODD.md, "Process overview"):
+market -> government -> coordinators -> ties and learning -> production and market clearing ->
+accounting, investment, workforce -> exit and entry -> typology and outcomes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.agents import CentralGovernment, ClusterCoordinator, Firm, RegionalGovernment
+from sim.cluster_state import ClusterState, RegionState
+from sim.coordination import update_coordination
+from sim.firm_state import FirmState
+from sim.firms import (
+    DOWNSTREAM,
+    PRODUCER,
+    UPSTREAM,
+    account,
+    eligible_segments,
+    entrants_per_cluster,
+    exits,
+    initialise_entrants,
+    input_price,
+    invest_and_adjust,
+    learn,
+    output_per_worker,
+    produce_and_sell,
+    unit_cost,
+    update_ties,
+    visibility,
+)
+from sim.market import N_SEGMENTS, Market
+from sim.metrics import (
+    CLUSTER_COLUMNS,
+    aggregate_outcomes,
+    classify_clusters,
+    cluster_outcomes,
+    summarise,
+)
+from sim.scenario import Scenario, Shock
+from sim.scenario_files import load_scenario
+from sim.simulate import RunResult
+from sim.ties import HorizontalTies, PartnerIndex
+from sim.world import build_clusters, build_regions, populate_firms
+
+INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
+
+
+def resolve_scenario(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
+    if isinstance(scenario, Scenario):
+        if not overrides:
+            return scenario
+        from sim.scenario_files import apply_overrides, build_scenario
+
+        return build_scenario(apply_overrides(scenario.model_dump(), overrides), scenario.name)
+    return load_scenario(scenario, overrides or None)
+
+
+class ClusterModel(mesa.Model):
+    """SME clusters under a policy regime. Keyword arguments only, so Mesa's tools can rebuild it.
+
+    ``scenario`` is a Scenario, a file path or a preset name; ``overrides`` maps dotted keys
+    (``"policy.planning_quality"``) to values. Burn-in runs inside the constructor; ``step()``
+    then advances one policy quarter.
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario | str | Path = "top_down",
+        seed: int = 0,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.scenario = resolve_scenario(scenario, overrides)
+        self.seed = int(seed)
+        super().__init__(rng=self.seed)
+        s = self.scenario
+        self.regions: RegionState = build_regions(s.world, self.rng)
+        self.clusters: ClusterState = build_clusters(s.world, len(self.regions.capacity), self.rng)
+        self.firms: FirmState = populate_firms(s, self.clusters, self.rng)
+        self.market = Market(s.market, s.world.products, self.rng)
+        self.ties = HorizontalTies()
+        self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
+        for slot in self.firms.alive_slots():
+            self._register_firm(int(slot))
+        self.coordinators: dict[int, ClusterCoordinator] = {}
+        self.central_government = CentralGovernment(self)
+        self.regional_governments = [
+            RegionalGovernment(self, r) for r in range(len(self.regions.capacity))
+        ]
+
+        self.budget_spent = 0.0
+        self.takeup_offered = 0
+        self.takeup_taken = 0
+        self.entries_step = 0
+        self.exits_step = 0
+        self._seed_vertical_ties()
+        self._calibrate_market()
+        for _ in range(s.run.burn_in):
+            self._quarter(policy=False)
+        self._founder_max_uid = int(self.firms.uid.max())
+        self.founders = int(self.firms.alive.sum())
+        self.budget_spent = 0.0
+        self._aggregate_rows: list[dict[str, float]] = []
+        self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
+        self._collect()
+
+    # ---- agent bookkeeping ----------------------------------------------------------------
+    def _register_firm(self, slot: int) -> None:
+        if slot >= len(self._firm_agents):
+            self._firm_agents.extend([None] * (self.firms.capacity - len(self._firm_agents)))
+        agent = Firm(self, slot)
+        self._firm_agents[slot] = agent
+        self.firms.uid[slot] = agent.unique_id
+
+    def firm_at(self, slot: int) -> Firm | None:
+        """The Firm agent in a slot, or None for an empty slot or -1."""
+        return self._firm_agents[slot] if 0 <= slot < len(self._firm_agents) else None
+
+    def add_coordinator(self, cluster: int, kind: int) -> None:
+        self.remove_coordinator(cluster)
+        self.coordinators[cluster] = ClusterCoordinator(self, cluster, kind)
+
+    def remove_coordinator(self, cluster: int) -> None:
+        agent = self.coordinators.pop(cluster, None)
+        if agent is not None:
+            agent.remove()
+
+    def founding_slots_alive_mask(self) -> np.ndarray:
+        """Firms alive now that already existed when policy started (for survival)."""
+        uid = self.firms.uid
+        return self.firms.alive & (uid >= 0) & (uid <= self._founder_max_uid)
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def _seed_vertical_ties(self) -> None:
+        f = self.firms
+        partners = PartnerIndex(f, self.clusters.count)
+        producers = np.flatnonzero(f.alive & (f.stage == PRODUCER))
+        for column, stage in ((f.supplier, UPSTREAM), (f.trader, DOWNSTREAM)):
+            chosen = producers[self.rng.random(len(producers)) < INITIAL_VERTICAL_TIE_SHARE]
+            column[chosen] = partners.draw(f.cluster[chosen], stage, self.rng)
+
+    def _calibrate_market(self) -> None:
+        """Size demand and outside competition from the initial firms' capacity and costs."""
+        f, m = self.firms, self.market
+        f.output_capacity[:] = np.where(f.alive, f.workers * output_per_worker(self), 0.0)
+        sellers = np.flatnonzero(f.alive & (f.stage != UPSTREAM))
+        eligible = eligible_segments(self, sellers)
+        f.segment[sellers] = N_SEGMENTS - 1 - np.argmax(eligible[:, ::-1], axis=1)
+        cost = unit_cost(self, input_price(self))
+        product = self.clusters.product[f.cluster[sellers]]
+        for p in range(len(m.products)):
+            if (product == p).any():
+                m.reference_cost[p] = np.median(cost[sellers][product == p])
+        market_index = product * N_SEGMENTS + f.segment[sellers]
+        weight = m.firm_weight(
+            market_index,
+            product,
+            cost[sellers],
+            f.quality[sellers],
+            visibility(self)[sellers],
+            f.output_capacity[sellers],
+        )
+        price = cost[sellers] * (1 + self.scenario.firms.markup) * m.premium[f.segment[sellers]]
+        shape = (len(m.products), N_SEGMENTS)
+        value = np.bincount(
+            market_index, weights=f.output_capacity[sellers] * price, minlength=m.demand.size
+        )
+        inside = np.bincount(market_index, weights=weight, minlength=m.demand.size)
+        m.calibrate(value.reshape(shape), inside.reshape(shape))
+        # Capacity caps make sales fall short of the logit shares: iterate demand to the target.
+        capacity_value = f.output_capacity[sellers] * price
+        for _ in range(12):
+            sales = m.clear(market_index, weight, capacity_value)
+            sold = np.bincount(market_index, weights=sales, minlength=m.demand.size).reshape(shape)
+            m.rescale(sold / np.maximum(value.reshape(shape), 1e-12), sold / m.effective_demand)
+        m.clear(market_index, weight, capacity_value)
+
+    # ---- dynamics ---------------------------------------------------------------------------
+    @property
+    def policy_quarter(self) -> int:
+        """0-based index of the current policy quarter (the planning cycle counts from it)."""
+        return self.steps - 1
+
+    def step(self) -> None:
+        self._quarter(policy=True)
+        self._collect()
+
+    def _quarter(self, policy: bool) -> None:
+        self.market.evolve(self.steps if policy else -1)
+        if policy:
+            self.central_government.step()
+        else:
+            self.clusters.support_step[:] = 0
+            self.firms.support[:] = 0
+        update_coordination(self)
+        partners = PartnerIndex(self.firms, self.clusters.count)
+        update_ties(self, partners)
+        learn(self)
+        produce_and_sell(self)
+        account(self)
+        invest_and_adjust(self)
+        self._exit_and_entry()
+        c = self.clusters
+        c.sales_previous = c.sales
+        c.sales = np.bincount(
+            self.firms.cluster[self.firms.alive],
+            weights=self.firms.sales[self.firms.alive],
+            minlength=c.count,
+        )
+
+    def _exit_and_entry(self) -> None:
+        f = self.firms
+        leaving = exits(self)
+        self.exits_step = len(leaving)
+        if len(leaving):
+            dead = np.zeros(f.capacity, dtype=bool)
+            dead[leaving] = True
+            for column in (f.supplier, f.trader):
+                linked = column >= 0
+                column[linked & dead[np.maximum(column, 0)]] = -1
+            self.ties.drop_firms(dead)
+            for slot in leaving:
+                agent = self._firm_agents[slot]
+                if agent is not None:
+                    agent.remove()
+                self._firm_agents[slot] = None
+            f.release(leaving)
+        counts = entrants_per_cluster(self)
+        total = int(counts.sum())
+        self.entries_step = total
+        if total:
+            slots = f.allocate(total)
+            initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
+            for slot in slots:
+                self._register_firm(int(slot))
+
+    def trigger_shock(
+        self,
+        size: float = 0.5,
+        segments: tuple[str, ...] = ("export",),
+        products: tuple[str, ...] = (),
+    ) -> None:
+        """Hit demand now (the browser view's shock button); it recovers as scheduled shocks do."""
+        self.market.apply_shock(
+            Shock(
+                step=max(self.steps, 0), size=size, segments=list(segments), products=list(products)
+            )
+        )
+
+    # ---- outcomes ---------------------------------------------------------------------------
+    def _collect(self) -> None:
+        per_cluster = cluster_outcomes(self)
+        classify_clusters(self, per_cluster)
+        per_cluster["cluster_type"] = self.clusters.cluster_type.astype(float)
+        for name in CLUSTER_COLUMNS:
+            self._cluster_rows[name].append(per_cluster[name])
+        self._aggregate_rows.append(aggregate_outcomes(self, per_cluster))
+
+    @property
+    def latest(self) -> dict[str, float]:
+        return self._aggregate_rows[-1]
+
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self._aggregate_rows)
+
+    def cluster_table(self) -> pd.DataFrame:
+        """Per-cluster state now: one row per cluster."""
+        c = self.clusters
+        frame = pd.DataFrame({name: rows[-1] for name, rows in self._cluster_rows.items()})
+        frame.insert(0, "cluster", np.arange(c.count))
+        frame.insert(1, "name", c.name)
+        frame.insert(2, "product", [self.scenario.world.products[p] for p in c.product])
+        frame.insert(3, "region", c.region)
+        return frame
+
+    def cluster_history(self) -> pd.DataFrame:
+        """Per-cluster outcomes for every step so far, long format (step, cluster, ...)."""
+        c = self.clusters
+        steps = len(self._aggregate_rows)
+        data: dict[str, Any] = {
+            "step": np.repeat(np.arange(steps), c.count),
+            "cluster": np.tile(np.arange(c.count), steps),
+        }
+        for name, rows in self._cluster_rows.items():
+            data[name] = np.concatenate(rows)
+        frame = pd.DataFrame(data)
+        frame.insert(2, "name", pd.Categorical(np.tile(np.asarray(c.name), steps)))
+        frame.insert(3, "product", np.tile(c.product, steps))
+        frame.insert(4, "region", np.tile(c.region, steps))
+        return frame
+
+    def results(self) -> RunResult:
+        aggregate = self.history()
+        shocks = sorted(shock.step for shock in self.scenario.market.shocks)
+        return RunResult(
+            aggregate=aggregate,
+            clusters=self.cluster_history(),
+            summary=summarise(aggregate, shocks),
+        )

@@ -1,0 +1,90 @@
+"""What support does to a firm, whether the firm takes it up, and what firms need.
+
+The same rules hold in every regime. A regime changes who gets support and in which mix; how
+much that helps follows from the firms' state: coaching pays where the firm is far from the
+frontier and can absorb it, equipment where it sells all it makes, market linkage where it
+cannot sell what it makes, credit where cash is short.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.scenario import INSTRUMENTS
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+COACHING, EQUIPMENT, LINKAGE, CREDIT = range(len(INSTRUMENTS))
+MAX_GRANT_PER_WORKER = 2.0  # equipment or credit a firm can put to use in a quarter (assumed)
+
+
+def productivity_gap(model: ClusterModel) -> np.ndarray:
+    """Distance to the frontier of the firm's product (90th percentile of productivity)."""
+    f = model.firms
+    alive = np.flatnonzero(f.alive)
+    product = model.clusters.product[f.cluster[alive]]
+    frontier = np.ones(len(model.market.products))
+    for p in range(len(frontier)):
+        values = f.productivity[alive[product == p]]
+        if len(values):
+            frontier[p] = np.quantile(values, 0.9)
+    gap = np.zeros(f.capacity)
+    gap[alive] = np.clip(1 - f.productivity[alive] / frontier[product], 0, 1)
+    return gap
+
+
+def firm_needs(model: ClusterModel) -> np.ndarray:
+    """True need for each instrument, [slot, instrument], 0..1, read off the firm's state."""
+    f, p = model.firms, model.scenario.firms
+    needs = np.zeros((f.capacity, len(INSTRUMENTS)))
+    needs[:, COACHING] = productivity_gap(model) * f.absorptive
+    needs[:, EQUIPMENT] = np.clip((f.utilisation - 0.85) / 0.15, 0, 1)
+    needs[:, LINKAGE] = np.clip((0.85 - f.utilisation) / 0.85, 0, 1)
+    needs[:, CREDIT] = np.clip(1 - f.cash / np.maximum(p.cash_buffer * f.workers, 1e-9), 0, 1)
+    needs[~f.alive] = 0.0
+    return needs
+
+
+def perceived_needs(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
+    """What firms believe they need: noisy, less so with market knowledge."""
+    noise = model.scenario.instruments.perception_noise * (1 - model.firms.knowledge)
+    return needs + noise[:, None] * model.rng.standard_normal(needs.shape)
+
+
+def apply_support(
+    model: ClusterModel, slots: np.ndarray, instrument: int, amount: np.ndarray
+) -> None:
+    """Change firms' state by the support they received (amount in wage units, per firm)."""
+    f, k = model.firms, model.scenario.instruments
+    if instrument == COACHING:
+        dose = amount / k.coaching_dose_cost
+        gap = productivity_gap(model)[slots]
+        f.productivity[slots] *= np.exp(k.coaching_effect * dose * f.absorptive[slots] * gap)
+        f.quality[slots] += (
+            k.coaching_quality_effect * dose * f.absorptive[slots] * (1 - f.quality[slots])
+        )
+        f.knowledge[slots] += 0.05 * dose * (1 - f.knowledge[slots])
+    elif instrument == EQUIPMENT:
+        per_worker = amount / np.maximum(f.workers[slots], 1.0)
+        f.productivity[slots] *= np.exp(k.equipment_effect * per_worker / (1 + per_worker))
+    elif instrument == LINKAGE:
+        dose = amount / k.linkage_dose_cost
+        f.visibility[slots] += k.linkage_visibility * dose
+        f.knowledge[slots] += k.linkage_knowledge * dose * (1 - f.knowledge[slots])
+    elif instrument == CREDIT:
+        f.cash[slots] += amount
+    f.support[slots] += amount
+    f.support_total[slots] += amount
+
+
+def dose_cost(model: ClusterModel, instrument: int, workers: np.ndarray) -> np.ndarray:
+    """Most a firm can absorb of an instrument in one quarter, in wage units."""
+    k = model.scenario.instruments
+    if instrument == COACHING:
+        return np.full(len(workers), k.coaching_dose_cost)
+    if instrument == LINKAGE:
+        return np.full(len(workers), k.linkage_dose_cost)
+    return MAX_GRANT_PER_WORKER * np.maximum(workers, 1.0)
