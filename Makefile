@@ -19,13 +19,14 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/klaster compare --seeds $(SEEDS) --out results/compare
+	@echo "Report: results/compare/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -43,3 +44,19 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# --- viz (sim/viz) ---
+VIZ_HOST ?= 127.0.0.1
+VIZ_PORT ?= 8765
+
+.PHONY: viz viz-screenshot test-browser
+
+viz: $(STAMP)
+	$(BIN)/klaster viz --host $(VIZ_HOST) --port $(VIZ_PORT)
+
+viz-screenshot: $(STAMP)
+	$(BIN)/python -m sim.viz.screenshot --out docs/img/viz.png
+
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -m browser tests/viz
+# --- end viz ---

@@ -1,0 +1,69 @@
+"""``klaster run SCENARIO``: one simulation, its outcome tables, a manifest and a headline table."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sim.commands.arguments import non_negative_int, positive_int
+from sim.outputs import atomic_folder, write_json, write_table
+from sim.provenance import provenance
+from sim.scenario_files import load_scenario
+from sim.simulate import simulate
+
+HEADLINE_ROWS = (
+    ("value_added", "Value added per quarter (final year)"),
+    ("va_per_worker", "Value added per worker"),
+    ("market_share", "Market share vs outside competitors"),
+    ("export_share", "Export share of sales"),
+    ("employment", "Employment"),
+    ("survival", "Survival of founding firms"),
+    ("vertical_linkage", "Inputs sourced inside the cluster"),
+    ("horizontal_density", "Horizontal tie density"),
+    ("support_gini", "Gini of support across clusters"),
+    ("share_unsupported", "Share of clusters never supported"),
+    ("budget_spent", "Budget spent"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file or preset name (e.g. top_down)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=None, help="policy quarters")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    out = args.out or Path("results") / "runs" / f"{scenario.name}-seed{args.seed}"
+    started = time.perf_counter()
+    total = args.steps or scenario.run.steps
+    with tqdm(total=total, desc=scenario.name, unit="quarter", disable=args.quiet) as bar:
+        result = simulate(scenario, args.seed, args.steps, on_step=lambda done, _: bar.update(1))
+    wall = time.perf_counter() - started
+    with atomic_folder(out) as folder:
+        write_table(result.aggregate, folder, "aggregate")
+        write_table(result.clusters, folder, "clusters")
+        write_json(
+            {
+                "scenario": scenario.name,
+                "scenario_hash": scenario.content_hash(),
+                "scenario_resolved": scenario.model_dump(mode="json"),
+                "seed": args.seed,
+                "steps": total,
+                "wall_seconds": round(wall, 3),
+                "summary": result.summary,
+                **provenance(),
+            },
+            folder / "manifest.json",
+        )
+    print(f"\n{scenario.name}, seed {args.seed}, {total} quarters in {wall:.2f} s -> {out}")
+    width = max(len(label) for _, label in HEADLINE_ROWS)
+    for key, label in HEADLINE_ROWS:
+        print(f"  {label:<{width}}  {result.summary[key]:>14,.3f}")
+    return 0
