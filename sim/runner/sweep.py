@@ -100,8 +100,12 @@ def _drive(
     report: SweepReport,
     quiet: bool,
 ) -> None:
-    queue: deque[tuple[RunSpec, int]] = deque((run, 1) for run in todo)
-    pending: dict[Future, tuple[RunSpec, int, Executor]] = {}
+    queue: deque[RunSpec] = deque(todo)
+    # Runs in flight when a worker process died are rerun one at a time (alone in the pool), so a
+    # crash is pinned on the run that causes it: only a run that kills its worker while alone is
+    # charged, and it fails after MAX_ATTEMPTS such crashes. Bystanders lose nothing.
+    suspects: deque[tuple[RunSpec, int]] = deque()
+    pending: dict[Future, tuple[RunSpec, int, bool, Executor]] = {}  # run, crashes, alone, pool
     executor: Executor = opened.executor
     summaries_checked = False
     bar = tqdm(
@@ -115,25 +119,34 @@ def _drive(
         smoothing=0.05,
     )
     bar.set_postfix(done=report.done, failed=0, refresh=False)
+
+    def submit(run: RunSpec, crashes: int, alone: bool) -> None:
+        future = executor.submit(execute, _task(plan, out_dir, run, run_fn))
+        pending[future] = (run, crashes, alone, executor)
+
     try:
-        while queue or pending:
-            while queue and len(pending) < 2 * max(1, opened.slots()):
-                run, attempt = queue.popleft()
-                future = executor.submit(execute, _task(plan, out_dir, run, run_fn))
-                pending[future] = (run, attempt, executor)
+        while queue or suspects or pending:
+            if suspects:
+                if not pending:
+                    submit(*suspects.popleft(), alone=True)
+            else:
+                while queue and len(pending) < 2 * max(1, opened.slots()):
+                    submit(queue.popleft(), 0, alone=False)
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in finished:
-                run, attempt, used = pending.pop(future)
+                run, crashes, alone, used = pending.pop(future)
+                attempts = crashes + 1
                 try:
                     outcome: RunOutcome = future.result()
                 except BrokenProcessPool:
                     # a worker process died (killed, out of memory): every run in flight is lost
                     if used is executor and opened.restart is not None:
                         executor = opened.restart()
-                    if attempt < MAX_ATTEMPTS:
-                        queue.appendleft((run, attempt + 1))
+                    crashes += int(alone)
+                    if crashes < MAX_ATTEMPTS:
+                        suspects.append((run, crashes))
                         continue
-                    outcome = _lost(run, f"worker process died {attempt} times during this run")
+                    outcome = _lost(run, f"its worker process died in each of {crashes} attempts")
                 except Exception as exc:  # noqa: BLE001 (e.g. dask KilledWorker after retries)
                     outcome = _lost(run, f"{type(exc).__name__}: {exc}")
                 if outcome.ok:
@@ -147,7 +160,7 @@ def _drive(
                         summaries_checked = True
                 else:
                     report.failed += 1
-                    failures.add(_failure_entry(plan, run, outcome, attempt))
+                    failures.add(_failure_entry(plan, run, outcome, attempts))
                 bar.set_postfix(done=report.done, failed=report.failed, refresh=False)
                 bar.update(1)
     finally:
