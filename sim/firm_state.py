@@ -47,22 +47,26 @@ class FirmState:
         self.capacity = max(int(capacity), 16)
         for name, (dtype, fill) in FIRM_COLUMNS.items():
             setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
-        self._free: list[int] = list(range(self.capacity - 1, -1, -1))
+        # free slots as a stack (top = end), lowest slot on top so new firms fill from the front
+        self._free = np.arange(self.capacity - 1, -1, -1, dtype=np.int64)
+        self._n_free = self.capacity
         self.generation = 0  # bumps whenever slots are allocated or freed
 
     # slot bookkeeping -------------------------------------------------------------------------
     @property
     def n_alive(self) -> int:
-        return self.capacity - len(self._free)
+        return self.capacity - self._n_free
 
     def alive_slots(self) -> np.ndarray:
         return np.flatnonzero(self.alive)
 
     def allocate(self, count: int) -> np.ndarray:
         """Reserve ``count`` slots (growing the arrays if needed) and mark them alive."""
-        if count > len(self._free):
+        if count > self._n_free:
             self._grow(max(self.capacity * 2, self.n_alive + count))
-        slots = np.array([self._free.pop() for _ in range(count)], dtype=np.int64)
+        top = self._n_free
+        slots = self._free[top - count : top][::-1].copy()  # pop order: top of stack first
+        self._n_free = top - count
         self.alive[slots] = True
         self.generation += 1
         return slots
@@ -73,7 +77,9 @@ class FirmState:
             return
         for name, (_, fill) in FIRM_COLUMNS.items():
             getattr(self, name)[slots] = fill
-        self._free.extend(int(s) for s in slots)
+        top = self._n_free
+        self._free[top : top + len(slots)] = slots
+        self._n_free = top + len(slots)
         self.generation += 1
 
     def _grow(self, new_capacity: int) -> None:
@@ -82,5 +88,11 @@ class FirmState:
             column = np.full(new_capacity, fill, dtype=dtype)
             column[:old] = getattr(self, name)
             setattr(self, name, column)
-        self._free = list(range(new_capacity - 1, old - 1, -1)) + self._free
+        # new slots go under the existing free ones, as the list version did
+        fresh = np.arange(new_capacity - 1, old - 1, -1, dtype=np.int64)
+        free = np.empty(new_capacity, dtype=np.int64)
+        free[: len(fresh)] = fresh
+        free[len(fresh) : len(fresh) + self._n_free] = self._free[: self._n_free]
+        self._free = free
+        self._n_free += len(fresh)
         self.capacity = new_capacity

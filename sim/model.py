@@ -88,8 +88,7 @@ class ClusterModel(mesa.Model):
         self.market = Market(s.market, s.world.products, self.rng)
         self.ties = HorizontalTies()
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
-        for slot in self.firms.alive_slots():
-            self._register_firm(int(slot))
+        self._register_firms(self.firms.alive_slots())
         self.coordinators: dict[int, ClusterCoordinator] = {}
         self.central_government = CentralGovernment(self)
         self.regional_governments = [
@@ -113,12 +112,15 @@ class ClusterModel(mesa.Model):
         self._collect()
 
     # ---- agent bookkeeping ----------------------------------------------------------------
-    def _register_firm(self, slot: int) -> None:
-        if slot >= len(self._firm_agents):
+    def _register_firms(self, slots: np.ndarray) -> None:
+        """Create the Firm agents viewing newly filled slots (one batch, ids in slot order)."""
+        if len(self._firm_agents) < self.firms.capacity:
             self._firm_agents.extend([None] * (self.firms.capacity - len(self._firm_agents)))
-        agent = Firm(self, slot)
-        self._firm_agents[slot] = agent
-        self.firms.uid[slot] = agent.unique_id
+        slot_list = slots.tolist()
+        agents = Firm.create_for_slots(self, slot_list)
+        for slot, agent in zip(slot_list, agents, strict=True):
+            self._firm_agents[slot] = agent
+        self.firms.uid[slots] = [agent.unique_id for agent in agents]
 
     def firm_at(self, slot: int) -> Firm | None:
         """The Firm agent in a slot, or None for an empty slot or -1."""
@@ -227,11 +229,11 @@ class ClusterModel(mesa.Model):
                 linked = column >= 0
                 column[linked & dead[np.maximum(column, 0)]] = -1
             self.ties.drop_firms(dead)
-            for slot in leaving:
-                agent = self._firm_agents[slot]
-                if agent is not None:
-                    agent.remove()
-                self._firm_agents[slot] = None
+            agents = self._firm_agents
+            gone = [agents[slot] for slot in leaving.tolist()]
+            Firm.remove_many(self, [agent for agent in gone if agent is not None])
+            for slot in leaving.tolist():
+                agents[slot] = None
             f.release(leaving)
         counts = entrants_per_cluster(self)
         total = int(counts.sum())
@@ -239,8 +241,7 @@ class ClusterModel(mesa.Model):
         if total:
             slots = f.allocate(total)
             initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
-            for slot in slots:
-                self._register_firm(int(slot))
+            self._register_firms(slots)
 
     def trigger_shock(
         self,

@@ -82,3 +82,45 @@ if __name__ == "__main__" and "--write" in sys.argv:
     data = {"_generated_from": revision, **{r: fingerprint(r) for r in REGIMES}}
     REFERENCE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"wrote {REFERENCE} from {revision}")
+
+
+def test_batched_firm_agents_stay_registered_and_true() -> None:
+    """Firms made and removed in batches are ordinary Mesa agents viewing their own rows."""
+    from sim.agents import Firm
+    from sim.model import ClusterModel
+
+    model = ClusterModel(scenario="bottom_up", seed=3, overrides={"run.burn_in": 4})
+    for _ in range(6):
+        model.step()
+    f = model.firms
+    firms = list(model.agents_by_type[Firm])
+    assert len(firms) == f.n_alive == int(f.alive.sum())
+    assert sum(isinstance(a, Firm) for a in model.agents) == len(firms)
+    assert [a.unique_id for a in firms] == sorted(a.unique_id for a in firms)
+    for agent in firms[:: max(len(firms) // 50, 1)]:
+        assert f.alive[agent.slot] and f.uid[agent.slot] == agent.unique_id
+        assert model.firm_at(agent.slot) is agent
+        assert agent.productivity == f.productivity[agent.slot]
+
+
+def test_slot_stack_matches_a_plain_free_list() -> None:
+    """Allocation order (which slot an entrant gets) is part of a run's identity."""
+    from sim.firm_state import FirmState
+
+    rng = np.random.default_rng(0)
+    state, free = FirmState(16), list(range(15, -1, -1))
+    for _ in range(200):
+        if rng.random() < 0.55:
+            count = int(rng.integers(1, 12))
+            if count > len(free):
+                capacity = state.capacity
+                new = max(capacity * 2, capacity - len(free) + count)
+                free = list(range(new - 1, capacity - 1, -1)) + free
+            expected = [free.pop() for _ in range(count)]
+            assert state.allocate(count).tolist() == expected
+        else:
+            alive = np.flatnonzero(state.alive)
+            leaving = rng.permutation(alive)[: int(rng.integers(0, len(alive) + 1))]
+            state.release(leaving)
+            free.extend(int(s) for s in leaving)
+        assert state.n_alive == state.capacity - len(free)
