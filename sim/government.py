@@ -21,6 +21,7 @@ from sim.support import (
     dose_cost,
     firm_needs,
     perceived_needs,
+    productivity_gap,
 )
 
 if TYPE_CHECKING:
@@ -42,10 +43,10 @@ def cluster_sums(
     n = model.clusters.count
     if values.ndim == 1:
         return np.bincount(index, weights=values[keep], minlength=n)
-    return np.stack(
-        [np.bincount(index, weights=values[keep, k], minlength=n) for k in range(values.shape[1])],
-        axis=1,
-    )
+    # one bincount over (cluster, column) keys; each bin still sums its firms in slot order
+    k = values.shape[1]
+    key = (index.astype(np.int64) * k)[:, None] + np.arange(k)
+    return np.bincount(key.ravel(), weights=values[keep].ravel(), minlength=n * k).reshape(n, k)
 
 
 def true_opportunity(model: ClusterModel) -> np.ndarray:
@@ -164,6 +165,7 @@ def deliver(
     mix: np.ndarray,
     applicant: np.ndarray,
     perceived: np.ndarray,
+    gap: np.ndarray | None = None,
 ) -> np.ndarray:
     """Regional governments deliver: leakage where capacity is low; firms take up what fits.
 
@@ -198,7 +200,7 @@ def deliver(
         )
         total = public / (1 - cofinance)
         f.cash[recipients] -= total - public
-        apply_support(model, recipients, instrument, total)
+        apply_support(model, recipients, instrument, total, gap)
         spent += np.bincount(cluster_of, weights=public, minlength=c.count)
     if pol.voluntary:
         offered = int(in_supported.sum())
@@ -217,16 +219,19 @@ def govern(model: ClusterModel) -> None:
         return
     if model.policy_quarter % pol.planning_cycle == 0:
         plan(model)
-    needs = firm_needs(model)
+    gap = productivity_gap(model)  # productivity does not move before coaching is delivered
+    needs = firm_needs(model, gap)
     perceived = perceived_needs(model, needs)
     mix = cluster_mix(model, needs)
-    usefulness = (perceived * mix[np.maximum(f.cluster, 0)]).sum(axis=1)
+    weighted = perceived * mix[np.maximum(f.cluster, 0)]
+    # row sums left to right, as .sum(axis=1) adds four columns, without its slow short-axis loop
+    usefulness = ((weighted[:, 0] + weighted[:, 1]) + weighted[:, 2]) + weighted[:, 3]
     participation_cost = model.scenario.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0
     )
     applicant = f.alive & (usefulness > participation_cost)
     allocation = allocate(model, applicant)
-    spent = deliver(model, allocation, mix, applicant, perceived)
+    spent = deliver(model, allocation, mix, applicant, perceived, gap)
     c.support_step[:] = spent
     c.support_total += spent
     c.support_since_plan += spent

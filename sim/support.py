@@ -36,11 +36,16 @@ def productivity_gap(model: ClusterModel) -> np.ndarray:
     return gap
 
 
-def firm_needs(model: ClusterModel) -> np.ndarray:
-    """True need for each instrument, [slot, instrument], 0..1, read off the firm's state."""
+def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray:
+    """True need for each instrument, [slot, instrument], 0..1, read off the firm's state.
+
+    ``gap`` is ``productivity_gap(model)`` if the caller has it already (it costs a quantile
+    per product).
+    """
     f, p = model.firms, model.scenario.firms
     needs = np.zeros((f.capacity, len(INSTRUMENTS)))
-    needs[:, COACHING] = productivity_gap(model) * f.absorptive
+    gap = productivity_gap(model) if gap is None else gap
+    needs[:, COACHING] = gap * f.absorptive
     needs[:, EQUIPMENT] = np.clip((f.utilisation - 0.85) / 0.15, 0, 1)
     needs[:, LINKAGE] = np.clip((0.85 - f.utilisation) / 0.85, 0, 1)
     needs[:, CREDIT] = np.clip(1 - f.cash / np.maximum(p.cash_buffer * f.workers, 1e-9), 0, 1)
@@ -55,13 +60,20 @@ def perceived_needs(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
 
 
 def apply_support(
-    model: ClusterModel, slots: np.ndarray, instrument: int, amount: np.ndarray
+    model: ClusterModel,
+    slots: np.ndarray,
+    instrument: int,
+    amount: np.ndarray,
+    gap: np.ndarray | None = None,
 ) -> None:
-    """Change firms' state by the support they received (amount in wage units, per firm)."""
+    """Change firms' state by the support they received (amount in wage units, per firm).
+
+    ``gap``: ``productivity_gap(model)`` if the caller knows productivity has not moved since.
+    """
     f, k = model.firms, model.scenario.instruments
     if instrument == COACHING:
         dose = amount / k.coaching_dose_cost
-        gap = productivity_gap(model)[slots]
+        gap = (productivity_gap(model) if gap is None else gap)[slots]
         f.productivity[slots] *= np.exp(k.coaching_effect * dose * f.absorptive[slots] * gap)
         f.quality[slots] += (
             k.coaching_quality_effect * dose * f.absorptive[slots] * (1 - f.quality[slots])
