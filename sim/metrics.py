@@ -239,7 +239,7 @@ HEADLINE = (
 
 
 def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
-    """Headline outcomes of one run: final-year means, cumulative value added, budget, resilience."""
+    """Headline outcomes of a run: final-year means, cumulative value added, budget, resilience."""
     last_year = aggregate.tail(4)
     summary = {f"{name}": float(last_year[name].mean()) for name in HEADLINE}
     first = aggregate.iloc[0]

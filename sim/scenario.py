@@ -378,7 +378,7 @@ class Scenario(Strict):
     run: Run = Field(default_factory=Run)
 
     def content_hash(self) -> str:
-        """Stable hash of every parameter: keys results and manifests, independent of file layout."""
+        """Stable hash of every parameter, whatever the file layout: keys results and manifests."""
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

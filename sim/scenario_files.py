@@ -1,4 +1,4 @@
-"""Reading scenario files: safe YAML, ``extends:`` inheritance, ``--set`` overrides, clear errors."""
+"""Reading scenario files: safe YAML, ``extends:`` inheritance, ``--set`` overrides, errors."""
 
 from __future__ import annotations
 

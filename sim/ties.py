@@ -73,7 +73,7 @@ class HorizontalTies:
             self.keep(~(dead[self.a] | dead[self.b]))
 
     def neighbour_gap_mean(self, values: np.ndarray, capacity: int) -> np.ndarray:
-        """Mean over each firm's partners of max(0, partner value - own value): what it can learn."""
+        """Mean over a firm's partners of max(0, partner value - own value): what it can learn."""
         if len(self.a) == 0:
             return np.zeros(capacity)
         diff = values[self.b] - values[self.a]
