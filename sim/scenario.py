@@ -81,7 +81,10 @@ class World(Strict):
         default=(0.3, 0.9),
         description="Range of regional government capacity (coaching, monitoring, admin). Assumed.",
     )
-    named_clusters: list[NamedCluster] = Field(default_factory=list)
+    named_clusters: list[NamedCluster] = Field(
+        default_factory=list,
+        description="Clusters placed by hand (name, product, region, n_firms, tradition, designated).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> World:
@@ -157,7 +160,10 @@ class Market(Strict):
     utilisation_target: float = _field(
         0.85, 0.1, 1.5, "Demand is set so firms start near this capacity use. Assumed."
     )
-    shocks: list[Shock] = Field(default_factory=list)
+    shocks: list[Shock] = Field(
+        default_factory=list,
+        description="Scheduled demand shocks (step, size, segments, products, recovery_rate).",
+    )
 
 
 class Firms(Strict):
@@ -297,10 +303,10 @@ class Instruments(Strict):
 
 
 class InstrumentMix(Strict):
-    coaching: float = _field(0.25, 0, 1)
-    equipment: float = _field(0.25, 0, 1)
-    market_linkage: float = _field(0.25, 0, 1)
-    credit: float = _field(0.25, 0, 1)
+    coaching: float = _field(0.25, 0, 1, "Direct coaching / business development services.")
+    equipment: float = _field(0.25, 0, 1, "Machines and tools (grants in kind).")
+    market_linkage: float = _field(0.25, 0, 1, "Trade fairs, buyer matching, market information.")
+    credit: float = _field(0.25, 0, 1, "Subsidised working capital.")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> InstrumentMix:
@@ -367,8 +373,8 @@ class Run(Strict):
 
 
 class Scenario(Strict):
-    name: str = "unnamed"
-    description: str = ""
+    name: str = Field("unnamed", description="Label used in outputs; defaults to the file name.")
+    description: str = Field("", description="Free text.")
     world: World = Field(default_factory=World)
     market: Market = Field(default_factory=Market)
     firms: Firms = Field(default_factory=Firms)
