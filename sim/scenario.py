@@ -83,7 +83,7 @@ class World(Strict):
     )
     named_clusters: list[NamedCluster] = Field(
         default_factory=list,
-        description="Clusters placed by hand (name, product, region, n_firms, tradition, designated).",
+        description="Clusters placed by hand (e.g. Jepara furniture), each a NamedCluster.",
     )
 
     @model_validator(mode="after")
