@@ -15,7 +15,9 @@ class PartnerIndex:
     def __init__(self, firms: FirmState, n_clusters: int, n_stages: int = 3) -> None:
         slots = firms.alive_slots()
         keys = firms.cluster[slots].astype(np.int64) * n_stages + firms.stage[slots]
-        order = np.argsort(keys, kind="stable")
+        # a stable sort of 16-bit keys is a radix sort, O(n); the order is the same either way
+        small = n_clusters * n_stages <= np.iinfo(np.uint16).max
+        order = np.argsort(keys.astype(np.uint16) if small else keys, kind="stable")
         self.slots = slots[order]
         self.counts = np.bincount(keys, minlength=n_clusters * n_stages)
         self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
@@ -71,6 +73,14 @@ class HorizontalTies:
         """Cut every tie touching a slot flagged in the boolean array ``dead``."""
         if len(self.a):
             self.keep(~(dead[self.a] | dead[self.b]))
+
+    def touched(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Firms with at least one tie, and each tie's ends as positions among them.
+
+        Learning only moves these firms, so it can work on them rather than on every slot.
+        """
+        nodes, inverse = np.unique(np.concatenate((self.a, self.b)), return_inverse=True)
+        return nodes, inverse[: len(self.a)], inverse[len(self.a) :]
 
     def neighbour_gap_mean(self, values: np.ndarray, capacity: int) -> np.ndarray:
         """Mean over a firm's partners of max(0, partner value - own value): what it can learn."""
