@@ -217,8 +217,8 @@ class Experiment(Strict):
                 raise ValueError(
                     f"{key!r} is not a dotted scenario key such as policy.planning_quality"
                 )
-            if key.split(".")[0] == "run" or key == "name":
-                raise ValueError(f"{key!r}: give steps with the top-level steps key")
+            if key == "run.steps":
+                raise ValueError("give run length with the top-level steps key")
         return value
 
     @field_validator("summaries")

@@ -52,7 +52,7 @@ def write_run(
     """Write one run: its per-step table, the run record (seed, parameters, summary) as metadata."""
     table = pa.Table.from_pandas(steps, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
-    metadata[RUN_META] = json.dumps(record, sort_keys=True, default=_jsonable).encode()
+    metadata[RUN_META] = json.dumps(record, default=_jsonable).encode()  # keeps summary order
     metadata[DIAGNOSTICS_META] = json.dumps(diagnostics, sort_keys=True).encode()
     table = table.replace_schema_metadata(metadata)
     final = run_path(out_dir, key)
