@@ -60,3 +60,20 @@ viz-screenshot: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -m browser tests/viz
 # --- end viz ---
+
+# --- sweeps (sim/runner) ---
+# `make sweep EXP=experiments/x.yaml` runs one experiment file into results/<experiment name>/;
+# `make sweep-x` does the same for experiments/x.yaml. Re-running resumes: finished runs are kept.
+# Pass SWEEP_ARGS="--executor dask --workers 8" (or --scheduler ADDRESS) to choose where runs go.
+SWEEP_ARGS ?=
+.PHONY: sweep sweep-smoke
+
+sweep: $(STAMP)
+	$(BIN)/klaster sweep $(EXP) $(SWEEP_ARGS)
+
+sweep-smoke: $(STAMP)
+	$(BIN)/klaster sweep experiments/smoke.yaml $(SWEEP_ARGS)
+
+sweep-%: $(STAMP)
+	$(BIN)/klaster sweep experiments/$*.yaml $(SWEEP_ARGS)
+# --- end sweeps ---
