@@ -1,0 +1,488 @@
+"""Pure functions from model state to plotly figures and tables: the views without a browser.
+
+Kept free of solara so each view can be unit-tested (and reused in reports) on a bare model.
+No geo/map traces: those fetch map tiles and topojson from a CDN, and the view must work offline.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sim.cluster_state import CLUSTER_TYPES
+
+STAGE_NAMES: tuple[str, ...] = ("upstream supplier", "producer", "downstream trader")
+STAGE_COLOURS: tuple[str, ...] = ("#8c6d31", "#3182bd", "#31a354")
+TYPE_COLOURS: dict[str, str] = {
+    "dormant": "#bdbdbd",
+    "active": "#fdae6b",
+    "dynamic": "#e6550d",
+    "advanced": "#7f2704",
+}
+COORDINATOR_NAMES: tuple[str, ...] = ("none", "emergent", "appointed")
+VERTICAL_COLOUR = "#4a6fa5"
+HORIZONTAL_COLOUR = "#e6550d"
+BASELINE_COLOUR = "#8a8a8a"
+REGIME_COLOUR = "#1f77b4"
+
+HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title
+    ("value_added", "Value added"),
+    ("employment", "Employment (workers)"),
+    ("va_per_worker", "Value added per worker"),
+    ("market_share_export", "Export market share"),
+    ("vertical_linkage", "Vertical linkage (local inputs)"),
+    ("firms", "Firms alive"),
+)
+LAYOUT: dict[str, Any] = {
+    "template": "plotly_white",
+    "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
+    "font": {"size": 11},
+    "uirevision": "keep",  # keep the user's zoom and legend toggles across steps
+}
+
+
+# --- cluster map -----------------------------------------------------------------------------
+def region_grid(n_regions: int) -> tuple[int, int]:
+    """Columns and rows of the region blocks: near square, wider than tall."""
+    cols = max(1, math.ceil(math.sqrt(n_regions * 1.5)))
+    return cols, max(1, math.ceil(n_regions / cols))
+
+
+def cluster_positions(region: np.ndarray, n_regions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable x, y per cluster: a sunflower of its region's clusters inside the region's block.
+
+    Clusters have no coordinates in the model; this is a schematic map, and it must not move
+    between steps, so positions depend only on the region and the cluster's rank in it.
+    """
+    cols, _ = region_grid(n_regions)
+    x = np.zeros(len(region))
+    y = np.zeros(len(region))
+    golden = math.pi * (3 - math.sqrt(5))
+    for r in range(n_regions):
+        members = np.flatnonzero(region == r)
+        k = np.arange(len(members))
+        radius = 0.42 * np.sqrt((k + 0.5) / max(len(members), 1))
+        x[members] = (r % cols) + radius * np.cos(k * golden)
+        y[members] = -(r // cols) + radius * np.sin(k * golden)
+    return x, y
+
+
+def _competitiveness(table: pd.DataFrame) -> pd.Series:
+    """Value added per worker: the measure that is comparable across cluster sizes."""
+    return table["va_per_worker"]
+
+
+def cluster_map(
+    model: Any, colour_by: str = "competitiveness", width: int | None = None
+) -> go.Figure:
+    """Clusters by region; size = firms, colour = competitiveness or type, mark = policy status."""
+    table = model.cluster_table()
+    clusters = model.clusters
+    n_regions = len(model.regions.capacity)
+    x, y = cluster_positions(np.asarray(clusters.region), n_regions)
+    firms = table["firms"].to_numpy()
+    size = 6 + 4 * np.sqrt(np.maximum(firms, 0))
+    type_names = [CLUSTER_TYPES[int(t)] for t in clusters.cluster_type]
+    designated = np.asarray(clusters.selected, dtype=bool)
+    supported = np.asarray(clusters.support_total) > 0
+    custom = np.column_stack(
+        [
+            table["name"],
+            table["product"],
+            table["region"],
+            firms.astype(int),
+            table["employment"].round(0),
+            type_names,
+            [COORDINATOR_NAMES[int(c)] for c in clusters.coordinator],
+            table["support"].round(1),
+            table["support_total"].round(1),
+            table["va_per_worker"].round(2),
+            (100 * table["export_share"]).round(0),
+        ]
+    )
+    hover = (
+        "<b>%{customdata[0]}</b> (%{customdata[1]}, region %{customdata[2]})<br>"
+        "%{customdata[3]} firms, %{customdata[4]} workers, %{customdata[5]}<br>"
+        "coordinator: %{customdata[6]}<br>"
+        "support this quarter %{customdata[7]}, total %{customdata[8]}<br>"
+        "VA per worker %{customdata[9]}, export share %{customdata[10]}%<extra></extra>"
+    )
+    fig = go.Figure()
+    shapes, notes = _region_blocks(model, n_regions)
+    groups = (
+        ("designated", designated, "diamond", 2.5),
+        ("supported (open call)", supported & ~designated, "circle", 2.5),
+        ("no support", ~supported & ~designated, "circle", 0.5),
+    )
+    for label, mask, symbol, line_width in groups:
+        if not mask.any():
+            continue
+        marker: dict[str, Any] = {
+            "size": size[mask],
+            "symbol": symbol,
+            "line": {"width": line_width, "color": "#111" if line_width > 1 else "#fff"},
+            "opacity": 0.9,
+        }
+        if colour_by == "type":
+            marker["color"] = [TYPE_COLOURS[t] for t in np.asarray(type_names)[mask]]
+        else:
+            marker["color"] = _competitiveness(table).to_numpy()[mask]
+            marker["coloraxis"] = "coloraxis"
+        fig.add_trace(
+            go.Scatter(
+                x=x[mask],
+                y=y[mask],
+                mode="markers",
+                name=label,
+                marker=marker,
+                customdata=custom[mask],
+                hovertemplate=hover,
+            )
+        )
+    if colour_by == "type":
+        for name, colour in TYPE_COLOURS.items():  # legend entries for the type colours
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=name,
+                    marker={"color": colour, "size": 10},
+                    legendgroup="types",
+                )
+            )
+    values = _competitiveness(table)
+    fig.update_layout(
+        **LAYOUT,
+        title={"text": f"Clusters by region - quarter {model.steps}", "x": 0.01},
+        height=440,
+        width=width,
+        shapes=shapes,
+        annotations=notes,
+        xaxis={"visible": False},
+        yaxis={"visible": False, "scaleanchor": "x"},
+        legend={"orientation": "h", "y": -0.02, "x": 0.0},
+        coloraxis={
+            "colorscale": "Viridis",
+            "cmin": float(np.nanmin(model.start_table["va_per_worker"]) * 0.8)
+            if hasattr(model, "start_table")
+            else float(values.min()),
+            "cmax": float(np.nanmax(model.start_table["va_per_worker"]) * 1.2)
+            if hasattr(model, "start_table")
+            else float(values.max()),
+            "colorbar": {"title": {"text": "VA/worker"}, "thickness": 10, "len": 0.7},
+        },
+    )
+    return fig
+
+
+def _region_blocks(model: Any, n_regions: int) -> tuple[list[dict], list[dict]]:
+    """One shaded block per region; darker where the regional government can deliver more.
+
+    Returned as plain layout dicts: ``fig.add_shape`` validates one at a time and costs ~2 ms each.
+    """
+    cols, _ = region_grid(n_regions)
+    capacity = np.asarray(model.regions.capacity)
+    shapes, notes = [], []
+    for r in range(n_regions):
+        cx, cy = r % cols, -(r // cols)
+        shapes.append(
+            dict(
+                type="rect",
+                x0=cx - 0.48,
+                x1=cx + 0.48,
+                y0=cy - 0.48,
+                y1=cy + 0.48,
+                line={"width": 0},
+                fillcolor=f"rgba(49,130,189,{0.05 + 0.2 * float(capacity[r]):.3f})",
+                layer="below",
+            )
+        )
+        notes.append(
+            dict(
+                x=cx - 0.46,
+                y=cy + 0.46,
+                text=f"R{r} cap {capacity[r]:.2f}",
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font={"size": 9, "color": "#555"},
+            )
+        )
+    return shapes, notes
+
+
+# --- firm network ----------------------------------------------------------------------------
+def default_cluster(model: Any) -> int:
+    """The cluster to show first: the largest designated or supported one, else the largest."""
+    table = model.cluster_table()
+    policy = (np.asarray(model.clusters.selected) > 0) | (table["support_total"].to_numpy() > 0)
+    candidates = table[policy] if policy.any() else table
+    return int(candidates.sort_values("firms", ascending=False)["cluster"].iloc[0])
+
+
+def cluster_choices(model: Any) -> dict[str, int]:
+    """Label -> cluster index, largest first, for the network's cluster picker."""
+    table = model.cluster_table().sort_values("firms", ascending=False)
+    return {
+        f"{row.name} ({int(row.firms)} firms)": int(row.cluster)
+        for row in table.itertuples(index=False)
+    }
+
+
+def network_edges(model: Any, cluster: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Ties inside one cluster, by kind: vertical (producer to supplier or trader), horizontal."""
+    f = model.firms
+    inside = f.alive & (f.cluster == cluster)
+    edges: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    vertical_a, vertical_b = [], []
+    for column in (f.supplier, f.trader):
+        src = np.flatnonzero(inside & (column >= 0))
+        dst = column[src]
+        ok = inside[dst]
+        vertical_a.append(src[ok])
+        vertical_b.append(dst[ok])
+    edges["vertical"] = (np.concatenate(vertical_a), np.concatenate(vertical_b))
+    a, b = model.ties.pairs()
+    keep = inside[a] & inside[b]
+    edges["horizontal"] = (a[keep], b[keep])
+    return edges
+
+
+def firm_positions(model: Any, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x = value-chain stage (with a stable per-firm offset), y = productivity."""
+    f = model.firms
+    uid = f.uid[slots].astype(np.float64)
+    jitter = ((uid * 0.6180339887) % 1.0) - 0.5
+    return f.stage[slots] + 0.6 * jitter, f.productivity[slots]
+
+
+def _segments(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
+    """Edge list -> one polyline with None breaks: one trace for thousands of edges."""
+    xs = np.column_stack([x[a], x[b], np.full(len(a), np.nan)]).ravel()
+    ys = np.column_stack([y[a], y[b], np.full(len(a), np.nan)]).ravel()
+    return [None if np.isnan(v) else float(v) for v in xs], [
+        None if np.isnan(v) else float(v) for v in ys
+    ]
+
+
+def firm_network(model: Any, cluster: int | None = None, width: int | None = None) -> go.Figure:
+    """The firms of one cluster by value-chain stage, vertical and horizontal ties drawn apart."""
+    if cluster is None:
+        cluster = default_cluster(model)
+    f = model.firms
+    capacity = len(f.alive)
+    slots = np.flatnonzero(f.alive & (f.cluster == cluster))
+    x = np.full(capacity, np.nan)
+    y = np.full(capacity, np.nan)
+    x[slots], y[slots] = firm_positions(model, slots)
+    edges = network_edges(model, cluster)
+    fig = go.Figure()
+    styles = {
+        "vertical": {"color": VERTICAL_COLOUR, "width": 1.2},
+        "horizontal": {"color": HORIZONTAL_COLOUR, "width": 1.0, "dash": "dot"},
+    }
+    for kind, (a, b) in edges.items():
+        ex, ey = _segments(x, y, a, b)
+        fig.add_trace(
+            go.Scatter(
+                x=ex,
+                y=ey,
+                mode="lines",
+                line=styles[kind],
+                name=f"{kind} ties ({len(a)})",
+                hoverinfo="skip",
+                opacity=0.6,
+            )
+        )
+    for stage, (name, colour) in enumerate(zip(STAGE_NAMES, STAGE_COLOURS, strict=True)):
+        members = slots[f.stage[slots] == stage]
+        fig.add_trace(
+            go.Scatter(
+                x=x[members],
+                y=y[members],
+                mode="markers",
+                name=f"{name}s ({len(members)})",
+                marker={
+                    "color": colour,
+                    "size": 5 + 2.2 * np.sqrt(f.workers[members]),
+                    "line": {
+                        "width": np.where(f.member[members], 1.5, 0.0),
+                        "color": "#111",
+                    },
+                },
+                customdata=np.column_stack(
+                    [
+                        f.workers[members].round(0),
+                        f.quality[members].round(2),
+                        f.sales[members].round(1),
+                        np.where(f.member[members], "member", "not a member"),
+                    ]
+                ),
+                hovertemplate=(
+                    f"{name}<br>%{{customdata[0]}} workers, productivity %{{y:.2f}}<br>"
+                    "quality %{customdata[1]}, sales %{customdata[2]}<br>"
+                    "%{customdata[3]}<extra></extra>"
+                ),
+            )
+        )
+    name = model.clusters.name[cluster]
+    fig.update_layout(
+        **LAYOUT,
+        title={"text": f"Firm network: {name} ({len(slots)} firms)", "x": 0.01},
+        height=440,
+        width=width,
+        xaxis={
+            "tickmode": "array",
+            "tickvals": [0, 1, 2],
+            "ticktext": ["upstream", "producers", "downstream"],
+            "range": [-0.6, 2.6],
+            "zeroline": False,
+        },
+        yaxis={"title": {"text": "productivity"}, "zeroline": False},
+        legend={"orientation": "h", "y": -0.12, "x": 0.0},
+    )
+    return fig
+
+
+# --- time series -----------------------------------------------------------------------------
+def outcome_series(model: Any, width: int | None = None) -> go.Figure:
+    """Headline outcomes over the policy quarters; the no-policy twin dashed alongside."""
+    history = model.history()
+    baseline = model.baseline_history() if hasattr(model, "baseline_history") else None
+    rows, cols = 3, 2
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[title for _, title in HEADLINES],
+        horizontal_spacing=0.12,
+        vertical_spacing=0.1,
+    )
+    regime = getattr(getattr(model, "scenario", None), "name", "regime")
+    for i, (column, _) in enumerate(HEADLINES):
+        row, col = i // cols + 1, i % cols + 1
+        if baseline is not None and column in baseline:
+            fig.add_trace(
+                go.Scatter(
+                    x=baseline["step"],
+                    y=baseline[column],
+                    mode="lines",
+                    line={"color": BASELINE_COLOUR, "dash": "dash", "width": 1.5},
+                    name="no policy (same seed)",
+                    legendgroup="baseline",
+                    showlegend=i == 0,
+                ),
+                row=row,
+                col=col,
+            )
+        if column in history:
+            fig.add_trace(
+                go.Scatter(
+                    x=history["step"],
+                    y=history[column],
+                    mode="lines",
+                    line={"color": REGIME_COLOUR, "width": 2},
+                    name=regime,
+                    legendgroup="regime",
+                    showlegend=i == 0,
+                ),
+                row=row,
+                col=col,
+            )
+    for shock in getattr(model, "shocks", []):
+        fig.add_vline(x=shock.step + 0.5, line={"color": "#d62728", "dash": "dot", "width": 1})
+    fig.update_layout(
+        **LAYOUT,
+        title={"text": f"Headline outcomes - {regime} against no policy", "x": 0.01},
+        height=560,
+        width=width,
+        legend={"orientation": "h", "y": -0.1, "x": 0.0},
+    )
+    fig.update_annotations(font_size=11)
+    last = int(history["step"].max()) if len(history) else 0
+    fig.update_xaxes(range=[0, max(last, 8)])  # a stable frame early on, not a zoom on one point
+    return fig
+
+
+# --- support table ---------------------------------------------------------------------------
+SUPPORT_COLUMNS: dict[str, str] = {
+    "name": "cluster",
+    "region": "region",
+    "type": "type",
+    "coordinator": "coordinator",
+    "designated": "designated",
+    "support": "this quarter",
+    "support_total": "received",
+    "firms": "firms",
+    "va_change": "VA vs start %",
+    "va_vs_baseline": "VA vs no policy %",
+}
+
+
+def support_table(model: Any, limit: int | None = None) -> pd.DataFrame:
+    """Supported clusters, most-funded first: what each got and how its value added moved."""
+    table = model.cluster_table()
+    received = table["support_total"] > 0
+    frame = table[received].copy()
+    idx = frame["cluster"].to_numpy()
+    frame["type"] = [CLUSTER_TYPES[int(t)] for t in frame["cluster_type"]]
+    frame["coordinator"] = [COORDINATOR_NAMES[int(c)] for c in frame["coordinator"]]
+    frame["designated"] = np.where(frame["selected"] > 0, "yes", "")
+    start = getattr(model, "start_table", None)
+    if start is not None:
+        before = start["value_added"].to_numpy()[idx]
+        frame["va_change"] = _percent(frame["value_added"].to_numpy(), before)
+    else:
+        frame["va_change"] = np.nan
+    twin = getattr(model, "baseline", None)
+    if twin is not None:
+        other = twin.cluster_table()["value_added"].to_numpy()[idx]
+        frame["va_vs_baseline"] = _percent(frame["value_added"].to_numpy(), other)
+    else:
+        frame["va_vs_baseline"] = np.nan
+    frame = frame.sort_values("support_total", ascending=False)
+    if limit is not None:
+        frame = frame.head(limit)
+    out = frame[list(SUPPORT_COLUMNS)].rename(columns=SUPPORT_COLUMNS)
+    for column in ("this quarter", "received"):
+        out[column] = out[column].round(1)
+    out["firms"] = out["firms"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _percent(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(before > 0, 100 * (now / before - 1), np.nan)
+    return np.round(change, 1)
+
+
+# --- headline numbers ------------------------------------------------------------------------
+KPIS: tuple[tuple[str, str, str], ...] = (  # label, aggregate column, format
+    ("Value added", "value_added", "{:,.0f}"),
+    ("Employment", "employment", "{:,.0f}"),
+    ("Firms", "firms", "{:,.0f}"),
+    ("Export market share", "market_share_export", "{:.1%}"),
+    ("Vertical linkage", "vertical_linkage", "{:.1%}"),
+    ("Clusters supported", "supported_clusters", "{:,.0f}"),
+    ("Share of clusters with nothing", "share_unsupported", "{:.0%}"),
+    ("Budget spent", "budget_spent", "{:,.0f}"),
+)
+
+
+def headline_table(model: Any) -> pd.DataFrame:
+    """This quarter's headline outcomes, the no-policy twin's, and the difference in percent."""
+    latest = model.latest
+    twin = getattr(model, "baseline", None)
+    other = twin.latest if twin is not None else {}
+    rows = []
+    for label, column, fmt in KPIS:
+        now = latest.get(column, float("nan"))
+        base = other.get(column)
+        diff = f"{100 * (now / base - 1):+.1f}%" if base else ""
+        rows.append((label, fmt.format(now), "" if base is None else fmt.format(base), diff))
+    return pd.DataFrame(rows, columns=["outcome", "regime", "no policy", "difference"])

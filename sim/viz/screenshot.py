@@ -1,0 +1,95 @@
+"""Screenshot the running view from a real browser, and time a step as the user feels it.
+
+``python -m sim.viz.screenshot --out docs/img/viz.png`` starts ``klaster viz`` on a free loopback
+port, opens it in headless Chromium, steps the default world (with one demand shock, so the
+charts show a response), saves a PNG and prints milliseconds per step: from the click on Step
+to the step counter and charts showing the new quarter (model, twin, figures, websocket, render).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sim.viz import browser
+from sim.viz.command import offline_env, solara_command
+
+VIEWPORT = {"width": 1680, "height": 1250}
+
+
+def step_once(page: object, expected: int) -> float:
+    """Click Step and wait until the sidebar counter and the overview show ``expected``."""
+    started = time.perf_counter()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text(f"Step: {expected}", exact=True).wait_for()
+    page.locator(".klaster-quarter").get_by_text(f"quarter {expected}").wait_for()
+    return (time.perf_counter() - started) * 1000
+
+
+def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    port = port or browser.free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen(
+        solara_command("127.0.0.1", port),
+        env=offline_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        browser.wait_until_serving(url)
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(**browser.launch_options())
+            page = chromium.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(30_000)
+            log = browser.NetworkLog().attach(page)
+            page.goto(url)
+            page.get_by_text("Step: 0", exact=True).wait_for()
+            page.locator(".js-plotly-plot").first.wait_for()
+            times = []
+            for k in range(1, steps + 1):
+                if k == shock_at:
+                    page.get_by_role("button", name="Demand shock", exact=True).click()
+                times.append(step_once(page, k))
+            page.wait_for_timeout(800)  # let plotly finish its last transition
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out), full_page=True)
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    result = {
+        "steps": float(steps),
+        "ms_per_step_median": statistics.median(times[1:] or times),
+        "ms_per_step_mean": statistics.fmean(times[1:] or times),
+        "ms_per_step_max": max(times),
+        "requests": float(len(log.requests)),
+        "external_requests": float(len(log.external)),
+        "failed_requests": float(len(log.failed)),
+    }
+    for url_ in log.external + log.failed:
+        print(f"  not offline-clean: {url_}", file=sys.stderr)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/img/viz.png"))
+    parser.add_argument("--steps", type=int, default=16, help="quarters to step before the shot")
+    parser.add_argument("--shock-at", type=int, default=9, help="quarter of the demand shock")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    result = run(args.out, args.steps, args.shock_at, args.port)
+    print(f"screenshot: {args.out}")
+    for key, value in result.items():
+        print(f"  {key}: {value:.1f}")
+    return 1 if result["external_requests"] or result["failed_requests"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""The model as the browser view drives it: flat keyword settings and a no-policy twin in lockstep.
+
+SolaraViz rebuilds a model on Reset by calling its class with keyword arguments, so the view needs
+a class whose keywords are the controls. The twin runs the no-policy preset with the same seed
+(same world, same market draws up to the first policy step), which is what lets every view show
+"this regime against doing nothing" instead of a bare trajectory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from sim.model import ClusterModel
+from sim.scenario_files import load_scenario
+
+PRESETS: tuple[str, ...] = ("no_policy", "top_down", "demand_driven", "bottom_up")
+PRESET_LABELS: dict[str, str] = {
+    "no_policy": "No policy",
+    "top_down": "Top-down",
+    "demand_driven": "Demand-driven",
+    "bottom_up": "Bottom-up",
+}
+BASELINE = "no_policy"
+
+# control name -> dotted scenario key it overrides
+POLICY_KEYS: dict[str, str] = {
+    "planning_quality": "policy.planning_quality",
+    "market_attention": "policy.market_attention",
+    "monitoring": "policy.monitoring",
+    "open_share": "policy.open_share",
+    "budget": "policy.budget_per_quarter",
+    "selected_clusters": "policy.selected_clusters",
+}
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """One regime as the controls express it: a preset plus the six ingredients on sliders."""
+
+    scenario: str = "top_down"
+    planning_quality: float = 0.3
+    market_attention: float = 0.0
+    monitoring: float = 0.0
+    open_share: float = 0.0
+    budget: float = 400.0
+    selected_clusters: int = 25
+
+    @classmethod
+    def from_preset(cls, name: str) -> PolicySettings:
+        """The preset's own ingredient values, so picking a regime moves the sliders to it."""
+        return _preset_settings(name)
+
+    def overrides(self) -> dict[str, Any]:
+        """Dotted scenario overrides for the ingredients that differ from the preset file."""
+        preset = _preset_settings(self.scenario)
+        return {
+            key: getattr(self, name)
+            for name, key in POLICY_KEYS.items()
+            if getattr(self, name) != getattr(preset, name)
+        }
+
+    def with_values(self, **changes: Any) -> PolicySettings:
+        return replace(self, **changes)
+
+
+@cache
+def _preset_settings(name: str) -> PolicySettings:
+    policy = load_scenario(name).policy
+    return PolicySettings(
+        scenario=name,
+        planning_quality=float(policy.planning_quality),
+        market_attention=float(policy.market_attention),
+        monitoring=float(policy.monitoring),
+        open_share=float(policy.open_share),
+        budget=float(policy.budget_per_quarter),
+        selected_clusters=int(policy.selected_clusters),
+    )
+
+
+@dataclass
+class ShockRecord:
+    step: int
+    size: float
+    segments: tuple[str, ...]
+
+
+@dataclass
+class StepTiming:
+    """Wall-clock cost of the last step, so the view can show what stepping costs."""
+
+    model_ms: float = 0.0
+    baseline_ms: float = 0.0
+    history: list[float] = field(default_factory=list)
+
+
+class VizModel(ClusterModel):
+    """ClusterModel plus a no-policy twin; keyword-only, as SolaraViz's Reset calls it.
+
+    ``settings`` (a PolicySettings, or a callable returning one, which is how the view's controls
+    reach Reset) wins over the flat keywords. A flat keyword left at None keeps the preset's value.
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: str = "top_down",
+        seed: int = 0,
+        planning_quality: float | None = None,
+        market_attention: float | None = None,
+        monitoring: float | None = None,
+        open_share: float | None = None,
+        budget: float | None = None,
+        selected_clusters: int | None = None,
+        settings: PolicySettings | Callable[[], PolicySettings] | None = None,
+        baseline: bool = True,
+    ) -> None:
+        if settings is None:
+            flat = {
+                "planning_quality": planning_quality,
+                "market_attention": market_attention,
+                "monitoring": monitoring,
+                "open_share": open_share,
+                "budget": budget,
+                "selected_clusters": selected_clusters,
+            }
+            given = {k: v for k, v in flat.items() if v is not None}
+            settings = PolicySettings.from_preset(scenario).with_values(**given)
+        elif callable(settings):
+            settings = settings()
+        self.settings: PolicySettings = settings
+        super().__init__(scenario=settings.scenario, seed=seed, overrides=settings.overrides())
+        self.timing = StepTiming()
+        self.shocks: list[ShockRecord] = []
+        self.start_table: pd.DataFrame = self.cluster_table()
+        is_baseline = settings.scenario == BASELINE and not settings.overrides()
+        self.baseline: ClusterModel | None = (
+            ClusterModel(scenario=BASELINE, seed=seed) if baseline and not is_baseline else None
+        )
+
+    def step(self) -> None:
+        started = time.perf_counter()
+        super().step()
+        middle = time.perf_counter()
+        if self.baseline is not None:
+            self.baseline.step()
+        ended = time.perf_counter()
+        self.timing.model_ms = (middle - started) * 1000
+        self.timing.baseline_ms = (ended - middle) * 1000
+        self.timing.history.append((ended - started) * 1000)
+
+    def trigger_shock(
+        self,
+        size: float = 0.5,
+        segments: tuple[str, ...] = ("export",),
+        products: tuple[str, ...] = (),
+    ) -> None:
+        """Hit this model and its twin alike, so the comparison stays like for like."""
+        super().trigger_shock(size=size, segments=segments, products=products)
+        if self.baseline is not None:
+            self.baseline.trigger_shock(size=size, segments=segments, products=products)
+        self.shocks.append(ShockRecord(step=int(self.steps), size=size, segments=tuple(segments)))
+
+    def baseline_history(self) -> pd.DataFrame | None:
+        """Outcomes of the no-policy twin, or None when this model is itself the baseline."""
+        return None if self.baseline is None else self.baseline.history()
