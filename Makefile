@@ -77,3 +77,19 @@ sweep-smoke: $(STAMP)
 sweep-%: $(STAMP)
 	$(BIN)/klaster sweep experiments/$*.yaml $(SWEEP_ARGS)
 # --- end sweeps ---
+
+# --- bench ---
+# `make bench`: model speed at ~1k/10k/100k firms for every regime against Mesa's BoltzmannWealth,
+# cold `klaster run`, sweep throughput on 1 and 2 workers; prints a table, writes bench/latest.json
+# (~5-10 min on 2 cores). `make bench-phases` shows where a quarter's CPU time goes at 100k firms.
+.PHONY: bench bench-quick bench-phases
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
+bench-phases: $(STAMP)
+	$(BIN)/python -m bench.phases --scale 35
+# --- end bench ---

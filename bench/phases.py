@@ -1,0 +1,94 @@
+"""Where a quarter's time goes: CPU seconds per phase of the step, by wrapping the functions
+the model calls. CPU time of this process, not wall time, so other load on the machine does not
+blur it (a sampling profiler's wall clock does). ``python -m bench.phases --scale 35``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+from collections.abc import Callable
+
+import sim.government
+import sim.model
+
+# module -> functions the step calls through that module's namespace
+PHASES: dict[object, tuple[str, ...]] = {
+    sim.model: (
+        "update_coordination",
+        "update_ties",
+        "learn",
+        "produce_and_sell",
+        "account",
+        "invest_and_adjust",
+        "PartnerIndex",
+        "cluster_outcomes",
+        "classify_clusters",
+        "aggregate_outcomes",
+        "exits",
+        "entrants_per_cluster",
+        "initialise_entrants",
+    ),
+    sim.government: (
+        "plan",
+        "productivity_gap",
+        "firm_needs",
+        "perceived_needs",
+        "cluster_mix",
+        "allocate",
+        "deliver",
+    ),
+}
+
+
+def _timed(fn: Callable, label: str, totals: collections.Counter) -> Callable:
+    def wrapper(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[label] += time.process_time() - start
+
+    return wrapper
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=35.0)
+    parser.add_argument("--scenario", default="top_down")
+    parser.add_argument("--steps", type=int, default=8)
+    args = parser.parse_args(argv)
+    totals: collections.Counter = collections.Counter()
+    for module, names in PHASES.items():
+        for name in names:
+            setattr(module, name, _timed(getattr(module, name), name, totals))
+    model_class = sim.model.ClusterModel
+    model_class._register_firms = _timed(model_class._register_firms, "agents: create", totals)
+    sim.model.Firm.remove_many = staticmethod(
+        _timed(sim.model.Firm.remove_many, "agents: remove", totals)
+    )
+    model_class._exit_and_entry = _timed(model_class._exit_and_entry, "(exit and entry)", totals)
+    model_class._collect = _timed(model_class._collect, "(outcomes)", totals)
+    model_class._quarter = _timed(model_class._quarter, "(quarter)", totals)
+
+    model = model_class(scenario=args.scenario, seed=1, overrides={"world.scale": args.scale})
+    model.step()
+    totals.clear()
+    start = time.process_time()
+    for _ in range(args.steps):
+        model.step()
+    per_step = (time.process_time() - start) / args.steps
+    firms = model.firms.n_alive
+    print(
+        f"{args.scenario}, scale {args.scale}: {firms} firms (capacity {model.firms.capacity}), "
+        f"{per_step * 1e3:.1f} ms CPU per step, {firms / per_step / 1e6:.2f} M firm-steps/s (CPU)"
+    )
+    for label, seconds in totals.most_common():
+        ms = seconds / args.steps * 1e3
+        print(f"  {label:<22} {ms:7.2f} ms  {ms / (per_step * 1e3):6.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""``make bench``: the cluster model at ~1k / 10k / 100k firms for every regime, against Mesa's
+BoltzmannWealth measured in this process, plus cold ``klaster run`` and sweep throughput.
+
+Prints a table and writes bench/latest.json. Each model size runs in a fresh process so its peak
+memory is its own. The machine is shared: compare the ratios of one run, not runs across days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.commands import cold_run, sweep_throughput
+from bench.reference import boltzmann
+
+REGIMES = ("no_policy", "top_down", "demand_driven", "bottom_up")
+# label -> world.scale, repetitions, steps per repetition (fewer at 100k to stay in budget)
+SIZES: dict[str, tuple[float, int, int]] = {
+    "1k": (0.45, 5, 8),
+    "10k": (4.0, 5, 8),
+    "100k": (35.0, 3, 4),
+}
+OUT = Path(__file__).with_name("latest.json")
+
+
+def measure_size(regime: str, scale: float, reps: int, steps: int) -> dict:
+    command = [sys.executable, "-m", "bench.model_size", regime, str(scale), str(reps), str(steps)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "sim"], capture_output=True, text=True
+        )
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one regime, no 100k, no sweep")
+    args = parser.parse_args(argv)
+    regimes = ("top_down",) if args.quick else REGIMES
+    sizes = {k: v for k, v in SIZES.items() if not (args.quick and k == "100k")}
+    started = time.perf_counter()
+
+    print("Mesa BoltzmannWealth reference, 10,000 agents ...", flush=True)
+    reference = boltzmann()
+    ref_rate, ref_cpu_rate = reference["agent_steps_per_sec"], reference["cpu_agent_steps_per_sec"]
+    print(f"  {ref_rate / 1e6:.3f} M agent-steps/s (CPU: {ref_cpu_rate / 1e6:.3f})", flush=True)
+
+    rows = []
+    for label, (scale, reps, steps) in sizes.items():
+        for regime in regimes:
+            row = measure_size(regime, scale, reps, steps)
+            row["size"] = label
+            row["ratio_to_mesa"] = row["firm_steps_per_sec"] / ref_rate
+            row["cpu_ratio_to_mesa"] = row["cpu_firm_steps_per_sec"] / ref_cpu_rate
+            rows.append(row)
+            print(
+                f"  {label:>4} {regime:<14} {row['firms']:>7} firms "
+                f"{row['sec_per_step'] * 1e3:8.2f} ms/step {row['ratio_to_mesa']:6.1f}x Mesa",
+                flush=True,
+            )
+    commands = {}
+    print("cold klaster run ...", flush=True)
+    commands["cold_run"] = cold_run()
+    if not args.quick:
+        print("sweep throughput, 1 and 2 workers ...", flush=True)
+        commands["sweep"] = sweep_throughput()
+
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "git": git_revision(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "reference": reference,
+        "sizes": rows,
+        "per_size": per_size_summary(rows),
+        **commands,
+        "bench_wall_sec": time.perf_counter() - started,
+    }
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    print(f"\nwrote {OUT} ({report['bench_wall_sec']:.0f} s)")
+    return 0
+
+
+def per_size_summary(rows: list[dict]) -> dict[str, dict]:
+    """Per size over the regimes: the slowest regime sets the guarantee."""
+    summary = {}
+    for label in dict.fromkeys(r["size"] for r in rows):
+        group = [r for r in rows if r["size"] == label]
+        slowest = min(group, key=lambda r: r["firm_steps_per_sec"])
+        summary[label] = {
+            "firms": round(sum(r["firms"] for r in group) / len(group)),
+            "steps": sum(r["reps"] * r["steps_per_rep"] for r in group) // len(group),
+            "sec_per_step": slowest["sec_per_step"],
+            "firm_steps_per_sec_min": slowest["firm_steps_per_sec"],
+            "ns_per_firm_step_max": 1e9 / slowest["firm_steps_per_sec"],
+            "cpu_ns_per_firm_step_max": 1e9 / min(r["cpu_firm_steps_per_sec"] for r in group),
+            "peak_rss_mib_max": max(r["peak_rss_mib"] for r in group),
+            "ratio_to_mesa_min": slowest["ratio_to_mesa"],
+            "cpu_ratio_to_mesa_min": min(r["cpu_ratio_to_mesa"] for r in group),
+        }
+    return summary
+
+
+def print_table(report: dict) -> None:
+    ref = report["reference"]
+    print(
+        f"\nReference: {ref['model']}, {ref['agents']} agents: "
+        f"{ref['agent_steps_per_sec'] / 1e6:.3f} M agent-steps/s"
+    )
+    header = (
+        f"{'size':>5} {'regime':<14} {'firms':>7} {'ms/step':>9} {'spread':>15} "
+        f"{'M f-s/s':>8} {'CPU M/s':>8} {'x Mesa':>7} {'peak MiB':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in report["sizes"]:
+        spread = f"{r['sec_per_step_min'] * 1e3:.1f}-{r['sec_per_step_max'] * 1e3:.1f}"
+        print(
+            f"{r['size']:>5} {r['regime']:<14} {r['firms']:>7} {r['sec_per_step'] * 1e3:9.2f} "
+            f"{spread:>15} {r['firm_steps_per_sec'] / 1e6:8.2f} "
+            f"{r['cpu_firm_steps_per_sec'] / 1e6:8.2f} {r['ratio_to_mesa']:7.1f} "
+            f"{r['peak_rss_mib']:9.0f}"
+        )
+    per = report["per_size"]
+    if "10k" in per and "100k" in per:
+        growth = per["100k"]["ns_per_firm_step_max"] / per["10k"]["ns_per_firm_step_max"]
+        print(f"\ntime per firm-step, 100k / 10k (slowest regime): {growth:.2f} (target <= 1.5)")
+    cold = report["cold_run"]
+    print(
+        f"cold `{cold['command']}`: {cold['wall_sec_median']:.2f} s wall median "
+        f"({cold['cpu_sec_median']:.2f} s CPU) (target < 5 s wall)"
+    )
+    if "sweep" in report:
+        s = report["sweep"]
+        print(
+            f"sweep ({s['runs']} runs): {s['runs_per_min_1_workers']:.0f} runs/min on 1 worker, "
+            f"{s['runs_per_min_2_workers']:.0f} on 2: speed-up {s['speedup_2_vs_1']:.2f}"
+            " (target >= 1.8)"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
