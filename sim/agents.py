@@ -3,6 +3,7 @@ row, so ``firm.productivity`` always reads true while the step runs whole-array.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -70,11 +71,14 @@ class Firm(mesa.Agent):
     def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:
         """Deregister many firms at once, as ``Agent.remove`` does one."""
         registry, by_type = model._agents, model._agents_by_type
-        everyone = model._all_agents._agents
+        # the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by weak
+        # references, and popping there skips a Python-level method per agent
+        everyone = model._all_agents._agents.data
         for agent in agents:
             if registry.pop(agent, False) is None:  # registered (value None), now removed
-                by_type[type(agent)]._agents.pop(agent, None)
-                everyone.pop(agent, None)
+                key = weakref.ref(agent)
+                by_type[type(agent)]._agents.data.pop(key, None)
+                everyone.pop(key, None)
 
     cluster = _column_view("cluster", int, "Cluster index.")
     workers = _column_view("workers", float, "Workers (most firms < 20).")
