@@ -1,0 +1,154 @@
+"""Statistics for the report: bootstrap intervals, effect sizes, interval stability over n.
+
+Percentile bootstraps with a fixed generator, so the report is reproducible. Differences between
+regimes are unpaired unless the caller passes seed-matched samples (the runner gives every
+scenario its own seeds, so across scenarios nothing is paired).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_RESAMPLES = 2000
+RNG_SEED = 12345
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a (1 - alpha) interval."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def fmt(self, digits: int = 3) -> str:
+        return f"{self.estimate:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+
+
+def _clean(values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return array[np.isfinite(array)]
+
+
+def bootstrap_mean(
+    values, alpha: float = 0.05, resamples: int = DEFAULT_RESAMPLES, seed: int = RNG_SEED
+) -> Interval:
+    """Mean with a percentile bootstrap interval (NaNs dropped)."""
+    x = _clean(values)
+    if x.size == 0:
+        return Interval(np.nan, np.nan, np.nan, 0)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return Interval(float(x.mean()), float(low), float(high), int(x.size))
+
+
+def bootstrap_difference(
+    a,
+    b,
+    paired: bool = False,
+    relative: bool = False,
+    alpha: float = 0.05,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = RNG_SEED,
+) -> Interval:
+    """Difference of means a - b (or a / b - 1 with ``relative``) with a bootstrap interval.
+
+    ``paired`` resamples (a_i, b_i) pairs together, which is valid only when run i of both
+    samples shares its seed; otherwise the two samples are resampled independently.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if paired:
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+    else:
+        x, y = _clean(x), _clean(y)
+    if x.size == 0 or y.size == 0:
+        return Interval(np.nan, np.nan, np.nan, 0)
+
+    def stat(mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        return mx / my - 1 if relative else mx - my
+
+    rng = np.random.default_rng(seed)
+    if paired:
+        idx = rng.integers(0, x.size, (resamples, x.size))
+        boot = stat(x[idx].mean(axis=1), y[idx].mean(axis=1))
+    else:
+        boot = stat(
+            x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1),
+            y[rng.integers(0, y.size, (resamples, y.size))].mean(axis=1),
+        )
+    low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    estimate = float(stat(np.array(x.mean()), np.array(y.mean())))
+    return Interval(estimate, float(low), float(high), int(min(x.size, y.size)))
+
+
+def cohens_d(a, b) -> float:
+    """Standardised difference of means (pooled sd): positive when a exceeds b."""
+    x, y = _clean(a), _clean(b)
+    if x.size < 2 or y.size < 2:
+        return float("nan")
+    pooled = np.sqrt(
+        ((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2)
+    )
+    return float((x.mean() - y.mean()) / pooled) if pooled > 0 else float("nan")
+
+
+def verdict(interval: Interval, tolerance: float = 0.0) -> str:
+    """'beats', 'loses' or 'ties': beats/loses only when the interval clears +-tolerance."""
+    if not np.isfinite(interval.low):
+        return "n/a"
+    if interval.low > tolerance:
+        return "beats"
+    if interval.high < -tolerance:
+        return "loses"
+    return "ties"
+
+
+def interval_stability(
+    values, sizes: list[int] | None = None, seed: int = RNG_SEED, resamples: int = 1000
+) -> pd.DataFrame:
+    """CI half-width of the mean against the number of runs n (Lee et al. 2015).
+
+    For each n, the first n runs (in replicate order) are bootstrapped; the half-width is also
+    given relative to the mean, so a reader sees where adding runs stops buying precision.
+    """
+    x = _clean(values)
+    if sizes is None:
+        sizes = sorted({n for n in (5, 10, 15, 20, 25, 30, 40, 50, 75, 100) if n <= x.size})
+        if x.size not in sizes and x.size >= 2:
+            sizes.append(int(x.size))
+    rows = []
+    for n in sizes:
+        ci = bootstrap_mean(x[:n], seed=seed, resamples=resamples)
+        rows.append(
+            {
+                "n": n,
+                "mean": ci.estimate,
+                "low": ci.low,
+                "high": ci.high,
+                "half_width": ci.half_width,
+                "relative_half_width": ci.half_width / abs(ci.estimate) if ci.estimate else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stable_n(stability: pd.DataFrame, tolerance: float = 0.05) -> int | None:
+    """Smallest n from which the relative half-width stays below ``tolerance`` (None: never)."""
+    ok = stability["relative_half_width"].to_numpy() < tolerance
+    for i in range(len(ok)):
+        if ok[i:].all():
+            return int(stability["n"].iloc[i])
+    return None
