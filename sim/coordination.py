@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def membership_threshold(model: ClusterModel, cluster_size: np.ndarray) -> np.ndarray:
-    p = model.scenario.coordination
+    p = model.config.coordination
     return np.maximum(p.membership_threshold, p.membership_threshold_share * cluster_size)
 
 
@@ -28,14 +28,14 @@ def install_appointed(model: ClusterModel, clusters: np.ndarray) -> None:
     c = model.clusters
     fresh = clusters[c.coordinator[clusters] == NO_COORDINATOR]
     c.coordinator[fresh] = APPOINTED
-    c.legitimacy[fresh] = model.scenario.coordination.appointed_legitimacy
+    c.legitimacy[fresh] = model.config.coordination.appointed_legitimacy
     for cluster in fresh:
         model.add_coordinator(int(cluster), APPOINTED)
 
 
 def update_coordination(model: ClusterModel) -> None:
     """One quarter of associational life, for every cluster at once."""
-    f, c, p, rng = model.firms, model.clusters, model.scenario.coordination, model.rng
+    f, c, p, rng = model.firms, model.clusters, model.config.coordination, model.rng
     alive = f.alive
     size = np.bincount(f.cluster[alive], minlength=c.count)
     members = np.bincount(f.cluster[alive & f.member], minlength=c.count)
@@ -57,7 +57,7 @@ def update_coordination(model: ClusterModel) -> None:
     member_share = members / np.maximum(size, 1)
 
     threshold = membership_threshold(model, size)
-    if model.scenario.policy.emergent_coordinators:
+    if model.config.policy.emergent_coordinators:
         emerging = np.flatnonzero((c.coordinator == NO_COORDINATOR) & (members >= threshold))
         c.coordinator[emerging] = EMERGENT
         c.legitimacy[emerging] = p.emergent_legitimacy

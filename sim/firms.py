@@ -18,9 +18,9 @@ UPSTREAM, PRODUCER, DOWNSTREAM = 0, 1, 2
 
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
-    f, p, rng, c = model.firms, model.scenario.firms, model.rng, model.clusters
+    f, p, rng, c = model.firms, model.config.firms, model.rng, model.clusters
     alive = f.alive
-    brokerage = 1.0 + model.scenario.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
+    brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
     # lapse
     for column in (f.supplier, f.trader):
         linked = np.flatnonzero(column >= 0)
@@ -41,7 +41,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     degree = model.ties.degree(f.capacity)
     seekers = np.flatnonzero(alive & (degree < p.max_horizontal_ties))
     chance = p.horizontal_tie_rate * (
-        1.0 + model.scenario.coordination.brokerage * c.joint_action[f.cluster[seekers]]
+        1.0 + model.config.coordination.brokerage * c.joint_action[f.cluster[seekers]]
     )
     seekers = seekers[rng.random(len(seekers)) < chance]
     if len(seekers):
@@ -52,7 +52,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
 
 def learn(model: ClusterModel) -> None:
     """Spillover through cooperation ties: a share of each partner's lead, scaled by absorption."""
-    f, rate = model.firms, model.scenario.firms.spillover_rate
+    f, rate = model.firms, model.config.firms.spillover_rate
     if not len(model.ties) or rate == 0:
         return
     # Only firms with ties move (elsewhere the gain is exactly 0), so work on those firms alone;
@@ -77,10 +77,10 @@ def learn(model: ClusterModel) -> None:
 
 def input_price(model: ClusterModel) -> np.ndarray:
     """Price per input unit: cheaper from a local supplier, cheaper again with joint purchasing."""
-    f, p = model.firms, model.scenario.firms
+    f, p = model.firms, model.config.firms
     local = f.supplier >= 0
     price = np.where(local, p.input_price * (1 - p.local_input_discount), p.input_price)
-    saving = model.scenario.coordination.joint_purchasing_saving
+    saving = model.config.coordination.joint_purchasing_saving
     price *= 1 - saving * model.clusters.joint_action[f.cluster] * f.member
     return np.where(f.stage == UPSTREAM, p.raw_material_cost, price)
 
@@ -88,13 +88,13 @@ def input_price(model: ClusterModel) -> np.ndarray:
 def output_per_worker(model: ClusterModel) -> np.ndarray:
     """Units a worker makes per quarter; upstream units are inputs, counted in input units."""
     f = model.firms
-    factor = np.where(f.stage == UPSTREAM, model.scenario.firms.upstream_output_factor, 1.0)
+    factor = np.where(f.stage == UPSTREAM, model.config.firms.upstream_output_factor, 1.0)
     return f.productivity * factor
 
 
 def unit_cost(model: ClusterModel, price_of_inputs: np.ndarray) -> np.ndarray:
     """Full unit cost at capacity: inputs plus labour and overhead per unit (prices mark it up)."""
-    f, p = model.firms, model.scenario.firms
+    f, p = model.firms, model.config.firms
     coefficient = np.where(f.stage == UPSTREAM, 1.0, p.input_coefficient)
     labour = (p.wage + p.overhead_per_worker) / np.maximum(output_per_worker(model), 1e-9)
     return coefficient * price_of_inputs + labour
@@ -104,11 +104,11 @@ def visibility(model: ClusterModel) -> np.ndarray:
     """How visible a firm is to buyers: bought linkage, joint marketing, a trader's network."""
     f, c = model.firms, model.clusters
     joint = (
-        model.scenario.coordination.joint_marketing_visibility
+        model.config.coordination.joint_marketing_visibility
         * c.joint_action[f.cluster]
         * f.member
     )
-    trader = model.scenario.firms.trader_visibility * (f.trader >= 0)
+    trader = model.config.firms.trader_visibility * (f.trader >= 0)
     return f.visibility + joint + trader
 
 
@@ -116,7 +116,7 @@ def eligible_segments(model: ClusterModel, sellers: np.ndarray) -> np.ndarray:
     """Boolean [firm, segment]: quality clears the threshold (a trader's finishing helps export)."""
     f, threshold = model.firms, model.market.threshold
     quality = f.quality[sellers][:, None] + np.zeros((1, N_SEGMENTS))
-    bridge = model.scenario.firms.trader_quality_bridge * (f.trader[sellers] >= 0)
+    bridge = model.config.firms.trader_quality_bridge * (f.trader[sellers] >= 0)
     quality[:, EXPORT] += bridge
     return quality >= threshold[None, :]
 
@@ -130,7 +130,7 @@ def choose_segments(
     senses of it is noisy, less so the more market knowledge it has.
     """
     f, m, rng = model.firms, model.market, model.rng
-    review = sellers[rng.random(len(sellers)) < model.scenario.firms.segment_review_rate]
+    review = sellers[rng.random(len(sellers)) < model.config.firms.segment_review_rate]
     if not len(review):
         return
     product = model.clusters.product[f.cluster[review]]
@@ -145,12 +145,12 @@ def choose_segments(
             seen[review],
             f.output_capacity[review],
         )
-        price = cost[review] * (1 + model.scenario.firms.markup) * m.premium[s]
+        price = cost[review] * (1 + model.config.firms.markup) * m.premium[s]
         sales = np.minimum(
             weight * m.value_per_weight.ravel()[market_index], f.output_capacity[review] * price
         )
-        expected[:, s] = sales * (1 - 1 / ((1 + model.scenario.firms.markup) * m.premium[s]))
-    noise = model.scenario.instruments.perception_noise * (1 - f.knowledge[review])[:, None]
+        expected[:, s] = sales * (1 - 1 / ((1 + model.config.firms.markup) * m.premium[s]))
+    noise = model.config.instruments.perception_noise * (1 - f.knowledge[review])[:, None]
     sensed = expected * np.exp(noise * rng.standard_normal(expected.shape))
     sensed[~eligible_segments(model, review)] = -np.inf
     f.segment[review] = np.argmax(sensed, axis=1)
@@ -158,7 +158,7 @@ def choose_segments(
 
 def produce_and_sell(model: ClusterModel) -> None:
     """Production capacity, input reliability, pricing, market clearing, input purchases."""
-    f, p, rng, m = model.firms, model.scenario.firms, model.rng, model.market
+    f, p, rng, m = model.firms, model.config.firms, model.rng, model.market
     alive = f.alive
     nominal = f.workers * output_per_worker(model)
     local = f.supplier >= 0
@@ -206,7 +206,7 @@ def produce_and_sell(model: ClusterModel) -> None:
     asked = np.bincount(supplier[linked], weights=need[linked], minlength=f.capacity)
     fill = np.where(asked > 0, np.minimum(1.0, f.output_capacity / np.maximum(asked, 1e-12)), 0.0)
     local_units = np.where(linked, need * fill[np.maximum(supplier, 0)], 0.0)
-    joint = 1 - model.scenario.coordination.joint_purchasing_saving * (
+    joint = 1 - model.config.coordination.joint_purchasing_saving * (
         model.clusters.joint_action[f.cluster[producers]] * f.member[producers]
     )
     local_price = p.input_price * (1 - p.local_input_discount)
@@ -231,7 +231,7 @@ def produce_and_sell(model: ClusterModel) -> None:
 
 def account(model: ClusterModel) -> None:
     """Value added, commissions to traders, wages and overheads, profit and cash."""
-    f, p = model.firms, model.scenario.firms
+    f, p = model.firms, model.config.firms
     commission = np.where(f.trader >= 0, p.trader_commission * f.sales, 0.0)
     earned = np.bincount(np.maximum(f.trader, 0), weights=commission, minlength=f.capacity)
     f.value_added[:] = f.sales - f.materials - commission + earned
@@ -239,12 +239,12 @@ def account(model: ClusterModel) -> None:
     f.profit[:] = np.where(f.alive, f.value_added - labour, 0.0)
     f.cash += f.profit
     f.age += f.alive
-    f.visibility *= 1 - model.scenario.instruments.visibility_decay
+    f.visibility *= 1 - model.config.instruments.visibility_decay
 
 
 def invest_and_adjust(model: ClusterModel) -> None:
     """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
-    f, p, rng = model.firms, model.scenario.firms, model.rng
+    f, p, rng = model.firms, model.config.firms, model.rng
     alive = f.alive
     surplus = np.maximum(f.cash - p.cash_buffer * f.workers, 0.0) * alive
     spend = p.invest_share * surplus
@@ -272,7 +272,7 @@ def exits(model: ClusterModel) -> np.ndarray:
     """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
     f = model.firms
     f.loss_streak[:] = np.where(f.alive & (f.cash < 0), f.loss_streak + 1, 0)
-    return np.flatnonzero(f.alive & (f.loss_streak >= model.scenario.firms.exit_patience))
+    return np.flatnonzero(f.alive & (f.loss_streak >= model.config.firms.exit_patience))
 
 
 def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
@@ -283,13 +283,13 @@ def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
     profit = np.bincount(f.cluster[alive], weights=f.profit[alive], minlength=c.count)
     sales = np.bincount(f.cluster[alive], weights=f.sales[alive], minlength=c.count)
     margin = np.where(sales > 0, profit / np.maximum(sales, 1e-12), 0.0)
-    expected = model.scenario.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
+    expected = model.config.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
     return model.rng.poisson(expected)
 
 
 def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
     """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
-    f, p, rng, w = model.firms, model.scenario.firms, model.rng, model.scenario.world
+    f, p, rng, w = model.firms, model.config.firms, model.rng, model.config.world
     n = len(slots)
     alive = f.alive.copy()
     alive[slots] = False

@@ -67,7 +67,7 @@ def selection_score(model: ClusterModel) -> np.ndarray:
 
     Planning quality is the correlation between the planner's estimate and the truth.
     """
-    c, pol, rng = model.clusters, model.scenario.policy, model.rng
+    c, pol, rng = model.clusters, model.config.policy, model.rng
     size = np.bincount(model.firms.cluster[model.firms.alive], minlength=c.count)
     known_potential = _z(_z(np.log1p(size)) + _z(c.tradition))
     q = pol.planning_quality
@@ -82,7 +82,7 @@ def va_per_worker(model: ClusterModel) -> np.ndarray:
 
 def monitor(model: ClusterModel) -> None:
     """Observe supported clusters' results where regional capacity allows; shift weights."""
-    c, pol, rng = model.clusters, model.scenario.policy, model.rng
+    c, pol, rng = model.clusters, model.config.policy, model.rng
     if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
         return
     supported = c.support_since_plan > 0
@@ -98,7 +98,7 @@ def monitor(model: ClusterModel) -> None:
 
 def plan(model: ClusterModel) -> None:
     """A planning round: monitor, then (re)select clusters and install appointed coordinators."""
-    c, pol = model.clusters, model.scenario.policy
+    c, pol = model.clusters, model.config.policy
     monitor(model)
     first = not c.ever_selected.any()
     if pol.selected_clusters > 0 and (first or pol.reselect_each_cycle):
@@ -121,7 +121,7 @@ def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     quality rises; members' requests reach government through a coordinator, as well as its
     legitimacy allows.
     """
-    c, pol = model.clusters, model.scenario.policy
+    c, pol = model.clusters, model.config.policy
     base = np.asarray(pol.instrument_mix.as_list())
 
     def shares(total: np.ndarray) -> np.ndarray:
@@ -140,7 +140,7 @@ def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
 
 def allocate(model: ClusterModel, applicant: np.ndarray) -> np.ndarray:
     """Budget per cluster: a designated/selected pot by weight, an open pot by application."""
-    c, pol = model.clusters, model.scenario.policy
+    c, pol = model.clusters, model.config.policy
     budget = pol.budget_per_quarter
     allocation = np.zeros(c.count)
     selected_weight = np.where(c.selected, c.weight, 0.0)
@@ -150,7 +150,7 @@ def allocate(model: ClusterModel, applicant: np.ndarray) -> np.ndarray:
         # Any organised cluster may apply; its association forwards its applying members.
         applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
         request = np.where(c.coordinator > 0, applying_members, 0.0) * (
-            model.scenario.instruments.coaching_dose_cost
+            model.config.instruments.coaching_dose_cost
             * (1 - pol.cofinancing_share * pol.voluntary)
         )
         demand = c.weight * request
@@ -171,7 +171,7 @@ def deliver(
 
     Returns budget spent per cluster (delivered support plus what leaked on the way).
     """
-    f, c, pol, k = model.firms, model.clusters, model.scenario.policy, model.scenario.instruments
+    f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
     capacity = model.regions.capacity[c.region]
     leaked = allocation * pol.delivery_leakage * (1 - capacity)
     delivered = allocation - leaked
@@ -212,10 +212,10 @@ def deliver(
 
 def govern(model: ClusterModel) -> None:
     """One quarter of government: plan when due, allocate, deliver, record support."""
-    c, f, pol = model.clusters, model.firms, model.scenario.policy
+    c, f, pol = model.clusters, model.firms, model.config.policy
     c.support_step[:] = 0
     f.support[:] = 0
-    if not model.scenario.policy_active:
+    if not model.config.policy_active:
         return
     if model.policy_quarter % pol.planning_cycle == 0:
         plan(model)
@@ -226,7 +226,7 @@ def govern(model: ClusterModel) -> None:
     weighted = perceived * mix[np.maximum(f.cluster, 0)]
     # row sums left to right, as .sum(axis=1) adds four columns, without its slow short-axis loop
     usefulness = ((weighted[:, 0] + weighted[:, 1]) + weighted[:, 2]) + weighted[:, 3]
-    participation_cost = model.scenario.instruments.takeup_cost + (
+    participation_cost = model.config.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0
     )
     applicant = f.alive & (usefulness > participation_cost)

@@ -65,7 +65,7 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     final_sales = total(f.sales * (f.stage != 0))
     value_added = total(f.value_added)
     producer = f.stage == PRODUCER
-    input_units = total(np.where(producer, f.units * model.scenario.firms.input_coefficient, 0.0))
+    input_units = total(np.where(producer, f.units * model.config.firms.input_coefficient, 0.0))
     ties_a, _ = model.ties.pairs()
     ties = np.bincount(f.cluster[ties_a], minlength=n).astype(float)
     pairs = firms * (firms - 1) / 2
@@ -125,7 +125,7 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     sellers = alive & (f.stage != 0)
     final_sales = f.sales[sellers].sum()
     producer = alive & (f.stage == PRODUCER)
-    input_units = (f.units[producer] * model.scenario.firms.input_coefficient).sum()
+    input_units = (f.units[producer] * model.config.firms.input_coefficient).sum()
     log_productivity = np.log(np.maximum(f.productivity[alive], 1e-9))
     firms = per_cluster["firms"]
     pairs = (firms * (firms - 1) / 2).sum()

@@ -78,10 +78,10 @@ class ClusterModel(mesa.Model):
         seed: int = 0,
         overrides: dict[str, Any] | None = None,
     ) -> None:
-        self.scenario = resolve_scenario(scenario, overrides)
+        self.config = resolve_scenario(scenario, overrides)
         self.seed = int(seed)
         super().__init__(rng=self.seed)
-        s = self.scenario
+        s = self.config
         self.regions: RegionState = build_regions(s.world, self.rng)
         self.clusters: ClusterState = build_clusters(s.world, len(self.regions.capacity), self.rng)
         self.firms: FirmState = populate_firms(s, self.clusters, self.rng)
@@ -170,7 +170,7 @@ class ClusterModel(mesa.Model):
             visibility(self)[sellers],
             f.output_capacity[sellers],
         )
-        price = cost[sellers] * (1 + self.scenario.firms.markup) * m.premium[f.segment[sellers]]
+        price = cost[sellers] * (1 + self.config.firms.markup) * m.premium[f.segment[sellers]]
         shape = (len(m.products), N_SEGMENTS)
         value = np.bincount(
             market_index, weights=f.output_capacity[sellers] * price, minlength=m.demand.size
@@ -278,7 +278,7 @@ class ClusterModel(mesa.Model):
         frame = pd.DataFrame({name: rows[-1] for name, rows in self._cluster_rows.items()})
         frame.insert(0, "cluster", np.arange(c.count))
         frame.insert(1, "name", c.name)
-        frame.insert(2, "product", [self.scenario.world.products[p] for p in c.product])
+        frame.insert(2, "product", [self.config.world.products[p] for p in c.product])
         frame.insert(3, "region", c.region)
         return frame
 
@@ -300,7 +300,7 @@ class ClusterModel(mesa.Model):
 
     def results(self) -> RunResult:
         aggregate = self.history()
-        shocks = sorted(shock.step for shock in self.scenario.market.shocks)
+        shocks = sorted(shock.step for shock in self.config.market.shocks)
         return RunResult(
             aggregate=aggregate,
             clusters=self.cluster_history(),

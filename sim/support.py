@@ -42,7 +42,7 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
     ``gap`` is ``productivity_gap(model)`` if the caller has it already (it costs a quantile
     per product).
     """
-    f, p = model.firms, model.scenario.firms
+    f, p = model.firms, model.config.firms
     needs = np.zeros((f.capacity, len(INSTRUMENTS)))
     gap = productivity_gap(model) if gap is None else gap
     needs[:, COACHING] = gap * f.absorptive
@@ -55,7 +55,7 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
 
 def perceived_needs(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     """What firms believe they need: noisy, less so with market knowledge."""
-    noise = model.scenario.instruments.perception_noise * (1 - model.firms.knowledge)
+    noise = model.config.instruments.perception_noise * (1 - model.firms.knowledge)
     perceived = model.rng.standard_normal(needs.shape)  # in place: [slot, 4] temporaries are big
     perceived *= noise[:, None]
     perceived += needs
@@ -73,7 +73,7 @@ def apply_support(
 
     ``gap``: ``productivity_gap(model)`` if the caller knows productivity has not moved since.
     """
-    f, k = model.firms, model.scenario.instruments
+    f, k = model.firms, model.config.instruments
     if instrument == COACHING:
         dose = amount / k.coaching_dose_cost
         gap = (productivity_gap(model) if gap is None else gap)[slots]
@@ -97,7 +97,7 @@ def apply_support(
 
 def dose_cost(model: ClusterModel, instrument: int, workers: np.ndarray) -> np.ndarray:
     """Most a firm can absorb of an instrument in one quarter, in wage units."""
-    k = model.scenario.instruments
+    k = model.config.instruments
     if instrument == COACHING:
         return np.full(len(workers), k.coaching_dose_cost)
     if instrument == LINKAGE:

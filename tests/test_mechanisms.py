@@ -66,7 +66,7 @@ def test_local_supplier_tie_lowers_a_producers_input_cost():
     f.supplier[producer] = supplier
     local = input_price(model)[producer]
     assert local < outside
-    assert local == pytest.approx(outside * (1 - model.scenario.firms.local_input_discount))
+    assert local == pytest.approx(outside * (1 - model.config.firms.local_input_discount))
 
 
 def test_joint_purchasing_lowers_members_input_cost_only():
@@ -213,7 +213,7 @@ def test_exits_free_slots_remove_agents_and_cut_ties():
     supplier = int(f.supplier[producer])
     agent = model.firm_at(supplier)
     f.cash[supplier] = -1e6
-    f.loss_streak[supplier] = model.scenario.firms.exit_patience
+    f.loss_streak[supplier] = model.config.firms.exit_patience
     model._exit_and_entry()
     assert not f.alive[supplier]
     assert f.supplier[producer] == -1
