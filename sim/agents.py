@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
+# The batch registration below uses Mesa 3.3's private registry layout; other Mesa versions
+# (3.5 keeps agents differently) take the public one-agent-at-a-time path, same ids, same order.
+_MESA_REGISTRY_KNOWN = hasattr(mesa.Agent, "_ids") and mesa.__version__.startswith("3.3")
+
+
 def _column_view(column: str, cast: type, doc: str) -> property:
     def getter(self: Firm):
         return cast(getattr(self.model.firms, column)[self.slot])
@@ -45,6 +50,8 @@ class Firm(mesa.Agent):
         """
         if not len(slots):
             return []
+        if not _MESA_REGISTRY_KNOWN:
+            return [cls(model, slot) for slot in slots]
         ids = mesa.Agent._ids[model]
         agents: list[Firm] = []
         for slot in slots:
@@ -70,6 +77,10 @@ class Firm(mesa.Agent):
     @staticmethod
     def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:
         """Deregister many firms at once, as ``Agent.remove`` does one."""
+        if not _MESA_REGISTRY_KNOWN:
+            for agent in agents:
+                agent.remove()
+            return
         registry, by_type = model._agents, model._agents_by_type
         # the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by weak
         # references, and popping there skips a Python-level method per agent
