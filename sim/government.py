@@ -67,7 +67,7 @@ def selection_score(model: ClusterModel) -> np.ndarray:
 
     Planning quality is the correlation between the planner's estimate and the truth.
     """
-    c, pol, rng = model.clusters, model.config.policy, model.rng
+    c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     size = np.bincount(model.firms.cluster[model.firms.alive], minlength=c.count)
     known_potential = _z(_z(np.log1p(size)) + _z(c.tradition))
     q = pol.planning_quality
@@ -82,7 +82,7 @@ def va_per_worker(model: ClusterModel) -> np.ndarray:
 
 def monitor(model: ClusterModel) -> None:
     """Observe supported clusters' results where regional capacity allows; shift weights."""
-    c, pol, rng = model.clusters, model.config.policy, model.rng
+    c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
         return
     supported = c.support_since_plan > 0

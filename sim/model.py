@@ -85,7 +85,12 @@ class ClusterModel(mesa.Model):
         self.regions: RegionState = build_regions(s.world, self.rng)
         self.clusters: ClusterState = build_clusters(s.world, len(self.regions.capacity), self.rng)
         self.firms: FirmState = populate_firms(s, self.clusters, self.rng)
-        self.market = Market(s.market, s.world.products, self.rng)
+        # Own streams for the market and for government: every regime then faces the same
+        # demand path for a given seed (common random numbers), so paired differences between
+        # regimes measure policy, not luck.
+        market_stream, policy_stream = np.random.SeedSequence(self.seed).spawn(2)
+        self.market = Market(s.market, s.world.products, np.random.default_rng(market_stream))
+        self.policy_rng = np.random.default_rng(policy_stream)
         self.ties = HorizontalTies()
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
         self._register_firms(self.firms.alive_slots())
