@@ -56,7 +56,8 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
 def perceived_needs(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     """What firms believe they need: noisy, less so with market knowledge."""
     noise = model.config.instruments.perception_noise * (1 - model.firms.knowledge)
-    perceived = model.policy_rng.standard_normal(needs.shape)  # in place: [slot, 4] temporaries are big
+    # built in place: [slot, 4] temporaries are big at national scale
+    perceived = model.policy_rng.standard_normal(needs.shape)
     perceived *= noise[:, None]
     perceived += needs
     return perceived
