@@ -122,3 +122,23 @@ def test_cli_writes_to_results_named_after_the_experiment(
     assert "8 runs: 8 ran, 0 already done, 0 failed" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "results" / "smoke" / "manifest.json").read_text())
     assert manifest["executor"] == "serial" and manifest["counts"]["done"] == 8
+
+
+def test_a_worker_keeps_no_model_alive_after_a_run(tmp_path: Path) -> None:
+    """Memory stays flat over a long sweep: after each run nothing of its model survives."""
+    import gc
+
+    import mesa
+
+    from sim.runner.worker import RunTask, execute
+    from sim.simulate import simulate
+
+    plan = make_plan(SMOKE)
+    for run in plan.runs[:2]:
+        point = plan.points[run.point]
+        task = RunTask(run.key, run.point, run.replicate, run.seed, plan.scenario(point),
+                       point.params, str(tmp_path), simulate)  # fmt: skip
+        assert execute(task).ok
+        gc.collect()
+        assert not [o for o in gc.get_objects() if isinstance(o, mesa.Model)]
+        assert not [o for o in gc.get_objects() if isinstance(o, mesa.Agent)]

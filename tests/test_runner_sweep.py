@@ -309,14 +309,26 @@ def test_reductions() -> None:
         assert reduce_column(steps, Summary(column="x", reduce=how)) == pytest.approx(value), how
 
 
-def test_mesa_caches_are_cleared_between_runs() -> None:
-    from mesa import Model
+def test_mesa_caches_and_model_registries_are_cleared_between_runs() -> None:
+    import gc
+    import weakref
+
+    from mesa import Agent, Model
     from mesa.discrete_space import Cell, OrthogonalMooreGrid
 
-    grid = OrthogonalMooreGrid((4, 4), random=Model().random)
+    model = Model()
+    Agent(model)  # registers the model in Agent._ids, a class-level dict that outlives it
+    grid = OrthogonalMooreGrid((4, 4), random=model.random)
     next(iter(grid.all_cells)).get_neighborhood(radius=2)
     assert Cell.get_neighborhood.cache_info().currsize > 0
+    assert model in Agent._ids
+    alive = weakref.ref(model)
+    del model, grid
+    gc.collect()
+    assert alive() is not None  # held by Mesa
     assert clear_mesa_caches() > 0
+    gc.collect()
+    assert alive() is None
     assert Cell.get_neighborhood.cache_info().currsize == 0
 
 

@@ -91,32 +91,66 @@ def execute(task: RunTask) -> RunOutcome:
             traceback=traceback.format_exc(),
         )
     finally:
-        clear_mesa_caches()
+        clear_mesa_caches(registries=_alone_in_process())
         gc.collect()
 
 
-def clear_mesa_caches() -> int:
-    """Empty functools caches in loaded Mesa modules (e.g. ``Cell.get_neighborhood``'s ``@cache``).
+def clear_mesa_caches(registries: bool = True) -> int:
+    """Drop what Mesa keeps at class level across models, so finished models can be freed.
 
-    Those caches live on classes, so they keep every model's cells alive across runs. Found by
-    walking the modules rather than naming them, so a Mesa upgrade that adds one is still covered.
+    Two kinds: functools caches on Mesa functions and methods (``Cell.get_neighborhood``'s
+    ``@cache`` keeps every model's cells alive), and class-level registries keyed by model
+    (``Agent._ids``, a defaultdict of id counters per model, keeps every model and all its agents
+    alive: about 3 MB per run of the default world). Found by walking Mesa's modules and the Agent
+    subclasses rather than by name, so a Mesa upgrade that adds one is still covered.
+
+    ``registries=False`` leaves the per-model registries alone: needed when other models may be
+    running in this process at the same time (a multi-threaded dask worker), since dropping a live
+    model's id counter would make it reuse ids.
     """
+    import mesa
+
     cleared = 0
+    classes: list[type] = []
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "mesa" or name.startswith("mesa.")):
             continue
         for value in list(vars(module).values()):
-            for candidate in _with_members(value):
-                if isinstance(candidate, functools._lru_cache_wrapper):
-                    candidate.cache_clear()
-                    cleared += 1
+            if isinstance(value, functools._lru_cache_wrapper):
+                value.cache_clear()
+                cleared += 1
+            elif isinstance(value, type):
+                classes.append(value)
+    classes.extend(_subclasses(mesa.Agent))
+    for cls in dict.fromkeys(classes):
+        for value in list(vars(cls).values()):
+            if isinstance(value, functools._lru_cache_wrapper):
+                value.cache_clear()
+                cleared += 1
+            elif registries and isinstance(value, dict) and not isinstance(value, type):
+                stale = [key for key in list(value) if isinstance(key, mesa.Model)]
+                for key in stale:
+                    del value[key]
+                cleared += len(stale)
     return cleared
 
 
-def _with_members(value: Any) -> list[Any]:
-    if isinstance(value, type):
-        return [value, *vars(value).values()]
-    return [value]
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def _alone_in_process() -> bool:
+    """False in a dask worker running several tasks at once in threads."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return True
+    try:
+        return distributed.get_worker().state.nthreads <= 1
+    except (ValueError, AttributeError):  # not inside a dask worker
+        return True
 
 
 def _rss_mb() -> float:
