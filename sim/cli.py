@@ -33,11 +33,19 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that subcommand's module is imported.
+
+    Importing every subcommand module (scipy via the comparison, the browser view) cost most of
+    a cold start; the other subcommands still appear, with their help line, in ``--help``.
+    """
     parser = _Parser(prog="klaster", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         child = sub.add_parser(name, help=help_text, description=help_text)
+        if only is not None and name != only:
+            child.set_defaults(_module=None, _missing="not loaded")
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -51,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # the first word that is not an option names the subcommand ("" imports none: a typo
+    # or a bare --help needs no module)
+    command = next((word for word in argv if not word.startswith("-")), "")
+    args = build_parser(only=command).parse_args(argv)
     module = args._module
     if module is None:
         sys.stderr.write(f"klaster {args.command}: not available ({args._missing})\n")
