@@ -237,3 +237,17 @@ def test_experiment_schema_is_generated(capsys: pytest.CaptureFixture[str]) -> N
     assert {"scenarios", "vary", "design", "replicates", "master_seed", "keep"} <= set(
         schema["properties"]
     )
+
+
+def test_run_keys_change_with_the_model_version(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed model must not reuse stored runs: its version (release + code digest) is in the key."""
+    from sim.runner.model_version import model_version
+
+    body = "scenarios: a.yaml\nreplicates: 2\n"
+    before = [run.key for run in make_plan(experiment(folder, body)).runs]
+    assert model_version().startswith("0.") and "+" in model_version()
+    monkeypatch.setattr("sim.runner.plan.model_version", lambda: "0.1.0+othercode")
+    after = [run.key for run in make_plan(experiment(folder, body)).runs]
+    assert not set(before) & set(after)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from sim.runner.model_version import model_version
 
 PACKAGES = (
     "klaster",
@@ -69,7 +70,7 @@ def environment() -> dict[str, Any]:
     """The parts of a manifest that describe the machine and code rather than the sweep."""
     code_dir = Path(sim.__file__).resolve().parent.parent
     return {
-        "model_version": sim.__version__,
+        "model_version": model_version(),
         "git": git_state(code_dir),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sim
 from sim.input_errors import InputError
 from sim.runner.design import design_points
 from sim.runner.experiment import Experiment, load_experiment
+from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
 from sim.scenario import Scenario
 from sim.scenario_files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
@@ -88,7 +88,7 @@ def make_plan(experiment_path: str | Path) -> Plan:
     for point in plan.points:
         for replicate in range(experiment.replicates):
             seed = run_seed(experiment.master_seed, point.index, replicate)
-            key = run_key(point.scenario_hash, point.params, seed, sim.__version__)
+            key = run_key(point.scenario_hash, point.params, seed, model_version())
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan
 
