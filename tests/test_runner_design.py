@@ -242,7 +242,7 @@ def test_experiment_schema_is_generated(capsys: pytest.CaptureFixture[str]) -> N
 def test_run_keys_change_with_the_model_version(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A changed model must not reuse stored runs: its version (release + code digest) is in the key."""
+    """A changed model must not reuse stored runs: its version (release + code digest) is keyed."""
     from sim.runner.model_version import model_version
 
     body = "scenarios: a.yaml\nreplicates: 2\n"
