@@ -251,3 +251,23 @@ def test_run_keys_change_with_the_model_version(
     monkeypatch.setattr("sim.runner.plan.model_version", lambda: "0.1.0+othercode")
     after = [run.key for run in make_plan(experiment(folder, body)).runs]
     assert not set(before) & set(after)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--executor", "serial", "--scheduler", "tcp://x:8786"],
+            "--scheduler needs --executor dask",
+        ),
+        (["--workers", "0"], "--workers 0"),
+    ],
+)
+def test_bad_arguments_exit_2_writing_nothing(
+    folder: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = experiment(folder, "scenarios: a.yaml\n")
+    out = folder / "out"
+    assert cli(["sweep", str(path), "--out", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

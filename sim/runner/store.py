@@ -116,8 +116,15 @@ class FailureLog:
             handle.flush()
 
 
+def ensure_unlocked(out_dir: Path) -> None:
+    """Refuse early (before starting workers) if another sweep holds the folder."""
+    if (out_dir / LOCK_NAME).exists():
+        with folder_lock(out_dir, claim=False):
+            pass
+
+
 @contextlib.contextmanager
-def folder_lock(out_dir: Path) -> Iterator[None]:
+def folder_lock(out_dir: Path, claim: bool = True) -> Iterator[None]:
     """Hold the output folder for this sweep, or refuse clearly if another sweep holds it."""
     import fcntl
 
@@ -133,10 +140,11 @@ def folder_lock(out_dir: Path) -> Iterator[None]:
                 f"{out_dir}: another sweep is writing to this folder ({holder}); wait for it to "
                 "finish or choose another --out"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        handle.flush()
+        if claim:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
         yield
     finally:
         handle.close()

@@ -7,6 +7,7 @@ Results are written by the workers; this loop sees only small outcome records.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import deque
@@ -59,11 +60,19 @@ def run_sweep(
     quiet: bool = False,
     command: list[str] | None = None,
 ) -> SweepReport:
-    """Run every run of ``plan`` not already in ``out_dir``; the folder is locked meanwhile."""
+    """Run every run of ``plan`` not already in ``out_dir``; the folder is locked meanwhile.
+
+    The executor is started before anything is written, so an unreachable scheduler or a folder
+    another sweep holds is an input error that leaves no trace.
+    """
     run_fn = run_fn or default_run_function()
-    out_dir.mkdir(parents=True, exist_ok=True)
     report = SweepReport(out_dir=out_dir, planned=len(plan.runs))
-    with store.folder_lock(out_dir):
+    store.ensure_unlocked(out_dir)
+    anything_to_do = any(not store.is_done(out_dir, run.key) for run in plan.runs)
+    with contextlib.ExitStack() as stack:
+        opened = stack.enter_context(open_executor(executor)) if anything_to_do else None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(store.folder_lock(out_dir))
         _warn_if_other_experiment(plan, out_dir, quiet)
         store.clean_temp_files(out_dir)
         failures = store.FailureLog(out_dir)
@@ -75,11 +84,12 @@ def run_sweep(
         status = "stopped"  # interrupted, or stopped by an error
         try:
             if todo:
-                with open_executor(executor) as opened:
-                    if opened.dashboard and not quiet:
-                        print(f"dask dashboard: {opened.dashboard}", file=sys.stderr)
-                    _drive(plan, out_dir, todo, opened, run_fn, failures, report, quiet)
-            elif report.skipped and not quiet:
+                if opened is None:  # run files vanished since the check above
+                    opened = stack.enter_context(open_executor(executor))
+                if opened.dashboard and not quiet:
+                    print(f"dask dashboard: {opened.dashboard}", file=sys.stderr)
+                _drive(plan, out_dir, todo, opened, run_fn, failures, report, quiet)
+            elif not quiet:
                 print(f"all {report.skipped} runs already done in {out_dir}", file=sys.stderr)
             report.files = consolidate(plan, out_dir)
             status = "complete" if report.failed == 0 else "complete_with_failures"
