@@ -7,22 +7,29 @@ each view below is a plain function of the model, which SolaraViz re-renders aft
 from __future__ import annotations
 
 import html
+import os
 
 import pandas as pd
 import solara
 from mesa.visualization import SolaraViz
 
 from sim.viz import controls, figures
+from sim.viz.plot import LivePlot
 from sim.viz.viz_model import PRESET_LABELS, VizModel
 
 # Plotly's widget sizes itself once, before the grid cell has a width, then keeps 700 px and
 # overflows half-width cells; a fixed width that fits a 1600 px window (or a collapsed sidebar).
 FIGURE_WIDTH = 560
+USE_FIGUREPLOTLY = os.environ.get("KLASTER_VIZ_FIGUREPLOTLY", "") not in ("", "0")
 
 
 def Plot(fig: object) -> solara.Element:
+    """Set KLASTER_VIZ_FIGUREPLOTLY=1 to use solara.FigurePlotly (3 redraws a step) instead."""
     with solara.Div(style={"width": "100%", "overflow-x": "auto"}) as div:
-        solara.FigurePlotly(fig)
+        if USE_FIGUREPLOTLY:
+            solara.FigurePlotly(fig)
+        else:
+            LivePlot(fig)
     return div
 
 
@@ -45,7 +52,8 @@ def _cell(value: object) -> str:
 TABLE_CSS = """
 .klaster-table {border-collapse: collapse; font-size: 0.85em; width: 100%;}
 .klaster-table th {text-align: left; border-bottom: 1px solid #bbb; padding: 2px 6px;}
-.klaster-table td {border-bottom: 1px solid #eee; padding: 2px 6px;}
+.klaster-table td {border-bottom: 1px solid #eee; padding: 2px 6px; white-space: nowrap;}
+.klaster-table th {white-space: normal; vertical-align: bottom; font-weight: 500;}
 .klaster-table td:not(:first-child) {text-align: right;}
 """
 
@@ -119,11 +127,11 @@ def SupportView(model: VizModel) -> solara.Element:
     with solara.Column(gap="4px", classes=["klaster-support"]) as column:
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=f"<b>Supported clusters: {len(table)}</b> (most funded first;"
-            " VA = value added, against policy start and against the no-policy twin)",
+            unsafe_innerHTML=f"<b>Supported clusters: {len(table)}</b> (top 10 by support"
+            " received; VA = value added, against policy start and against the no-policy twin)",
         )
         if len(table):
-            solara.HTML(unsafe_innerHTML=html_table(table.head(12), "klaster-table"))
+            solara.HTML(unsafe_innerHTML=html_table(table.head(10), "klaster-table"))
         else:
             solara.Text("No cluster has received support yet.")
     return column

@@ -56,13 +56,11 @@ def RegimeControls() -> None:
     """Preset picker and the six policy ingredients; changes apply on Reset."""
     current = settings.value
     with solara.Card("Regime", margin=0, classes=["klaster-regime-controls"]):
-        solara.ToggleButtonsSingle(
-            value=current.scenario,
-            on_value=choose_preset,
-            values=list(PRESETS),
-            dense=True,
-            classes=["klaster-scenario"],
-        )
+        with solara.ToggleButtonsSingle(
+            value=current.scenario, on_value=choose_preset, dense=True, classes=["klaster-scenario"]
+        ):
+            for name in PRESETS:
+                solara.Button(PRESET_LABELS[name], value=name, text=True)
         solara.Text(
             f"Preset: {PRESET_LABELS[current.scenario]}. Picking one moves the sliders to it.",
             style={"font-size": "0.8em", "color": "#666"},

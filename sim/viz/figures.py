@@ -38,8 +38,17 @@ HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title
     ("vertical_linkage", "Vertical linkage (local inputs)"),
     ("firms", "Firms alive"),
 )
+# No named template: "plotly_white" is deep-copied and re-validated on every figure (~20 ms each,
+# every step); a few explicit colours give the same look.
+AXIS_STYLE: dict[str, Any] = {
+    "gridcolor": "#ebebeb",
+    "zerolinecolor": "#d0d0d0",
+    "linecolor": "#ccc",
+}
 LAYOUT: dict[str, Any] = {
-    "template": "plotly_white",
+    "template": "none",
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
     "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
     "font": {"size": 11},
     "uirevision": "keep",  # keep the user's zoom and legend toggles across steps
@@ -120,8 +129,6 @@ def cluster_map(
         ("no support", ~supported & ~designated, "circle", 0.5),
     )
     for label, mask, symbol, line_width in groups:
-        if not mask.any():
-            continue
         marker: dict[str, Any] = {
             "size": size[mask],
             "symbol": symbol,
@@ -133,6 +140,7 @@ def cluster_map(
         else:
             marker["color"] = _competitiveness(table).to_numpy()[mask]
             marker["coloraxis"] = "coloraxis"
+        # Always three traces (possibly empty) so the view can update them in place each step.
         fig.add_trace(
             go.Scatter(
                 x=x[mask],
@@ -142,6 +150,21 @@ def cluster_map(
                 marker=marker,
                 customdata=custom[mask],
                 hovertemplate=hover,
+                showlegend=False,
+            )
+        )
+        fig.add_trace(  # legend entry in neutral grey: the markers' colour means something else
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=f"{label} ({int(mask.sum())})",
+                marker={
+                    "symbol": symbol,
+                    "size": 11,
+                    "color": "#cfcfcf",
+                    "line": {"width": line_width, "color": "#111" if line_width > 1 else "#999"},
+                },
             )
         )
     if colour_by == "type":
@@ -343,8 +366,9 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
             "ticktext": ["upstream", "producers", "downstream"],
             "range": [-0.6, 2.6],
             "zeroline": False,
+            **AXIS_STYLE,
         },
-        yaxis={"title": {"text": "productivity"}, "zeroline": False},
+        yaxis={"title": {"text": "productivity"}, "zeroline": False, **AXIS_STYLE},
         legend={"orientation": "h", "y": -0.12, "x": 0.0},
     )
     return fig
@@ -363,7 +387,7 @@ def outcome_series(model: Any, width: int | None = None) -> go.Figure:
         horizontal_spacing=0.12,
         vertical_spacing=0.1,
     )
-    regime = getattr(getattr(model, "scenario", None), "name", "regime")
+    regime = getattr(getattr(model, "config", None), "name", "regime")
     for i, (column, _) in enumerate(HEADLINES):
         row, col = i // cols + 1, i % cols + 1
         if baseline is not None and column in baseline:
@@ -405,14 +429,14 @@ def outcome_series(model: Any, width: int | None = None) -> go.Figure:
     )
     fig.update_annotations(font_size=11)
     last = int(history["step"].max()) if len(history) else 0
-    fig.update_xaxes(range=[0, max(last, 8)])  # a stable frame early on, not a zoom on one point
+    fig.update_xaxes(range=[0, max(last, 8)], **AXIS_STYLE)  # stable frame, not a zoom on a dot
+    fig.update_yaxes(**AXIS_STYLE)
     return fig
 
 
 # --- support table ---------------------------------------------------------------------------
 SUPPORT_COLUMNS: dict[str, str] = {
     "name": "cluster",
-    "region": "region",
     "type": "type",
     "coordinator": "coordinator",
     "designated": "designated",
@@ -462,27 +486,32 @@ def _percent(now: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 # --- headline numbers ------------------------------------------------------------------------
-KPIS: tuple[tuple[str, str, str], ...] = (  # label, aggregate column, format
-    ("Value added", "value_added", "{:,.0f}"),
-    ("Employment", "employment", "{:,.0f}"),
-    ("Firms", "firms", "{:,.0f}"),
-    ("Export market share", "market_share_export", "{:.1%}"),
-    ("Vertical linkage", "vertical_linkage", "{:.1%}"),
-    ("Clusters supported", "supported_clusters", "{:,.0f}"),
-    ("Share of clusters with nothing", "share_unsupported", "{:.0%}"),
-    ("Budget spent", "budget_spent", "{:,.0f}"),
+KPIS: tuple[tuple[str, str, str, str], ...] = (  # label, aggregate column, format, difference
+    ("Value added", "value_added", "{:,.0f}", "ratio"),
+    ("Employment", "employment", "{:,.0f}", "ratio"),
+    ("Firms", "firms", "{:,.0f}", "ratio"),
+    ("Value added per worker", "va_per_worker", "{:,.3f}", "ratio"),
+    ("Export market share", "market_share_export", "{:.1%}", "points"),
+    ("Vertical linkage", "vertical_linkage", "{:.1%}", "points"),
+    ("Clusters supported", "supported_clusters", "{:,.0f}", ""),
+    ("Clusters with no support", "share_unsupported", "{:.0%}", ""),
+    ("Budget spent", "budget_spent", "{:,.0f}", ""),
 )
 
 
 def headline_table(model: Any) -> pd.DataFrame:
-    """This quarter's headline outcomes, the no-policy twin's, and the difference in percent."""
+    """This quarter's headline outcomes, the no-policy twin's, and the difference (% or points)."""
     latest = model.latest
     twin = getattr(model, "baseline", None)
     other = twin.latest if twin is not None else {}
     rows = []
-    for label, column, fmt in KPIS:
+    for label, column, fmt, kind in KPIS:
         now = latest.get(column, float("nan"))
         base = other.get(column)
-        diff = f"{100 * (now / base - 1):+.1f}%" if base else ""
+        diff = ""
+        if base and kind == "ratio":
+            diff = f"{100 * (now / base - 1):+.1f}%"
+        elif base is not None and kind == "points":
+            diff = f"{100 * (now - base):+.1f} pp"
         rows.append((label, fmt.format(now), "" if base is None else fmt.format(base), diff))
     return pd.DataFrame(rows, columns=["outcome", "regime", "no policy", "difference"])

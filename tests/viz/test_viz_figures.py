@@ -1,0 +1,268 @@
+"""The browser view's pieces without a browser: model factory, figures, tables, command line."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from sim.input_errors import InputError
+from sim.viz import command, figures
+from sim.viz.browser import is_loopback
+from sim.viz.viz_model import PRESETS, PolicySettings, VizModel
+
+
+@pytest.fixture(scope="module")
+def top_down() -> VizModel:
+    model = VizModel(scenario="top_down", seed=3)
+    for _ in range(6):
+        model.step()
+    return model
+
+
+@pytest.fixture(scope="module")
+def bottom_up() -> VizModel:
+    model = VizModel(scenario="bottom_up", seed=3)
+    for _ in range(6):
+        model.step()
+    return model
+
+
+# --- model factory ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_settings_are_the_preset_files_values(name: str) -> None:
+    settings = PolicySettings.from_preset(name)
+    model = VizModel(scenario=name, baseline=False)
+    policy = model.config.policy
+    assert settings.overrides() == {}  # a preset untouched overrides nothing
+    assert policy.planning_quality == settings.planning_quality
+    assert policy.open_share == settings.open_share
+    assert policy.selected_clusters == settings.selected_clusters
+    assert policy.budget_per_quarter == settings.budget
+
+
+def test_flat_keywords_override_only_what_they_name() -> None:
+    model = VizModel(scenario="bottom_up", planning_quality=0.8, selected_clusters=5)
+    policy = model.config.policy
+    assert policy.planning_quality == 0.8
+    assert policy.selected_clusters == 5
+    assert policy.open_share == 1.0  # still bottom-up's own value
+    assert model.config.name == "bottom_up"
+
+
+def test_settings_callable_is_read_when_the_model_is_built() -> None:
+    chosen = PolicySettings.from_preset("demand_driven").with_values(monitoring=0.1)
+    model = VizModel(settings=lambda: chosen, planning_quality=0.99)
+    assert model.settings == chosen
+    assert model.config.policy.monitoring == 0.1
+    assert model.config.policy.planning_quality == 0.5  # settings win over flat keywords
+
+
+def test_twin_is_the_no_policy_world_with_the_same_seed(top_down: VizModel) -> None:
+    twin = top_down.baseline
+    assert twin is not None
+    assert twin.config.name == "no_policy"
+    assert list(twin.clusters.name) == list(top_down.clusters.name)
+    assert twin.steps == top_down.steps
+    assert VizModel(scenario="no_policy").baseline is None
+    assert VizModel(scenario="top_down", baseline=False).baseline is None
+
+
+def test_shock_hits_the_regime_and_its_twin() -> None:
+    model = VizModel(scenario="top_down", seed=1)
+    model.step()
+    model.trigger_shock(size=0.5, segments=("export",))
+    assert [s.step for s in model.shocks] == [1]
+    for m in (model, model.baseline):
+        assert np.isclose(m.market.shock_multiplier.min(), 0.5)
+
+
+def test_step_timing_is_recorded(top_down: VizModel) -> None:
+    assert len(top_down.timing.history) == 6
+    assert top_down.timing.model_ms > 0 and top_down.timing.baseline_ms > 0
+
+
+# --- cluster map -------------------------------------------------------------------------------
+def _trace(fig: go.Figure, name: str) -> go.Scatter:
+    return next(t for t in fig.data if t.name == name)
+
+
+def test_map_marks_designated_clusters(top_down: VizModel) -> None:
+    fig = figures.cluster_map(top_down)
+    designated = _trace(fig, "designated")
+    assert designated.marker.symbol == "diamond"
+    selected = np.flatnonzero(top_down.clusters.selected)
+    assert len(designated.x) == len(selected) == 25
+    names = {row[0] for row in designated.customdata}
+    assert names == {top_down.clusters.name[i] for i in selected}
+    assert _trace(fig, "designated (25)").showlegend is not False
+    assert not any(t.type in ("scattergeo", "choropleth", "scattermapbox") for t in fig.data)
+
+
+def test_map_marks_open_call_support_in_bottom_up(bottom_up: VizModel) -> None:
+    fig = figures.cluster_map(bottom_up)
+    supported = _trace(fig, "supported (open call)")
+    expected = (bottom_up.clusters.support_total > 0) & ~bottom_up.clusters.selected
+    assert expected.sum() > 0
+    assert len(supported.x) == expected.sum()
+    assert supported.marker.line.width > 1  # ringed
+    assert len(_trace(fig, "designated").x) == 0
+
+
+def test_map_sizes_by_firms_and_colours_by_type(top_down: VizModel) -> None:
+    fig = figures.cluster_map(top_down, colour_by="type")
+    traces = [t for t in fig.data if t.customdata is not None]
+    firms = np.concatenate([[int(r[3]) for r in t.customdata] for t in traces])
+    sizes = np.concatenate([t.marker.size for t in traces])
+    assert np.all(np.diff(sizes[np.argsort(firms)]) >= -1e-9)  # bigger cluster, bigger marker
+    colours = {c for t in traces for c in t.marker.color}
+    assert colours <= set(figures.TYPE_COLOURS.values())
+
+
+def test_positions_are_stable_and_inside_their_region() -> None:
+    region = np.array([0, 0, 1, 2, 2, 2, 5])
+    x1, y1 = figures.cluster_positions(region, 6)
+    x2, y2 = figures.cluster_positions(region, 6)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    cols, _ = figures.region_grid(6)
+    assert np.all(np.abs(x1 - region % cols) < 0.5)
+    assert np.all(np.abs(y1 + region // cols) < 0.5)
+
+
+# --- firm network ------------------------------------------------------------------------------
+def test_network_draws_both_tie_kinds_apart(top_down: VizModel) -> None:
+    cluster = figures.default_cluster(top_down)
+    edges = figures.network_edges(top_down, cluster)
+    assert len(edges["vertical"][0]) > 0 and len(edges["horizontal"][0]) > 0
+    f = top_down.firms
+    for a, b in edges.values():
+        assert np.all(f.cluster[a] == cluster) and np.all(f.cluster[b] == cluster)
+    fig = figures.firm_network(top_down, cluster)
+    vertical = next(t for t in fig.data if t.name.startswith("vertical ties"))
+    horizontal = next(t for t in fig.data if t.name.startswith("horizontal ties"))
+    assert vertical.line.color != horizontal.line.color
+    assert horizontal.line.dash == "dot" and vertical.line.dash is None
+    assert vertical.x.count(None) == len(edges["vertical"][0])  # one segment per tie
+
+
+def test_network_places_firms_by_value_chain_stage(top_down: VizModel) -> None:
+    cluster = figures.default_cluster(top_down)
+    fig = figures.firm_network(top_down, cluster)
+    f = top_down.firms
+    inside = f.alive & (f.cluster == cluster)
+    total = 0
+    for stage, name in enumerate(figures.STAGE_NAMES):
+        trace = next(t for t in fig.data if t.name.startswith(name))
+        assert np.all(np.abs(np.asarray(trace.x) - stage) <= 0.31)
+        assert len(trace.x) == (inside & (f.stage == stage)).sum()
+        total += len(trace.x)
+    assert total == inside.sum()
+
+
+def test_default_cluster_is_one_with_policy_attention(top_down: VizModel) -> None:
+    cluster = figures.default_cluster(top_down)
+    assert top_down.clusters.selected[cluster] or top_down.clusters.support_total[cluster] > 0
+    assert cluster in figures.cluster_choices(top_down).values()
+
+
+# --- time series and tables ----------------------------------------------------------------
+def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
+    fig = figures.outcome_series(top_down)
+    regime = [t for t in fig.data if t.name == "top_down"]
+    twin = [t for t in fig.data if t.name == "no policy (same seed)"]
+    assert len(regime) == len(twin) == len(figures.HEADLINES)
+    assert len(regime[0].x) == top_down.steps + 1
+    assert all(t.line.dash == "dash" for t in twin)
+    assert list(regime[0].y) != list(twin[0].y)
+
+
+def test_series_mark_shocks() -> None:
+    model = VizModel(scenario="top_down", seed=2)
+    model.step()
+    model.trigger_shock(0.6)
+    model.step()
+    fig = figures.outcome_series(model)
+    assert any(shape.type == "line" and shape.x0 == 1.5 for shape in fig.layout.shapes)
+
+
+def test_support_table_lists_what_supported_clusters_got(top_down: VizModel) -> None:
+    table = figures.support_table(top_down)
+    supported = top_down.clusters.support_total > 0
+    assert len(table) == supported.sum()
+    assert table["received"].is_monotonic_decreasing
+    assert np.isclose(table["received"].sum(), top_down.clusters.support_total.sum(), rtol=1e-3)
+    assert set(table["designated"]) == {"yes"}
+    assert table["VA vs no policy %"].notna().all()
+
+
+def test_no_policy_has_an_empty_support_table() -> None:
+    model = VizModel(scenario="no_policy")
+    model.step()
+    assert figures.support_table(model).empty
+
+
+def test_headline_table_compares_with_the_twin(top_down: VizModel) -> None:
+    table = figures.headline_table(top_down).set_index("outcome")
+    assert table.loc["Clusters supported", "regime"] == "25"
+    assert table.loc["Clusters supported", "no policy"] == "0"
+    assert table.loc["Value added", "difference"].endswith("%")
+    assert table.loc["Export market share", "difference"].endswith("pp")
+
+
+# --- in-place figure updates -------------------------------------------------------------------
+def test_live_plot_updates_in_place_when_traces_match(top_down: VizModel) -> None:
+    from plotly.graph_objs._figurewidget import FigureWidget
+
+    from sim.viz.plot import apply_figure
+
+    widget = FigureWidget()
+    assert apply_figure(widget, figures.outcome_series(top_down)) is False  # first: replaced
+    uids = [trace.uid for trace in widget.data]
+    model = VizModel(scenario="bottom_up", seed=3)
+    model.step()
+    fresh = figures.outcome_series(model)
+    assert apply_figure(widget, fresh) is True
+    assert [trace.uid for trace in widget.data] == uids  # same traces, updated in place
+    assert widget.data[1].name == "bottom_up"
+    assert widget.layout.title.text == fresh.layout.title.text
+    assert apply_figure(widget, figures.firm_network(model)) is False  # other traces: replaced
+
+
+# --- command line ------------------------------------------------------------------------------
+def test_command_serves_offline_on_loopback() -> None:
+    argv = command.solara_command("127.0.0.1", 8123)
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert argv[argv.index("--port") + 1] == "8123"
+    assert {"--no-open", "--production"} <= set(argv)
+    assert "--no-check-version" in argv  # solara 1.58 knows it
+    assert argv[4].endswith("sim/viz/app.py")
+    env = command.offline_env({})
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
+    assert env["SOLARA_ASSETS_PROXY"] == "true"
+
+
+def test_cli_parses_viz_arguments() -> None:
+    from sim.cli import build_parser
+
+    args = build_parser().parse_args(["viz", "--port", "9001"])
+    assert (args.host, args.port) == ("127.0.0.1", 9001)
+    assert command.address("0.0.0.0", 9001) == "http://127.0.0.1:9001/"
+    with pytest.raises(InputError):
+        command.main(argparse.Namespace(host="127.0.0.1", port=70000))
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8765/_solara/cdn/x.js", True),
+        ("http://localhost:1/", True),
+        ("ws://[::1]:80/jupyter", True),
+        ("data:image/png;base64,AAAA", True),
+        ("https://cdn.jsdelivr.net/npm/vue", False),
+        ("https://fonts.googleapis.com/css", False),
+    ],
+)
+def test_loopback_classification(url: str, local: bool) -> None:
+    assert is_loopback(url) is local
