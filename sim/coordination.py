@@ -36,23 +36,23 @@ def install_appointed(model: ClusterModel, clusters: np.ndarray) -> None:
 def update_coordination(model: ClusterModel) -> None:
     """One quarter of associational life, for every cluster at once."""
     f, c, p, rng = model.firms, model.clusters, model.config.coordination, model.rng
-    alive = f.alive
-    size = np.bincount(f.cluster[alive], minlength=c.count)
-    members = np.bincount(f.cluster[alive & f.member], minlength=c.count)
+    size = np.bincount(f.cluster, minlength=c.count)
+    members = np.bincount(f.cluster[f.member], minlength=c.count)
     member_share = members / np.maximum(size, 1)
     swing = np.abs(c.sales / np.maximum(c.sales_previous, 1e-9) - 1)
     swing = np.where(c.sales_previous > 0, np.minimum(swing, 1.0), 0.0)
     has_coordinator = c.coordinator > NO_COORDINATOR
 
     pull = 1 + p.crisis_response * swing + member_share + c.legitimacy * has_coordinator
-    join = (
-        alive & ~f.member & (rng.random(f.capacity) < np.minimum(p.join_rate * pull[f.cluster], 1))
-    )
+    # draws for the firms each choice concerns: outsiders may join, members may leave
+    outsiders, insiders = np.flatnonzero(~f.member), np.flatnonzero(f.member)
+    join_chance = np.minimum(p.join_rate * pull, 1)
+    join = outsiders[rng.random(len(outsiders)) < join_chance[f.cluster[outsiders]]]
     leave_chance = p.leave_rate * (1 - 0.5 * c.legitimacy * has_coordinator)
-    leave = alive & f.member & (rng.random(f.capacity) < leave_chance[f.cluster])
+    leave = insiders[rng.random(len(insiders)) < leave_chance[f.cluster[insiders]]]
     f.member[join] = True
     f.member[leave] = False
-    members = np.bincount(f.cluster[alive & f.member], minlength=c.count)
+    members = np.bincount(f.cluster[f.member], minlength=c.count)
     c.members[:] = members
     member_share = members / np.maximum(size, 1)
 

@@ -1,7 +1,10 @@
 """Struct-of-arrays storage for firms: the hot path reads and writes whole columns.
 
-Slots are reused: an exiting firm frees its slot and an entrant fills a free one, so arrays only
-grow (doubling) when the population outgrows its capacity, never on every entry or exit.
+Live firms are kept dense in slots ``0 .. n_alive - 1``: each column attribute is a view of that
+many rows of a larger buffer, so every pass of the step touches live firms only. Entrants are
+appended; an exit leaves a hole that ``compact`` closes by moving the last live firms into it
+(the caller then re-points ties and agents). Buffers only grow (doubling) when the population
+outgrows them, never on every entry or exit.
 """
 
 from __future__ import annotations
@@ -41,58 +44,74 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
 
 
 class FirmState:
-    """All numeric firm state. ``alive`` marks occupied slots; dead slots hold fill values."""
+    """All numeric firm state, one view per column over slots ``0 .. size - 1``.
+
+    Between an exit (``release``) and ``compact``, ``size`` exceeds ``n_alive`` and ``alive``
+    marks the holes; at every other time all ``size`` slots are live.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(int(capacity), 16)
-        for name, (dtype, fill) in FIRM_COLUMNS.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
-        # free slots as a stack (top = end), lowest slot on top so new firms fill from the front
-        self._free = np.arange(self.capacity - 1, -1, -1, dtype=np.int64)
-        self._n_free = self.capacity
-        self.generation = 0  # bumps whenever slots are allocated or freed
+        self._buffers = {
+            name: np.full(self.capacity, fill, dtype=dtype)
+            for name, (dtype, fill) in FIRM_COLUMNS.items()
+        }
+        self.size = 0  # slots in use: live firms plus holes not yet compacted
+        self.n_alive = 0
+        self.generation = 0  # bumps whenever slots are allocated, freed or moved
+        self._bind()
 
-    # slot bookkeeping -------------------------------------------------------------------------
-    @property
-    def n_alive(self) -> int:
-        return self.capacity - self._n_free
+    def _bind(self) -> None:
+        for name, buffer in self._buffers.items():
+            setattr(self, name, buffer[: self.size])
 
     def alive_slots(self) -> np.ndarray:
         return np.flatnonzero(self.alive)
 
     def allocate(self, count: int) -> np.ndarray:
-        """Reserve ``count`` slots (growing the arrays if needed) and mark them alive."""
-        if count > self._n_free:
-            self._grow(max(self.capacity * 2, self.n_alive + count))
-        top = self._n_free
-        slots = self._free[top - count : top][::-1].copy()  # pop order: top of stack first
-        self._n_free = top - count
+        """Append ``count`` slots (growing the buffers if needed) and mark them alive."""
+        if self.size + count > self.capacity:
+            self._grow(max(self.capacity * 2, self.size + count))
+        slots = np.arange(self.size, self.size + count)
+        self.size += count
+        self.n_alive += count
+        self._bind()
         self.alive[slots] = True
         self.generation += 1
         return slots
 
     def release(self, slots: np.ndarray) -> None:
-        """Free slots of exiting firms and reset them; ties pointing at them are cut by callers."""
+        """Empty the slots of exiting firms (fill values); ties pointing at them are cut by
+        callers, and ``compact`` closes the holes."""
         if len(slots) == 0:
             return
         for name, (_, fill) in FIRM_COLUMNS.items():
             getattr(self, name)[slots] = fill
-        top = self._n_free
-        self._free[top : top + len(slots)] = slots
-        self._n_free = top + len(slots)
+        self.n_alive -= len(slots)
         self.generation += 1
 
+    def compact(self) -> tuple[np.ndarray, np.ndarray]:
+        """Move the last live firms into the holes below ``n_alive``; return (from, to) slots.
+
+        Callers re-point whatever holds slot numbers (vertical ties, horizontal ties, agents).
+        """
+        n = self.n_alive
+        holes = np.flatnonzero(~self.alive[:n])
+        movers = n + np.flatnonzero(self.alive[n:])
+        for name, (_, fill) in FIRM_COLUMNS.items():
+            buffer = self._buffers[name]
+            buffer[holes] = buffer[movers]
+            buffer[n : self.size] = fill
+        self.size = n
+        self._bind()
+        if len(holes):
+            self.generation += 1
+        return movers, holes
+
     def _grow(self, new_capacity: int) -> None:
-        old = self.capacity
         for name, (dtype, fill) in FIRM_COLUMNS.items():
-            column = np.full(new_capacity, fill, dtype=dtype)
-            column[:old] = getattr(self, name)
-            setattr(self, name, column)
-        # new slots go under the existing free ones, as the list version did
-        fresh = np.arange(new_capacity - 1, old - 1, -1, dtype=np.int64)
-        free = np.empty(new_capacity, dtype=np.int64)
-        free[: len(fresh)] = fresh
-        free[len(fresh) : len(fresh) + self._n_free] = self._free[: self._n_free]
-        self._free = free
-        self._n_free += len(fresh)
+            buffer = np.full(new_capacity, fill, dtype=dtype)
+            buffer[: self.size] = self._buffers[name][: self.size]
+            self._buffers[name] = buffer
         self.capacity = new_capacity
+        self._bind()

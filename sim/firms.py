@@ -1,5 +1,9 @@
 """Firm behaviour, whole-array: ties, learning, segment choice, production, accounting, investment,
-workforce, exit and entry. Every rule applies to all firms at once; nothing loops over agents."""
+workforce, exit and entry. Every rule applies to all firms at once; nothing loops over agents.
+
+Firm arrays hold live firms only (``FirmState`` keeps them dense), except inside exit and entry,
+between an exit and ``compact``: only ``entrants_per_cluster`` and ``initialise_entrants`` run
+there, and they mask by ``alive``."""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ UPSTREAM, PRODUCER, DOWNSTREAM = 0, 1, 2
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
     f, p, rng, c = model.firms, model.config.firms, model.rng, model.clusters
-    alive = f.alive
     brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
     # lapse
     for column in (f.supplier, f.trader):
@@ -32,14 +35,14 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
         (f.supplier, UPSTREAM, p.vertical_tie_rate),
         (f.trader, DOWNSTREAM, p.buyer_tie_rate),
     ):
-        seekers = np.flatnonzero(alive & (f.stage == PRODUCER) & (column < 0))
+        seekers = np.flatnonzero((f.stage == PRODUCER) & (column < 0))
         chance = rate * brokerage[f.cluster[seekers]]
         seekers = seekers[rng.random(len(seekers)) < chance]
         if len(seekers):
             column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
     # horizontal cooperation among firms of the same stage, helped by joint action
-    degree = model.ties.degree(f.capacity)
-    seekers = np.flatnonzero(alive & (degree < p.max_horizontal_ties))
+    degree = model.ties.degree(f.size)
+    seekers = np.flatnonzero(degree < p.max_horizontal_ties)
     chance = p.horizontal_tie_rate * (
         1.0 + model.config.coordination.brokerage * c.joint_action[f.cluster[seekers]]
     )
@@ -104,9 +107,7 @@ def visibility(model: ClusterModel) -> np.ndarray:
     """How visible a firm is to buyers: bought linkage, joint marketing, a trader's network."""
     f, c = model.firms, model.clusters
     joint = (
-        model.config.coordination.joint_marketing_visibility
-        * c.joint_action[f.cluster]
-        * f.member
+        model.config.coordination.joint_marketing_visibility * c.joint_action[f.cluster] * f.member
     )
     trader = model.config.firms.trader_visibility * (f.trader >= 0)
     return f.visibility + joint + trader
@@ -159,17 +160,18 @@ def choose_segments(
 def produce_and_sell(model: ClusterModel) -> None:
     """Production capacity, input reliability, pricing, market clearing, input purchases."""
     f, p, rng, m = model.firms, model.config.firms, model.rng, model.market
-    alive = f.alive
     nominal = f.workers * output_per_worker(model)
-    local = f.supplier >= 0
-    reliable = rng.random(f.capacity) < np.where(local, p.local_reliability, p.outside_reliability)
-    hit = (f.stage == PRODUCER) & ~reliable
-    f.output_capacity[:] = np.where(alive, np.where(hit, nominal * (1 - p.shortfall), nominal), 0.0)
+    # producers' inputs may fail to arrive (a draw per producer): capacity falls short
+    producing = np.flatnonzero(f.stage == PRODUCER)
+    reliability = np.where(f.supplier[producing] >= 0, p.local_reliability, p.outside_reliability)
+    hit = producing[rng.random(len(producing)) >= reliability]
+    f.output_capacity[:] = nominal
+    f.output_capacity[hit] *= 1 - p.shortfall
 
     prices_in = input_price(model)
     cost = unit_cost(model, prices_in)
     seen = visibility(model)
-    sellers = np.flatnonzero(alive & (f.stage != UPSTREAM))
+    sellers = np.flatnonzero(f.stage != UPSTREAM)
     choose_segments(model, sellers, cost, seen)
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
     eligible = eligible_segments(model, sellers)
@@ -203,7 +205,7 @@ def produce_and_sell(model: ClusterModel) -> None:
     need = f.units[producers] * p.input_coefficient
     supplier = f.supplier[producers]
     linked = supplier >= 0
-    asked = np.bincount(supplier[linked], weights=need[linked], minlength=f.capacity)
+    asked = np.bincount(supplier[linked], weights=need[linked], minlength=f.size)
     fill = np.where(asked > 0, np.minimum(1.0, f.output_capacity / np.maximum(asked, 1e-12)), 0.0)
     local_units = np.where(linked, need * fill[np.maximum(supplier, 0)], 0.0)
     joint = 1 - model.config.coordination.joint_purchasing_saving * (
@@ -219,34 +221,33 @@ def produce_and_sell(model: ClusterModel) -> None:
     traders = sellers[f.stage[sellers] == DOWNSTREAM]
     f.materials[traders] = f.units[traders] * p.input_coefficient * p.input_price
     # upstream: local sales to tied producers, part of the spare capacity sold outside
-    upstream = np.flatnonzero(alive & (f.stage == UPSTREAM))
+    upstream = np.flatnonzero(f.stage == UPSTREAM)
     sold_local = np.minimum(asked[upstream], f.output_capacity[upstream])
     spare = f.output_capacity[upstream] - sold_local
     units = sold_local + p.outside_input_sales * spare
     f.units[upstream] = units
     f.sales[upstream] = units * local_price
     f.materials[upstream] = units * p.raw_material_cost
-    f.utilisation[:] = np.where(alive, f.units / np.maximum(nominal, 1e-12), 0.0)
+    f.utilisation[:] = f.units / np.maximum(nominal, 1e-12)
 
 
 def account(model: ClusterModel) -> None:
     """Value added, commissions to traders, wages and overheads, profit and cash."""
     f, p = model.firms, model.config.firms
     commission = np.where(f.trader >= 0, p.trader_commission * f.sales, 0.0)
-    earned = np.bincount(np.maximum(f.trader, 0), weights=commission, minlength=f.capacity)
+    earned = np.bincount(np.maximum(f.trader, 0), weights=commission, minlength=f.size)
     f.value_added[:] = f.sales - f.materials - commission + earned
     labour = f.workers * (p.wage + p.overhead_per_worker)
-    f.profit[:] = np.where(f.alive, f.value_added - labour, 0.0)
+    f.profit[:] = f.value_added - labour
     f.cash += f.profit
-    f.age += f.alive
+    f.age += 1
     f.visibility *= 1 - model.config.instruments.visibility_decay
 
 
 def invest_and_adjust(model: ClusterModel) -> None:
     """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
     f, p, rng = model.firms, model.config.firms, model.rng
-    alive = f.alive
-    surplus = np.maximum(f.cash - p.cash_buffer * f.workers, 0.0) * alive
+    surplus = np.maximum(f.cash - p.cash_buffer * f.workers, 0.0)
     spend = p.invest_share * surplus
     f.cash -= spend
     per_worker = spend / np.maximum(f.workers, 1.0)
@@ -256,23 +257,24 @@ def invest_and_adjust(model: ClusterModel) -> None:
     f.productivity *= np.exp(gain * (1 - to_quality)) * (1 - p.depreciation)
     f.quality[:] = np.minimum(f.quality + gain * to_quality * (1 - f.quality), 1.0)
 
-    # workforce: grow when sold out and profitable, shrink when idle and losing
-    def stochastic_round(x: np.ndarray) -> np.ndarray:
-        return np.floor(x + rng.random(len(x)))
-
-    grow = alive & (f.utilisation > 0.95) & (f.profit > 0)
-    shrink = alive & (f.utilisation < 0.7) & (f.profit < 0) & (f.workers > 1)
-    rate = p.hiring_rate / (1 + f.workers / p.management_span)
-    f.workers += np.where(grow, stochastic_round(rate * f.workers), 0.0)
-    f.workers -= np.where(shrink, stochastic_round(p.firing_rate * f.workers), 0.0)
-    f.workers[:] = np.maximum(f.workers, np.where(alive, 1.0, 0.0))
+    # workforce: grow when sold out and profitable, shrink when idle and losing (hires and
+    # lay-offs rounded stochastically, a draw per firm that grows or shrinks)
+    grow = np.flatnonzero((f.utilisation > 0.95) & (f.profit > 0))
+    shrink = np.flatnonzero((f.utilisation < 0.7) & (f.profit < 0) & (f.workers > 1))
+    workers = f.workers[grow]
+    rate = p.hiring_rate / (1 + workers / p.management_span)
+    hires = np.floor(rate * workers + rng.random(len(grow)))
+    layoffs = np.floor(p.firing_rate * f.workers[shrink] + rng.random(len(shrink)))
+    f.workers[grow] += hires
+    f.workers[shrink] -= layoffs
+    np.maximum(f.workers, 1.0, out=f.workers)
 
 
 def exits(model: ClusterModel) -> np.ndarray:
     """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
     f = model.firms
-    f.loss_streak[:] = np.where(f.alive & (f.cash < 0), f.loss_streak + 1, 0)
-    return np.flatnonzero(f.alive & (f.loss_streak >= model.config.firms.exit_patience))
+    f.loss_streak[:] = np.where(f.cash < 0, f.loss_streak + 1, 0)
+    return np.flatnonzero(f.loss_streak >= model.config.firms.exit_patience)
 
 
 def entrants_per_cluster(model: ClusterModel) -> np.ndarray:

@@ -36,29 +36,27 @@ def _z(values: np.ndarray) -> np.ndarray:
 def cluster_sums(
     model: ClusterModel, values: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """Sum a per-slot quantity (1-D or [slot, k]) over each cluster's alive firms."""
+    """Sum a per-slot quantity (1-D or [slot, k]) over each cluster's firms (``mask``: some)."""
     f = model.firms
-    keep = f.alive if mask is None else f.alive & mask
-    index = f.cluster[keep]
+    index = f.cluster if mask is None else f.cluster[mask]
+    kept = values if mask is None else values[mask]
     n = model.clusters.count
     if values.ndim == 1:
-        return np.bincount(index, weights=values[keep], minlength=n)
+        return np.bincount(index, weights=kept, minlength=n)
     # one bincount over (cluster, column) keys; each bin still sums its firms in slot order
     k = values.shape[1]
     key = (index.astype(np.int64) * k)[:, None] + np.arange(k)
-    return np.bincount(key.ravel(), weights=values[keep].ravel(), minlength=n * k).reshape(n, k)
+    return np.bincount(key.ravel(), weights=kept.ravel(), minlength=n * k).reshape(n, k)
 
 
 def true_opportunity(model: ClusterModel) -> np.ndarray:
     """Demand growth in the segments each cluster's firms can reach (quality permitting)."""
     f, c, m = model.firms, model.clusters, model.market
-    alive = f.alive
     reach = np.stack(
         [cluster_sums(model, (f.quality >= m.threshold[s] - 0.05).astype(float)) for s in range(3)],
         axis=1,
     )
     reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
-    del alive
     return (reach * m.growth[c.product]).sum(axis=1)
 
 
@@ -68,7 +66,7 @@ def selection_score(model: ClusterModel) -> np.ndarray:
     Planning quality is the correlation between the planner's estimate and the truth.
     """
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
-    size = np.bincount(model.firms.cluster[model.firms.alive], minlength=c.count)
+    size = np.bincount(model.firms.cluster, minlength=c.count)
     known_potential = _z(_z(np.log1p(size)) + _z(c.tradition))
     q = pol.planning_quality
     estimate = q * _z(true_opportunity(model)) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
@@ -164,12 +162,15 @@ def deliver(
     allocation: np.ndarray,
     mix: np.ndarray,
     applicant: np.ndarray,
+    asked: np.ndarray,
     perceived: np.ndarray,
     gap: np.ndarray | None = None,
 ) -> np.ndarray:
     """Regional governments deliver: leakage where capacity is low; firms take up what fits.
 
-    Returns budget spent per cluster (delivered support plus what leaked on the way).
+    ``perceived`` holds the perceived needs of the firms in ``asked`` (sorted slots, a superset
+    of every firm in a cluster that receives anything). Returns budget spent per cluster
+    (delivered support plus what leaked on the way).
     """
     f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
     capacity = model.regions.capacity[c.region]
@@ -177,7 +178,7 @@ def deliver(
     delivered = allocation - leaked
     spent = leaked.copy()
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
-    in_supported = f.alive & (delivered[np.maximum(f.cluster, 0)] > 0)
+    in_supported = delivered[f.cluster] > 0
     offered = taken = 0
     for instrument in range(len(INSTRUMENTS)):
         pot = delivered * mix[:, instrument]
@@ -188,7 +189,8 @@ def deliver(
         else:
             # Enrolled firms still choose whether to show up: only if it looks useful to them.
             candidates = np.flatnonzero(in_supported)
-            recipients = candidates[perceived[candidates, instrument] > k.takeup_cost]
+            row = np.searchsorted(asked, candidates)
+            recipients = candidates[perceived[row, instrument] > k.takeup_cost]
             offered += len(candidates)
             taken += len(recipients)
         if not len(recipients):
@@ -221,17 +223,22 @@ def govern(model: ClusterModel) -> None:
         plan(model)
     gap = productivity_gap(model)  # productivity does not move before coaching is delivered
     needs = firm_needs(model, gap)
-    perceived = perceived_needs(model, needs)
+    # Support can only reach selected clusters and (through the open pot) organised ones, so
+    # only their firms weigh up whether to apply or show up.
+    reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
+    asked = np.flatnonzero(reachable[f.cluster])
+    perceived = perceived_needs(model, needs, asked)
     mix = cluster_mix(model, needs)
-    weighted = perceived * mix[np.maximum(f.cluster, 0)]
+    weighted = perceived * mix[f.cluster[asked]]
     # row sums left to right, as .sum(axis=1) adds four columns, without its slow short-axis loop
     usefulness = ((weighted[:, 0] + weighted[:, 1]) + weighted[:, 2]) + weighted[:, 3]
     participation_cost = model.config.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0
     )
-    applicant = f.alive & (usefulness > participation_cost)
+    applicant = np.zeros(f.size, dtype=bool)
+    applicant[asked] = usefulness > participation_cost
     allocation = allocate(model, applicant)
-    spent = deliver(model, allocation, mix, applicant, perceived, gap)
+    spent = deliver(model, allocation, mix, applicant, asked, perceived, gap)
     c.support_step[:] = spent
     c.support_total += spent
     c.support_since_plan += spent

@@ -51,21 +51,22 @@ def gini(values: np.ndarray) -> float:
 def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     """Every per-cluster outcome for the current quarter, as arrays indexed by cluster."""
     f, c = model.firms, model.clusters
-    alive = f.alive
-    idx = f.cluster[alive]
+    idx = f.cluster
     n = c.count
 
+    # one bincount per column: measured faster than one bincount over stacked columns
     def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(idx, weights=values[alive], minlength=n)
+        return np.bincount(idx, weights=values, minlength=n)
 
     firms = np.bincount(idx, minlength=n).astype(float)
     employment = total(f.workers)
     sales = total(f.sales)
-    export_sales = total(np.where(f.segment == EXPORT, f.sales, 0.0) * (f.stage != 0))
-    final_sales = total(f.sales * (f.stage != 0))
+    final = np.where(f.stage != 0, f.sales, 0.0)
+    final_sales = total(final)
+    export_sales = total(np.where(f.segment == EXPORT, final, 0.0))
     value_added = total(f.value_added)
     producer = f.stage == PRODUCER
-    input_units = total(np.where(producer, f.units * model.config.firms.input_coefficient, 0.0))
+    input_units = total(np.where(producer, f.units, 0.0)) * model.config.firms.input_coefficient
     ties_a, _ = model.ties.pairs()
     ties = np.bincount(f.cluster[ties_a], minlength=n).astype(float)
     pairs = firms * (firms - 1) / 2
@@ -119,14 +120,14 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
 def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
     """Economy-wide outcomes for the current quarter."""
     f, c, m = model.firms, model.clusters, model.market
-    alive = f.alive
+    alive = f.n_alive > 0
     employment = per_cluster["employment"].sum()
     value_added = per_cluster["value_added"].sum()
-    sellers = alive & (f.stage != 0)
+    sellers = f.stage != 0
     final_sales = f.sales[sellers].sum()
-    producer = alive & (f.stage == PRODUCER)
+    producer = f.stage == PRODUCER
     input_units = (f.units[producer] * model.config.firms.input_coefficient).sum()
-    log_productivity = np.log(np.maximum(f.productivity[alive], 1e-9))
+    log_productivity = np.log(np.maximum(f.productivity, 1e-9))
     firms = per_cluster["firms"]
     pairs = (firms * (firms - 1) / 2).sum()
     shares = m.market_share()
@@ -136,9 +137,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
     row: dict[str, float] = {
         "step": float(model.steps),
-        "firms": float(alive.sum()),
+        "firms": float(f.n_alive),
         "employment": float(employment),
-        "sales": float(f.sales[alive].sum()),
+        "sales": float(f.sales.sum()),
         "value_added": float(value_added),
         "va_per_worker": float(value_added / max(employment, 1e-9)),
         "market_share": float(m.inside_sales.sum() / max(demand.sum(), 1e-12)),
@@ -155,14 +156,14 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             "entries": float(model.entries_step),
             "exits": float(model.exits_step),
             "survival": float(
-                f.alive[model.founding_slots_alive_mask()].sum() / max(model.founders, 1)
+                np.count_nonzero(model.founding_slots_alive_mask()) / max(model.founders, 1)
             ),
-            "productivity_mean": float(f.productivity[alive].mean()) if alive.any() else 0.0,
-            "productivity_spread": float(log_productivity.std()) if alive.any() else 0.0,
-            "quality_mean": float(f.quality[alive].mean()) if alive.any() else 0.0,
+            "productivity_mean": float(f.productivity.mean()) if alive else 0.0,
+            "productivity_spread": float(log_productivity.std()) if alive else 0.0,
+            "quality_mean": float(f.quality.mean()) if alive else 0.0,
             "vertical_linkage": float(f.local_inputs[producer].sum() / max(input_units, 1e-12)),
             "horizontal_density": float(len(model.ties) / max(pairs, 1)),
-            "member_share": float(f.member[alive].mean()) if alive.any() else 0.0,
+            "member_share": float(f.member.mean()) if alive else 0.0,
             "joint_action": float((c.joint_action * firms).sum() / max(firms.sum(), 1)),
             "coordinators_emergent": float((c.coordinator == EMERGENT).sum()),
             "coordinators_appointed": float((c.coordinator == APPOINTED).sum()),
@@ -175,7 +176,7 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             if model.takeup_offered
             else float("nan"),
             "small_producer_va_share": float(
-                f.value_added[small_producer].sum() / max(f.value_added[alive].sum(), 1e-12)
+                f.value_added[small_producer].sum() / max(f.value_added.sum(), 1e-12)
             ),
         }
     )

@@ -93,7 +93,7 @@ class ClusterModel(mesa.Model):
         self.policy_rng = np.random.default_rng(policy_stream)
         self.ties = HorizontalTies()
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
-        self._register_firms(self.firms.alive_slots())
+        self._register_firms(np.arange(self.firms.size))
         self.coordinators: dict[int, ClusterCoordinator] = {}
         self.central_government = CentralGovernment(self)
         self.regional_governments = [
@@ -110,7 +110,7 @@ class ClusterModel(mesa.Model):
         for _ in range(s.run.burn_in):
             self._quarter(policy=False)
         self._founder_max_uid = int(self.firms.uid.max())
-        self.founders = int(self.firms.alive.sum())
+        self.founders = self.firms.n_alive
         self.budget_spent = 0.0
         self._aggregate_rows: list[dict[str, float]] = []
         self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
@@ -143,13 +143,13 @@ class ClusterModel(mesa.Model):
     def founding_slots_alive_mask(self) -> np.ndarray:
         """Firms alive now that already existed when policy started (for survival)."""
         uid = self.firms.uid
-        return self.firms.alive & (uid >= 0) & (uid <= self._founder_max_uid)
+        return self.firms.alive & (uid <= self._founder_max_uid)
 
     # ---- set-up -----------------------------------------------------------------------------
     def _seed_vertical_ties(self) -> None:
         f = self.firms
         partners = PartnerIndex(f, self.clusters.count)
-        producers = np.flatnonzero(f.alive & (f.stage == PRODUCER))
+        producers = np.flatnonzero(f.stage == PRODUCER)
         for column, stage in ((f.supplier, UPSTREAM), (f.trader, DOWNSTREAM)):
             chosen = producers[self.rng.random(len(producers)) < INITIAL_VERTICAL_TIE_SHARE]
             column[chosen] = partners.draw(f.cluster[chosen], stage, self.rng)
@@ -157,8 +157,8 @@ class ClusterModel(mesa.Model):
     def _calibrate_market(self) -> None:
         """Size demand and outside competition from the initial firms' capacity and costs."""
         f, m = self.firms, self.market
-        f.output_capacity[:] = np.where(f.alive, f.workers * output_per_worker(self), 0.0)
-        sellers = np.flatnonzero(f.alive & (f.stage != UPSTREAM))
+        f.output_capacity[:] = f.workers * output_per_worker(self)
+        sellers = np.flatnonzero(f.stage != UPSTREAM)
         eligible = eligible_segments(self, sellers)
         f.segment[sellers] = N_SEGMENTS - 1 - np.argmax(eligible[:, ::-1], axis=1)
         cost = unit_cost(self, input_price(self))
@@ -215,20 +215,17 @@ class ClusterModel(mesa.Model):
         account(self)
         invest_and_adjust(self)
         self._exit_and_entry()
+        self._compact()
         c = self.clusters
         c.sales_previous = c.sales
-        c.sales = np.bincount(
-            self.firms.cluster[self.firms.alive],
-            weights=self.firms.sales[self.firms.alive],
-            minlength=c.count,
-        )
+        c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
 
     def _exit_and_entry(self) -> None:
         f = self.firms
         leaving = exits(self)
         self.exits_step = len(leaving)
         if len(leaving):
-            dead = np.zeros(f.capacity, dtype=bool)
+            dead = np.zeros(f.size, dtype=bool)
             dead[leaving] = True
             for column in (f.supplier, f.trader):
                 linked = column >= 0
@@ -247,6 +244,28 @@ class ClusterModel(mesa.Model):
             slots = f.allocate(total)
             initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
             self._register_firms(slots)
+
+    def _compact(self) -> None:
+        """Close the holes exits left: the last live firms move into them, and every slot
+        number held elsewhere (vertical ties, horizontal ties, Firm agents) follows its firm."""
+        f = self.firms
+        old_size = f.size
+        moved_from, moved_to = f.compact()
+        if not len(moved_from):
+            return
+        where = np.arange(old_size)
+        where[moved_from] = moved_to
+        for column in (f.supplier, f.trader):
+            linked = column >= 0
+            column[linked] = where[column[linked]]
+        self.ties.relabel(where)
+        agents = self._firm_agents
+        for source, target in zip(moved_from.tolist(), moved_to.tolist(), strict=True):
+            agent = agents[source]
+            agents[target] = agent
+            agents[source] = None
+            if agent is not None:
+                agent.slot = target
 
     def trigger_shock(
         self,

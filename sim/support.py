@@ -24,16 +24,13 @@ MAX_GRANT_PER_WORKER = 2.0  # equipment or credit a firm can put to use in a qua
 def productivity_gap(model: ClusterModel) -> np.ndarray:
     """Distance to the frontier of the firm's product (90th percentile of productivity)."""
     f = model.firms
-    alive = np.flatnonzero(f.alive)
-    product = model.clusters.product[f.cluster[alive]]
+    product = model.clusters.product[f.cluster]
     frontier = np.ones(len(model.market.products))
     for p in range(len(frontier)):
-        values = f.productivity[alive[product == p]]
+        values = f.productivity[product == p]
         if len(values):
             frontier[p] = np.quantile(values, 0.9)
-    gap = np.zeros(f.capacity)
-    gap[alive] = np.clip(1 - f.productivity[alive] / frontier[product], 0, 1)
-    return gap
+    return np.clip(1 - f.productivity / frontier[product], 0, 1)
 
 
 def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray:
@@ -43,23 +40,26 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
     per product).
     """
     f, p = model.firms, model.config.firms
-    needs = np.zeros((f.capacity, len(INSTRUMENTS)))
+    needs = np.empty((f.size, len(INSTRUMENTS)))
     gap = productivity_gap(model) if gap is None else gap
     needs[:, COACHING] = gap * f.absorptive
     needs[:, EQUIPMENT] = np.clip((f.utilisation - 0.85) / 0.15, 0, 1)
     needs[:, LINKAGE] = np.clip((0.85 - f.utilisation) / 0.85, 0, 1)
     needs[:, CREDIT] = np.clip(1 - f.cash / np.maximum(p.cash_buffer * f.workers, 1e-9), 0, 1)
-    needs[~f.alive] = 0.0
     return needs
 
 
-def perceived_needs(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
-    """What firms believe they need: noisy, less so with market knowledge."""
-    noise = model.config.instruments.perception_noise * (1 - model.firms.knowledge)
-    # built in place: [slot, 4] temporaries are big at national scale
-    perceived = model.policy_rng.standard_normal(needs.shape)
+def perceived_needs(model: ClusterModel, needs: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """What the firms in ``slots`` believe they need: noisy, less so with market knowledge.
+
+    Only firms that can meet a programme this quarter are asked (the caller picks them), so
+    noise is drawn for those alone.
+    """
+    noise = model.config.instruments.perception_noise * (1 - model.firms.knowledge[slots])
+    # built in place: [firm, 4] temporaries are big at national scale
+    perceived = model.policy_rng.standard_normal((len(slots), needs.shape[1]))
     perceived *= noise[:, None]
-    perceived += needs
+    perceived += needs[slots]
     return perceived
 
 

@@ -13,12 +13,11 @@ class PartnerIndex:
     """Alive firms grouped by (cluster, stage), to draw a random partner of a given stage."""
 
     def __init__(self, firms: FirmState, n_clusters: int, n_stages: int = 3) -> None:
-        slots = firms.alive_slots()
-        keys = firms.cluster[slots].astype(np.int64) * n_stages + firms.stage[slots]
+        keys = firms.cluster.astype(np.int64) * n_stages + firms.stage  # all slots are live
         # a stable sort of 16-bit keys is a radix sort, O(n); the order is the same either way
         small = n_clusters * n_stages <= np.iinfo(np.uint16).max
         order = np.argsort(keys.astype(np.uint16) if small else keys, kind="stable")
-        self.slots = slots[order]
+        self.slots = order
         self.counts = np.bincount(keys, minlength=n_clusters * n_stages)
         self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
         self.n_stages = n_stages
@@ -68,6 +67,11 @@ class HorizontalTies:
     def keep(self, mask: np.ndarray) -> None:
         self.a = self.a[mask]
         self.b = self.b[mask]
+
+    def relabel(self, where: np.ndarray) -> None:
+        """Follow firms that moved slot: ``where[old slot]`` is the new one (ends stay a < b)."""
+        a, b = where[self.a], where[self.b]
+        self.a, self.b = np.minimum(a, b), np.maximum(a, b)
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Cut every tie touching a slot flagged in the boolean array ``dead``."""

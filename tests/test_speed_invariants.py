@@ -101,26 +101,49 @@ def test_batched_firm_agents_stay_registered_and_true() -> None:
         assert f.alive[agent.slot] and f.uid[agent.slot] == agent.unique_id
         assert model.firm_at(agent.slot) is agent
         assert agent.productivity == f.productivity[agent.slot]
+    # after compaction every slot is live and every tie still joins the firms it joined
+    assert f.size == f.n_alive and f.alive.all()
+    for column, stage in ((f.supplier, 0), (f.trader, 2)):
+        linked = np.flatnonzero(column >= 0)
+        assert (f.stage[column[linked]] == stage).all()
+        assert (f.cluster[column[linked]] == f.cluster[linked]).all()
+    a, b = model.ties.pairs()
+    assert (a < b).all() and (b < f.size).all() and (f.cluster[a] == f.cluster[b]).all()
 
 
-def test_slot_stack_matches_a_plain_free_list() -> None:
-    """Allocation order (which slot an entrant gets) is part of a run's identity."""
+def test_compaction_keeps_live_firms_dense_and_their_rows_intact() -> None:
+    """Entrants append, exits leave holes, ``compact`` moves the last live firms into them: a
+    firm's row travels with it, and which slot a firm gets is part of a run's identity."""
     from sim.firm_state import FirmState
 
     rng = np.random.default_rng(0)
-    state, free = FirmState(16), list(range(15, -1, -1))
-    for _ in range(200):
+    state, rows, next_uid = FirmState(16), [], 0  # rows: uid per slot, None for a hole
+    for _ in range(300):
         if rng.random() < 0.55:
             count = int(rng.integers(1, 12))
-            if count > len(free):
-                capacity = state.capacity
-                new = max(capacity * 2, capacity - len(free) + count)
-                free = list(range(new - 1, capacity - 1, -1)) + free
-            expected = [free.pop() for _ in range(count)]
-            assert state.allocate(count).tolist() == expected
+            slots = state.allocate(count)
+            assert slots.tolist() == list(range(len(rows), len(rows) + count))
+            state.uid[slots] = np.arange(next_uid, next_uid + count)
+            state.productivity[slots] = np.arange(next_uid, next_uid + count) * 0.5
+            rows += list(range(next_uid, next_uid + count))
+            next_uid += count
         else:
             alive = np.flatnonzero(state.alive)
             leaving = rng.permutation(alive)[: int(rng.integers(0, len(alive) + 1))]
             state.release(leaving)
-            free.extend(int(s) for s in leaving)
-        assert state.n_alive == state.capacity - len(free)
+            for slot in leaving.tolist():
+                rows[slot] = None
+            if rng.random() < 0.7:
+                moved_from, moved_to = state.compact()
+                live = sum(r is not None for r in rows)
+                holes = [i for i, r in enumerate(rows[:live]) if r is None]
+                movers = [i for i, r in enumerate(rows) if i >= live and r is not None]
+                assert moved_from.tolist() == movers and moved_to.tolist() == holes
+                for source, target in zip(movers, holes, strict=True):
+                    rows[target] = rows[source]
+                rows = rows[:live]
+        assert state.n_alive == sum(r is not None for r in rows) and state.size == len(rows)
+        expected = np.array([-1 if r is None else r for r in rows])
+        assert state.uid.tolist() == expected.tolist()
+        assert np.array_equal(state.productivity, np.where(expected >= 0, expected * 0.5, 0.0))
+        assert state.alive.tolist() == [r is not None for r in rows]
