@@ -93,3 +93,44 @@ bench-quick: $(STAMP)
 bench-phases: $(STAMP)
 	$(BIN)/python -m bench.phases --scale 35
 # --- end bench ---
+
+# --- experiments & report ---
+# Each experiment: experiments/<name>.yaml -> results/<name>/ (resumable; runs are keyed by
+# content, so a re-run only does what is missing). EXEC sets where runs execute.
+EXEC ?= --executor process --workers 2
+.PHONY: experiments report validate exp-regimes exp-decomposition exp-where-top-down-works \
+	exp-resilience exp-sensitivity-morris exp-sensitivity-sobol exp-indonesia
+
+exp-regimes: $(STAMP)
+	$(BIN)/klaster sweep experiments/regimes.yaml --out results/regimes $(EXEC)
+
+exp-decomposition: $(STAMP)
+	$(BIN)/klaster sweep experiments/decomposition.yaml --out results/decomposition $(EXEC)
+
+exp-where-top-down-works: $(STAMP)
+	$(BIN)/klaster sweep experiments/where_top_down_works.yaml --out results/where_top_down_works $(EXEC)
+
+exp-resilience: $(STAMP)
+	$(BIN)/klaster sweep experiments/resilience.yaml --out results/resilience $(EXEC)
+
+exp-sensitivity-morris: $(STAMP)
+	$(BIN)/klaster sweep experiments/sensitivity_morris.yaml --out results/sensitivity_morris $(EXEC)
+
+exp-sensitivity-sobol: $(STAMP)
+	$(BIN)/klaster sweep experiments/sensitivity_sobol.yaml --out results/sensitivity_sobol $(EXEC)
+
+# the Indonesian experiment needs per-cluster group outcomes: same runner, own run function
+exp-indonesia: $(STAMP)
+	$(BIN)/python -m sim.report.groups experiments/indonesia.yaml --out results/indonesia $(EXEC)
+
+experiments: exp-regimes exp-decomposition exp-where-top-down-works exp-resilience \
+	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validate
+
+# pattern-oriented validation: prints each stylized fact, observed vs target (failures are findings)
+validate: $(STAMP)
+	$(BIN)/python -m sim.validation --out results/validation
+
+report: $(STAMP)
+	$(BIN)/klaster report --results results --out results/report.html --summaries results/summaries
+	@echo "open results/report.html"
+# --- end experiments & report ---

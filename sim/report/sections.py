@@ -315,7 +315,7 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         rows.append(
             {
                 "variant": name,
-                "from": base_name,
+                "base": base_name,
                 "ingredient": name[3:],
                 "estimate": ci.estimate,
                 "low": ci.low,
@@ -358,7 +358,7 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         "(points of starting value added)."
     ]
     for r in table.sort_values("estimate", ascending=False).itertuples() if len(table) else []:
-        reading.append(f"{r.variant}: {ci_pct(r)} vs {r.__getattribute__('from')} ({r.verdict}).")
+        reading.append(f"{r.variant}: {ci_pct(r)} vs {r.base} ({r.verdict}).")
     reading.append(
         "Shares of the gap are point estimates of ingredient effects over the total gap; they "
         "need not add to one (ingredients interact) and are unstable when the gap itself is "
@@ -549,6 +549,7 @@ def analyse_resilience(results: ExperimentResults) -> Section:
         before = pre.groupby(["point", "replicate"])[
             ["vertical_linkage", "horizontal_density", "joint_action"]
         ].mean()
+        ok = ok.drop(columns=[c for c in before.columns if c in ok.columns])
         window = steps[(steps["step"] >= shock_step - 8) & (steps["step"] < shock_step)]
         base_exits = window.groupby(["point", "replicate"])["exits"].sum().rename("exits_before")
         linkage = ok.join(before, on=["point", "replicate"]).join(

@@ -1,0 +1,115 @@
+"""The smoke experiments go through the real pipeline: experiment file -> sweep -> report.
+
+Each full experiment in experiments/ has a reduced twin in experiments/smoke/ with the same
+scenarios and factors; these tests run the twins (serial executor, small world, few quarters)
+and build the report from their results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli import main as klaster
+from sim.report import groups
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "experiments"
+SMOKE = sorted((EXPERIMENTS / "smoke").glob("*.yaml"))
+FULL = sorted(p for p in EXPERIMENTS.glob("*.yaml") if p.name != "smoke.yaml")
+
+
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_every_experiment_has_a_matching_smoke_twin() -> None:
+    smoke_names = {p.name for p in SMOKE}
+    for full in FULL:
+        assert full.name in smoke_names, f"{full.name} has no smoke version"
+        a, b = _load(full), _load(EXPERIMENTS / "smoke" / full.name)
+        assert [Path(s).name for s in a["scenarios"]] == [Path(s).name for s in b["scenarios"]]
+        assert list(a.get("vary", {})) == list(b.get("vary", {}))
+        assert a.get("design", {}).get("kind") == b.get("design", {}).get("kind")
+        assert a["master_seed"] == b["master_seed"]
+
+
+def test_indonesia_variants_restate_the_presets_policies() -> None:
+    from sim.scenario_files import load_scenario
+
+    for regime in ("demand_driven", "bottom_up"):
+        variant = load_scenario(EXPERIMENTS / "indonesia" / f"{regime}.yaml")
+        preset = load_scenario(regime)
+        assert variant.policy == preset.policy, regime
+    # no policy: other keys are inherited from top-down but nothing acts without a budget
+    assert not load_scenario(EXPERIMENTS / "indonesia" / "no_policy.yaml").policy_active
+    historical = load_scenario(ROOT / "scenarios" / "indonesia.yaml")
+    assert historical.policy == load_scenario("top_down").policy
+    assert historical.policy.selected_clusters == 25
+    named = {n.name: n for n in historical.world.named_clusters}
+    assert named["Jepara furniture"].designated and named["Cirebon rattan"].designated
+    assert historical.market.shocks[0].products == ["rattan"]
+
+
+def test_group_designation_matches_the_top_down_plan() -> None:
+    from sim.model import ClusterModel
+    from sim.scenario_files import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "indonesia.yaml", {"world.n_clusters": 30})
+    model = ClusterModel(scenario=scenario, seed=5)
+    predicted = groups.top_down_designation(model, 25)
+    model.step()
+    assert (predicted == model.clusters.selected).all()
+    assert predicted[:2].all()  # the forced named clusters
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("results")
+    for path in SMOKE:
+        name = _load(path)["name"]
+        args = [str(path), "--out", str(root / name), "--executor", "serial", "--quiet"]
+        if name == "indonesia":
+            assert groups.main(args) == 0
+        else:
+            assert klaster(["sweep", *args]) == 0
+    return root
+
+
+def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    summaries = tmp_path / "summaries"
+    code = klaster(
+        [
+            "report",
+            "--results",
+            str(smoke_results),
+            "--out",
+            str(out),
+            "--summaries",
+            str(summaries),
+        ]
+    )
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    for title in (
+        "1. Regimes",
+        "2. Decomposition",
+        "3. Where top-down works",
+        "4. Resilience",
+        "5a. Sensitivity: Morris",
+        "5b. Sensitivity: Sobol",
+        "6. Indonesia",
+    ):
+        assert title in page, title
+    assert "<script src=" not in page and page.count("PlotlyConfig") == 1
+    assert (summaries / "regimes_effects.csv").is_file()
+    assert (summaries / "where_top_down_works.md").is_file()
+
+
+def test_report_without_results_is_an_input_error(tmp_path: Path) -> None:
+    assert klaster(["report", "--results", str(tmp_path / "none")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert klaster(["report", "--results", str(tmp_path / "empty")]) == 2
