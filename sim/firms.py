@@ -95,11 +95,17 @@ def output_per_worker(model: ClusterModel) -> np.ndarray:
     return f.productivity * factor
 
 
-def unit_cost(model: ClusterModel, price_of_inputs: np.ndarray) -> np.ndarray:
-    """Full unit cost at capacity: inputs plus labour and overhead per unit (prices mark it up)."""
+def unit_cost(
+    model: ClusterModel, price_of_inputs: np.ndarray, per_worker: np.ndarray | None = None
+) -> np.ndarray:
+    """Full unit cost at capacity: inputs plus labour and overhead per unit (prices mark it up).
+
+    ``per_worker``: ``output_per_worker(model)`` if the caller has it already this quarter.
+    """
     f, p = model.firms, model.config.firms
     coefficient = np.where(f.stage == UPSTREAM, 1.0, p.input_coefficient)
-    labour = (p.wage + p.overhead_per_worker) / np.maximum(output_per_worker(model), 1e-9)
+    per_worker = output_per_worker(model) if per_worker is None else per_worker
+    labour = (p.wage + p.overhead_per_worker) / np.maximum(per_worker, 1e-9)
     return coefficient * price_of_inputs + labour
 
 
@@ -116,22 +122,31 @@ def visibility(model: ClusterModel) -> np.ndarray:
 def eligible_segments(model: ClusterModel, sellers: np.ndarray) -> np.ndarray:
     """Boolean [firm, segment]: quality clears the threshold (a trader's finishing helps export)."""
     f, threshold = model.firms, model.market.threshold
-    quality = f.quality[sellers][:, None] + np.zeros((1, N_SEGMENTS))
+    quality = f.quality[sellers]
+    eligible = np.empty((len(sellers), N_SEGMENTS), dtype=bool)
+    for s in range(N_SEGMENTS):  # column by column: no [firm, segment] float temporary
+        eligible[:, s] = quality >= threshold[s]
     bridge = model.config.firms.trader_quality_bridge * (f.trader[sellers] >= 0)
-    quality[:, EXPORT] += bridge
-    return quality >= threshold[None, :]
+    eligible[:, EXPORT] = quality + bridge >= threshold[EXPORT]
+    return eligible
 
 
 def choose_segments(
-    model: ClusterModel, sellers: np.ndarray, cost: np.ndarray, seen: np.ndarray
+    model: ClusterModel,
+    sellers: np.ndarray,
+    cost: np.ndarray,
+    seen: np.ndarray,
+    eligible: np.ndarray,
 ) -> None:
     """Firms under review pick the segment with the best margin they sense.
 
     Expected sales follow the last clearing's value per unit of logit weight; what a firm
-    senses of it is noisy, less so the more market knowledge it has.
+    senses of it is noisy, less so the more market knowledge it has. ``eligible`` is
+    ``eligible_segments(model, sellers)``.
     """
     f, m, rng = model.firms, model.market, model.rng
-    review = sellers[rng.random(len(sellers)) < model.config.firms.segment_review_rate]
+    reviewing = np.flatnonzero(rng.random(len(sellers)) < model.config.firms.segment_review_rate)
+    review = sellers[reviewing]
     if not len(review):
         return
     product = model.clusters.product[f.cluster[review]]
@@ -153,14 +168,15 @@ def choose_segments(
         expected[:, s] = sales * (1 - 1 / ((1 + model.config.firms.markup) * m.premium[s]))
     noise = model.config.instruments.perception_noise * (1 - f.knowledge[review])[:, None]
     sensed = expected * np.exp(noise * rng.standard_normal(expected.shape))
-    sensed[~eligible_segments(model, review)] = -np.inf
+    sensed[~eligible[reviewing]] = -np.inf
     f.segment[review] = np.argmax(sensed, axis=1)
 
 
 def produce_and_sell(model: ClusterModel) -> None:
     """Production capacity, input reliability, pricing, market clearing, input purchases."""
     f, p, rng, m = model.firms, model.config.firms, model.rng, model.market
-    nominal = f.workers * output_per_worker(model)
+    per_worker = output_per_worker(model)
+    nominal = f.workers * per_worker
     # producers' inputs may fail to arrive (a draw per producer): capacity falls short
     producing = np.flatnonzero(f.stage == PRODUCER)
     reliability = np.where(f.supplier[producing] >= 0, p.local_reliability, p.outside_reliability)
@@ -169,12 +185,13 @@ def produce_and_sell(model: ClusterModel) -> None:
     f.output_capacity[hit] *= 1 - p.shortfall
 
     prices_in = input_price(model)
-    cost = unit_cost(model, prices_in)
+    cost = unit_cost(model, prices_in, per_worker)
     seen = visibility(model)
     sellers = np.flatnonzero(f.stage != UPSTREAM)
-    choose_segments(model, sellers, cost, seen)
-    # A firm whose quality slipped below its segment's threshold falls back to the best it can.
+    # quality and traders do not move within production: eligibility holds for both uses
     eligible = eligible_segments(model, sellers)
+    choose_segments(model, sellers, cost, seen, eligible)
+    # A firm whose quality slipped below its segment's threshold falls back to the best it can.
     segment = f.segment[sellers]
     stuck = ~eligible[np.arange(len(sellers)), segment]
     if stuck.any():
