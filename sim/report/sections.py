@@ -228,7 +228,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
             (
                 "regimes_stability",
                 figures.stability(
-                    stab, "Interval stability: 95% CI half-width of mean cumulative VA vs n"
+                    stab, "Interval stability: 95% CI half-width of the mean value added index vs n"
                 ),
             )
         )
@@ -275,8 +275,8 @@ def _read_regimes(intervals, effects, efficiency, stab, order) -> list[str]:
         for name in order:
             s = stab[stab["scenario"] == name].set_index("n")["relative_half_width"]
             n_max = int(last[name])
-            at30 = s.get(30, np.nan)
-            parts.append(f"{name}: {pct(at30, 2)} at n=30, {pct(s[n_max], 2)} at n={n_max}")
+            at30 = f"{pct(s[30], 2)} at n=30, " if 30 in s.index and n_max > 30 else ""
+            parts.append(f"{name}: {at30}{pct(s[n_max], 2)} at n={n_max}")
         out.append(
             "Interval stability (relative CI half-width of the mean; Lee et al. 2015): "
             + "; ".join(parts).replace("+", "")
@@ -711,9 +711,12 @@ def analyse_morris(results: ExperimentResults) -> Section:
             + ", ".join(f"{r.factor} ({r.mu_star:.3f}, mu {r.mu:+.3f})" for r in top.itertuples())
             + "."
         )
+    reps = results.manifest.get("design", {}).get("replicates", 1)
     reading.append(
-        "mu* is in index points per full factor range; the sign of mu tells "
-        "the direction. One seed per point, so run-to-run noise inflates sigma and small mu*."
+        "mu* is in index points per full factor range; the sign of mu tells the direction. "
+        f"{reps} seed(s) averaged per point: run-to-run noise that survives the averaging "
+        "inflates sigma and puts a floor under every mu*, so only factors well above that floor "
+        "(and with |mu| close to mu*) are distinguishable from noise."
     )
     section.reading = reading
     return section
@@ -797,6 +800,7 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
         facts=results.facts(),
     )
     columns = [
+        HEADLINE,
         "cumulative_value_added",
         "designated_value_added_growth",
         "other_value_added_growth",
