@@ -27,7 +27,13 @@ nav a{margin-right:1em}.tablewrap{overflow-x:auto}
 
 
 def _table(frame: pd.DataFrame, caption: str) -> str:
-    body = frame.to_html(border=0, na_rep="n/a", float_format=lambda x: f"{x:.4g}", escape=True)
+    body = frame.to_html(
+        border=0,
+        na_rep="n/a",
+        float_format=lambda x: f"{x:.4g}",
+        escape=True,
+        index=not isinstance(frame.index, pd.RangeIndex),
+    )
     return f"<p><b>{html.escape(caption)}</b></p><div class='tablewrap'>{body}</div>"
 
 
