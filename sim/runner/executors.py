@@ -90,7 +90,12 @@ def validate(spec: ExecutorSpec) -> None:
 def open_executor(spec: ExecutorSpec) -> Iterator[OpenExecutor]:
     validate(spec)
     if spec.kind == "serial":
-        yield OpenExecutor(SerialExecutor(), lambda: 1)
+        from sim.runner.worker import unfreeze
+
+        try:
+            yield OpenExecutor(SerialExecutor(), lambda: 1)
+        finally:
+            unfreeze()  # this process lives on after the sweep: let it collect everything again
     elif spec.kind == "process":
         workers = spec.resolved_workers()
         pools: list[ProcessPoolExecutor] = []
