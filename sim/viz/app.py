@@ -66,7 +66,7 @@ def Overview(model: VizModel) -> solara.Element:
         solara.HTML(
             tag="h3",
             unsafe_innerHTML=html.escape(
-                f"{PRESET_LABELS.get(s.scenario, s.scenario)} - quarter {model.steps}"
+                f"{PRESET_LABELS.get(s.preset, s.preset)} - quarter {model.steps}"
             ),
             classes=["klaster-quarter"],
         )

@@ -57,12 +57,12 @@ def RegimeControls() -> None:
     current = settings.value
     with solara.Card("Regime", margin=0, classes=["klaster-regime-controls"]):
         with solara.ToggleButtonsSingle(
-            value=current.scenario, on_value=choose_preset, dense=True, classes=["klaster-scenario"]
+            value=current.preset, on_value=choose_preset, dense=True, classes=["klaster-scenario"]
         ):
             for name in PRESETS:
                 solara.Button(PRESET_LABELS[name], value=name, text=True)
         solara.Text(
-            f"Preset: {PRESET_LABELS[current.scenario]}. Picking one moves the sliders to it.",
+            f"Preset: {PRESET_LABELS[current.preset]}. Picking one moves the sliders to it.",
             style={"font-size": "0.8em", "color": "#666"},
         )
         for name, (label, low, high, step) in SLIDERS.items():

@@ -60,8 +60,7 @@ def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, flo
             page.set_default_timeout(30_000)
             log = browser.NetworkLog().attach(page)
             page.goto(url)
-            page.get_by_text("Step: 0", exact=True).wait_for()
-            page.locator(".js-plotly-plot").first.wait_for()
+            page.wait_for_function(SHOWS_QUARTER, arg=0)
             times = []
             for k in range(1, steps + 1):
                 if k == shock_at:

@@ -43,7 +43,7 @@ POLICY_KEYS: dict[str, str] = {
 class PolicySettings:
     """One regime as the controls express it: a preset plus the six ingredients on sliders."""
 
-    scenario: str = "top_down"
+    preset: str = "top_down"
     planning_quality: float = 0.3
     market_attention: float = 0.0
     monitoring: float = 0.0
@@ -58,7 +58,7 @@ class PolicySettings:
 
     def overrides(self) -> dict[str, Any]:
         """Dotted scenario overrides for the ingredients that differ from the preset file."""
-        preset = _preset_settings(self.scenario)
+        preset = _preset_settings(self.preset)
         return {
             key: getattr(self, name)
             for name, key in POLICY_KEYS.items()
@@ -73,7 +73,7 @@ class PolicySettings:
 def _preset_settings(name: str) -> PolicySettings:
     policy = load_scenario(name).policy
     return PolicySettings(
-        scenario=name,
+        preset=name,
         planning_quality=float(policy.planning_quality),
         market_attention=float(policy.market_attention),
         monitoring=float(policy.monitoring),
@@ -102,6 +102,9 @@ class StepTiming:
 class VizModel(ClusterModel):
     """ClusterModel plus a no-policy twin; keyword-only, as SolaraViz's Reset calls it.
 
+    The preset keyword is ``preset``, not ``scenario``: Mesa 3.5's Reset passes its own
+    ``mesa.experimental.scenarios.Scenario`` to any model whose ``__init__`` takes ``scenario``.
+
     ``settings`` (a PolicySettings, or a callable returning one, which is how the view's controls
     reach Reset) wins over the flat keywords. A flat keyword left at None keeps the preset's value.
     """
@@ -109,7 +112,7 @@ class VizModel(ClusterModel):
     def __init__(
         self,
         *,
-        scenario: str = "top_down",
+        preset: str = "top_down",
         seed: int = 0,
         planning_quality: float | None = None,
         market_attention: float | None = None,
@@ -130,15 +133,15 @@ class VizModel(ClusterModel):
                 "selected_clusters": selected_clusters,
             }
             given = {k: v for k, v in flat.items() if v is not None}
-            settings = PolicySettings.from_preset(scenario).with_values(**given)
+            settings = PolicySettings.from_preset(preset).with_values(**given)
         elif callable(settings):
             settings = settings()
         self.settings: PolicySettings = settings
-        super().__init__(scenario=settings.scenario, seed=seed, overrides=settings.overrides())
+        super().__init__(scenario=settings.preset, seed=seed, overrides=settings.overrides())
         self.timing = StepTiming()
         self.shocks: list[ShockRecord] = []
         self.start_table: pd.DataFrame = self.cluster_table()
-        is_baseline = settings.scenario == BASELINE and not settings.overrides()
+        is_baseline = settings.preset == BASELINE and not settings.overrides()
         self.baseline: ClusterModel | None = (
             ClusterModel(scenario=BASELINE, seed=seed) if baseline and not is_baseline else None
         )

@@ -6,6 +6,7 @@ served in-process by pytest-ipywidgets; see conftest.py for the browser and offl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from sim.viz.browser import NetworkLog
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 APP = str(Path(__file__).resolve().parents[2] / "sim" / "viz" / "app.py")
+
+
+def mesa_counter(k: int) -> re.Pattern[str]:
+    """SolaraViz's own step counter: "Step: k" in Mesa 3.3, "Time: k.0" in Mesa 3.5."""
+    return re.compile(rf"^(Step: {k}|Time: {k}(\.0)?)$")
+
+
 TIMEOUT_MS = 30_000
 
 
@@ -34,7 +42,8 @@ def solara_test_app(solara_server: Any, solara_app: Any, page_session: Any) -> I
     log = NetworkLog().attach(page_session)
     with solara_app(APP):
         page_session.goto(solara_server.base_url)
-        page_session.get_by_text("Step: 0", exact=True).wait_for()
+        page_session.get_by_text(mesa_counter(0)).wait_for()
+        page_session.locator(".klaster-quarter", has_text="quarter 0").wait_for()
         page_session.locator(".js-plotly-plot .gtitle").first.wait_for()
         page_session.network_log = log
         yield page_session
@@ -43,7 +52,7 @@ def solara_test_app(solara_server: Any, solara_app: Any, page_session: Any) -> I
 
 def quarter_shown(page: Any, k: int) -> None:
     """Wait for the sidebar counter, the overview heading and the redrawn map to show ``k``."""
-    page.get_by_text(f"Step: {k}", exact=True).wait_for()
+    page.get_by_text(mesa_counter(k)).wait_for()
     page.wait_for_function(
         """k => {
             const head = document.querySelector('.klaster-quarter');

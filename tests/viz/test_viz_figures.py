@@ -16,7 +16,7 @@ from sim.viz.viz_model import PRESETS, PolicySettings, VizModel
 
 @pytest.fixture(scope="module")
 def top_down() -> VizModel:
-    model = VizModel(scenario="top_down", seed=3)
+    model = VizModel(preset="top_down", seed=3)
     for _ in range(6):
         model.step()
     return model
@@ -24,7 +24,7 @@ def top_down() -> VizModel:
 
 @pytest.fixture(scope="module")
 def bottom_up() -> VizModel:
-    model = VizModel(scenario="bottom_up", seed=3)
+    model = VizModel(preset="bottom_up", seed=3)
     for _ in range(6):
         model.step()
     return model
@@ -34,7 +34,7 @@ def bottom_up() -> VizModel:
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_settings_are_the_preset_files_values(name: str) -> None:
     settings = PolicySettings.from_preset(name)
-    model = VizModel(scenario=name, baseline=False)
+    model = VizModel(preset=name, baseline=False)
     policy = model.config.policy
     assert settings.overrides() == {}  # a preset untouched overrides nothing
     assert policy.planning_quality == settings.planning_quality
@@ -44,7 +44,7 @@ def test_preset_settings_are_the_preset_files_values(name: str) -> None:
 
 
 def test_flat_keywords_override_only_what_they_name() -> None:
-    model = VizModel(scenario="bottom_up", planning_quality=0.8, selected_clusters=5)
+    model = VizModel(preset="bottom_up", planning_quality=0.8, selected_clusters=5)
     policy = model.config.policy
     assert policy.planning_quality == 0.8
     assert policy.selected_clusters == 5
@@ -66,12 +66,12 @@ def test_twin_is_the_no_policy_world_with_the_same_seed(top_down: VizModel) -> N
     assert twin.config.name == "no_policy"
     assert list(twin.clusters.name) == list(top_down.clusters.name)
     assert twin.steps == top_down.steps
-    assert VizModel(scenario="no_policy").baseline is None
-    assert VizModel(scenario="top_down", baseline=False).baseline is None
+    assert VizModel(preset="no_policy").baseline is None
+    assert VizModel(preset="top_down", baseline=False).baseline is None
 
 
 def test_shock_hits_the_regime_and_its_twin() -> None:
-    model = VizModel(scenario="top_down", seed=1)
+    model = VizModel(preset="top_down", seed=1)
     model.step()
     model.trigger_shock(size=0.5, segments=("export",))
     assert [s.step for s in model.shocks] == [1]
@@ -179,7 +179,7 @@ def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
 
 
 def test_series_mark_shocks() -> None:
-    model = VizModel(scenario="top_down", seed=2)
+    model = VizModel(preset="top_down", seed=2)
     model.step()
     model.trigger_shock(0.6)
     model.step()
@@ -198,7 +198,7 @@ def test_support_table_lists_what_supported_clusters_got(top_down: VizModel) -> 
 
 
 def test_no_policy_has_an_empty_support_table() -> None:
-    model = VizModel(scenario="no_policy")
+    model = VizModel(preset="no_policy")
     model.step()
     assert figures.support_table(model).empty
 
@@ -220,7 +220,7 @@ def test_live_plot_updates_in_place_when_traces_match(top_down: VizModel) -> Non
     widget = FigureWidget()
     assert apply_figure(widget, figures.outcome_series(top_down)) is False  # first: replaced
     uids = [trace.uid for trace in widget.data]
-    model = VizModel(scenario="bottom_up", seed=3)
+    model = VizModel(preset="bottom_up", seed=3)
     model.step()
     fresh = figures.outcome_series(model)
     assert apply_figure(widget, fresh) is True
