@@ -60,10 +60,7 @@ def learn(model: ClusterModel) -> None:
         return
     # Only firms with ties move (elsewhere the gain is exactly 0), so work on those firms alone;
     # each bin of the bincounts still adds its terms in edge order, as over all slots.
-    nodes, a, b = model.ties.touched()
-    degree = np.maximum(
-        np.bincount(a, minlength=len(nodes)) + np.bincount(b, minlength=len(nodes)), 1
-    )
+    nodes, degree, a, b = model.ties.touched(f.size)
 
     def gap_mean(values: np.ndarray) -> np.ndarray:
         diff = values[b] - values[a]
@@ -134,37 +131,32 @@ def eligible_segments(model: ClusterModel, sellers: np.ndarray) -> np.ndarray:
 def choose_segments(
     model: ClusterModel,
     sellers: np.ndarray,
+    product: np.ndarray,
     cost: np.ndarray,
+    price_disutility: np.ndarray,
     seen: np.ndarray,
     eligible: np.ndarray,
 ) -> None:
     """Firms under review pick the segment with the best margin they sense.
 
     Expected sales follow the last clearing's value per unit of logit weight; what a firm
-    senses of it is noisy, less so the more market knowledge it has. ``eligible`` is
-    ``eligible_segments(model, sellers)``.
+    senses of it is noisy, less so the more market knowledge it has. ``product``, ``cost``,
+    ``price_disutility``, ``seen`` and ``eligible`` are per seller (``eligible_segments``).
     """
     f, m, rng = model.firms, model.market, model.rng
     reviewing = np.flatnonzero(rng.random(len(sellers)) < model.config.firms.segment_review_rate)
     review = sellers[reviewing]
     if not len(review):
         return
-    product = model.clusters.product[f.cluster[review]]
+    product = product[reviewing]
+    cost, disutility = cost[reviewing], price_disutility[reviewing]
+    quality, seen, capacity = f.quality[review], seen[reviewing], f.output_capacity[review]
     expected = np.empty((len(review), N_SEGMENTS))
     for s in range(N_SEGMENTS):
         market_index = product * N_SEGMENTS + s
-        weight = m.firm_weight(
-            market_index,
-            product,
-            cost[review],
-            f.quality[review],
-            seen[review],
-            f.output_capacity[review],
-        )
-        price = cost[review] * (1 + model.config.firms.markup) * m.premium[s]
-        sales = np.minimum(
-            weight * m.value_per_weight.ravel()[market_index], f.output_capacity[review] * price
-        )
+        weight = m.firm_weight(s, disutility, quality, seen, capacity)
+        price = cost * (1 + model.config.firms.markup) * m.premium[s]
+        sales = np.minimum(weight * m.value_per_weight.ravel()[market_index], capacity * price)
         expected[:, s] = sales * (1 - 1 / ((1 + model.config.firms.markup) * m.premium[s]))
     noise = model.config.instruments.perception_noise * (1 - f.knowledge[review])[:, None]
     sensed = expected * np.exp(noise * rng.standard_normal(expected.shape))
@@ -185,12 +177,14 @@ def produce_and_sell(model: ClusterModel) -> None:
     f.output_capacity[hit] *= 1 - p.shortfall
 
     prices_in = input_price(model)
-    cost = unit_cost(model, prices_in, per_worker)
-    seen = visibility(model)
     sellers = np.flatnonzero(f.stage != UPSTREAM)
+    cost = unit_cost(model, prices_in, per_worker)[sellers]
+    seen = visibility(model)[sellers]
+    product = model.clusters.product[f.cluster[sellers]]
+    disutility = m.price_disutility(product, cost)
     # quality and traders do not move within production: eligibility holds for both uses
     eligible = eligible_segments(model, sellers)
-    choose_segments(model, sellers, cost, seen, eligible)
+    choose_segments(model, sellers, product, cost, disutility, seen, eligible)
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
     segment = f.segment[sellers]
     stuck = ~eligible[np.arange(len(sellers)), segment]
@@ -199,18 +193,11 @@ def produce_and_sell(model: ClusterModel) -> None:
         f.segment[sellers[stuck]] = best
         segment = f.segment[sellers]
 
-    product = model.clusters.product[f.cluster[sellers]]
     market_index = product * N_SEGMENTS + segment
-    weight = m.firm_weight(
-        market_index,
-        product,
-        cost[sellers],
-        f.quality[sellers],
-        seen[sellers],
-        f.output_capacity[sellers],
-    )
-    price = cost[sellers] * (1 + p.markup) * m.premium[segment]
-    sales = m.clear(market_index, weight, f.output_capacity[sellers] * price)
+    capacity = f.output_capacity[sellers]
+    weight = m.firm_weight(segment, disutility, f.quality[sellers], seen, capacity)
+    price = cost * (1 + p.markup) * m.premium[segment]
+    sales = m.clear(market_index, weight, capacity * price)
     f.sales[:] = 0.0
     f.units[:] = 0.0
     f.sales[sellers] = sales

@@ -43,10 +43,12 @@ def cluster_sums(
     n = model.clusters.count
     if values.ndim == 1:
         return np.bincount(index, weights=kept, minlength=n)
-    # one bincount over (cluster, column) keys; each bin still sums its firms in slot order
-    k = values.shape[1]
-    key = (index.astype(np.int64) * k)[:, None] + np.arange(k)
-    return np.bincount(key.ravel(), weights=kept.ravel(), minlength=n * k).reshape(n, k)
+    # a bincount per column (measured faster than one over (cluster, column) keys; each bin
+    # sums its firms in slot order either way, so the sums are identical)
+    sums = np.empty((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        sums[:, j] = np.bincount(index, weights=kept[:, j], minlength=n)
+    return sums
 
 
 def true_opportunity(model: ClusterModel) -> np.ndarray:

@@ -113,22 +113,24 @@ class Market:
             - p.price_sensitivity * np.log(self.outside_cost)
         )
 
+    def price_disutility(self, product: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
+        """The price term of a seller's logit utility (its cost against the product's reference);
+        it does not depend on the segment, so a firm weighing several segments computes it once."""
+        relative_cost = unit_cost / self.reference_cost[product]
+        return self.params.price_sensitivity * np.log(np.maximum(relative_cost, 1e-9))
+
     def firm_weight(
         self,
-        market_index: np.ndarray,
-        product: np.ndarray,
-        unit_cost: np.ndarray,
+        segment: np.ndarray | int,
+        price_disutility: np.ndarray,
         quality: np.ndarray,
         visibility: np.ndarray,
         capacity: np.ndarray,
     ) -> np.ndarray:
         """Logit weight of each selling firm: capacity x exp(quality - price + visibility)."""
-        p = self.params
-        segment = market_index % N_SEGMENTS
-        relative_cost = unit_cost / self.reference_cost[product]
         utility = (
-            p.quality_sensitivity * (quality - self.threshold[segment])
-            - p.price_sensitivity * np.log(np.maximum(relative_cost, 1e-9))
+            self.params.quality_sensitivity * (quality - self.threshold[segment])
+            - price_disutility
             + visibility
         )
         return capacity * np.exp(np.minimum(utility, 50.0))

@@ -49,7 +49,11 @@ def gini(values: np.ndarray) -> float:
 
 
 def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
-    """Every per-cluster outcome for the current quarter, as arrays indexed by cluster."""
+    """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
+
+    Also the cluster totals the aggregate row is summed from (keys starting with ``total_``,
+    not recorded per cluster), so no firm column is reduced twice.
+    """
     f, c = model.firms, model.clusters
     idx = f.cluster
     n = c.count
@@ -67,6 +71,8 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     value_added = total(f.value_added)
     producer = f.stage == PRODUCER
     input_units = total(np.where(producer, f.units, 0.0)) * model.config.firms.input_coefficient
+    local_inputs = total(f.local_inputs)  # only producers buy locally
+    productivity = total(f.productivity)
     ties_a, _ = model.ties.pairs()
     ties = np.bincount(f.cluster[ties_a], minlength=n).astype(float)
     pairs = firms * (firms - 1) / 2
@@ -77,8 +83,8 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
         "value_added": value_added,
         "va_per_worker": value_added / np.maximum(employment, 1e-9),
         "export_share": export_sales / np.maximum(final_sales, 1e-9),
-        "productivity_mean": total(f.productivity) / np.maximum(firms, 1),
-        "vertical_linkage": total(f.local_inputs) / np.maximum(input_units, 1e-9),
+        "productivity_mean": productivity / np.maximum(firms, 1),
+        "vertical_linkage": local_inputs / np.maximum(input_units, 1e-9),
         "horizontal_density": ties / np.maximum(pairs, 1),
         "members": c.members.astype(float),
         "joint_action": c.joint_action.copy(),
@@ -87,6 +93,11 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
         "support": c.support_step.copy(),
         "support_total": c.support_total.copy(),
         "cluster_type": c.cluster_type.astype(float),
+        "total_final_sales": final_sales,
+        "total_export_sales": export_sales,
+        "total_input_units": input_units,
+        "total_local_inputs": local_inputs,
+        "total_productivity": productivity,
     }
 
 
@@ -123,23 +134,21 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     alive = f.n_alive > 0
     employment = per_cluster["employment"].sum()
     value_added = per_cluster["value_added"].sum()
-    sellers = f.stage != 0
-    final_sales = f.sales[sellers].sum()
-    producer = f.stage == PRODUCER
-    input_units = (f.units[producer] * model.config.firms.input_coefficient).sum()
+    final_sales = per_cluster["total_final_sales"].sum()
+    input_units = per_cluster["total_input_units"].sum()
     log_productivity = np.log(np.maximum(f.productivity, 1e-9))
     firms = per_cluster["firms"]
     pairs = (firms * (firms - 1) / 2).sum()
     shares = m.market_share()
     demand = m.effective_demand
-    small_producer = producer & (f.workers < SMALL_FIRM_WORKERS)
+    small_producer = (f.stage == PRODUCER) & (f.workers < SMALL_FIRM_WORKERS)
     supported_ever = c.support_total > 0
     types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
     row: dict[str, float] = {
         "step": float(model.steps),
         "firms": float(f.n_alive),
         "employment": float(employment),
-        "sales": float(f.sales.sum()),
+        "sales": float(per_cluster["sales"].sum()),
         "value_added": float(value_added),
         "va_per_worker": float(value_added / max(employment, 1e-9)),
         "market_share": float(m.inside_sales.sum() / max(demand.sum(), 1e-12)),
@@ -151,19 +160,23 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     row.update(
         {
             "export_share": float(
-                f.sales[sellers & (f.segment == EXPORT)].sum() / max(final_sales, 1e-12)
+                per_cluster["total_export_sales"].sum() / max(final_sales, 1e-12)
             ),
             "entries": float(model.entries_step),
             "exits": float(model.exits_step),
             "survival": float(
                 np.count_nonzero(model.founding_slots_alive_mask()) / max(model.founders, 1)
             ),
-            "productivity_mean": float(f.productivity.mean()) if alive else 0.0,
+            "productivity_mean": float(per_cluster["total_productivity"].sum() / f.n_alive)
+            if alive
+            else 0.0,
             "productivity_spread": float(log_productivity.std()) if alive else 0.0,
             "quality_mean": float(f.quality.mean()) if alive else 0.0,
-            "vertical_linkage": float(f.local_inputs[producer].sum() / max(input_units, 1e-12)),
+            "vertical_linkage": float(
+                per_cluster["total_local_inputs"].sum() / max(input_units, 1e-12)
+            ),
             "horizontal_density": float(len(model.ties) / max(pairs, 1)),
-            "member_share": float(f.member.mean()) if alive else 0.0,
+            "member_share": float(np.count_nonzero(f.member) / f.n_alive) if alive else 0.0,
             "joint_action": float((c.joint_action * firms).sum() / max(firms.sum(), 1)),
             "coordinators_emergent": float((c.coordinator == EMERGENT).sum()),
             "coordinators_appointed": float((c.coordinator == APPOINTED).sum()),
@@ -176,7 +189,7 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             if model.takeup_offered
             else float("nan"),
             "small_producer_va_share": float(
-                f.value_added[small_producer].sum() / max(f.value_added.sum(), 1e-12)
+                f.value_added[small_producer].sum() / max(value_added, 1e-12)
             ),
         }
     )

@@ -168,9 +168,8 @@ class ClusterModel(mesa.Model):
                 m.reference_cost[p] = np.median(cost[sellers][product == p])
         market_index = product * N_SEGMENTS + f.segment[sellers]
         weight = m.firm_weight(
-            market_index,
-            product,
-            cost[sellers],
+            f.segment[sellers],
+            m.price_disutility(product, cost[sellers]),
             f.quality[sellers],
             visibility(self)[sellers],
             f.output_capacity[sellers],

@@ -50,7 +50,7 @@ class HorizontalTies:
         return self.a, self.b
 
     def degree(self, capacity: int) -> np.ndarray:
-        return np.bincount(self.a, minlength=capacity) + np.bincount(self.b, minlength=capacity)
+        return np.bincount(np.concatenate((self.a, self.b)), minlength=capacity)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
         """Add new ties, skipping self-ties and ties that already exist."""
@@ -78,13 +78,17 @@ class HorizontalTies:
         if len(self.a):
             self.keep(~(dead[self.a] | dead[self.b]))
 
-    def touched(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Firms with at least one tie, and each tie's ends as positions among them.
+    def touched(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Firms with at least one tie, their degree, and each tie's ends as positions among
+        them (slots below ``n_slots``).
 
         Learning only moves these firms, so it can work on them rather than on every slot.
+        Positions come from a running count over slots (linear), not from sorting tie ends.
         """
-        nodes, inverse = np.unique(np.concatenate((self.a, self.b)), return_inverse=True)
-        return nodes, inverse[: len(self.a)], inverse[len(self.a) :]
+        degree = self.degree(n_slots)
+        tied = degree > 0
+        position = np.cumsum(tied) - 1
+        return np.flatnonzero(tied), degree[tied], position[self.a], position[self.b]
 
     def neighbour_gap_mean(self, values: np.ndarray, capacity: int) -> np.ndarray:
         """Mean over a firm's partners of max(0, partner value - own value): what it can learn."""
