@@ -84,14 +84,18 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_table(tmp_path: Path)
             """
         )
     )
+    # Everything in fresh processes, which read the model's code as it is on disk now; the test
+    # skips if that code changes meanwhile (others may be editing it), since runs are keyed by it.
     version = model_version.__wrapped__()  # type: ignore[attr-defined]
     reference = tmp_path / "reference"
-    run_sweep(make_plan(experiment), reference, ExecutorSpec("serial"), quiet=True)
+    sweep_command = [sys.executable, "-m", "sim.cli", "sweep", str(experiment), "--quiet"]
+    uninterrupted = sweep_command + ["--out", str(reference), "--executor", "serial"]
+    done = subprocess.run(uninterrupted, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
 
     out = tmp_path / "out"
     runs = out / "runs"
-    command = [sys.executable, "-m", "sim.cli", "sweep", str(experiment), "--out", str(out)]
-    command += ["--executor", "process", "--workers", "2", "--quiet"]
+    command = sweep_command + ["--out", str(out), "--executor", "process", "--workers", "2"]
     sweep = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and sweep.poll() is None:
