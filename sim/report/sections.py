@@ -309,7 +309,8 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         part = ok.loc[ok["scenario"] == name]
         ci = bootstrap_difference(part[HEADLINE], base[HEADLINE])
         absolute = bootstrap_difference(part[HEADLINE], base[HEADLINE])
-        share = absolute.estimate / gap.estimate if gap.estimate else np.nan
+        # a share of the gap means something only when the gap itself is resolved
+        share = absolute.estimate / gap.estimate if gap.excludes_zero() else np.nan
         if base_name == "bottom_up":
             share = -share  # switching off: the share of the gap it removes
         rows.append(
@@ -361,8 +362,8 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         reading.append(f"{r.variant}: {ci_pct(r)} vs {r.base} ({r.verdict}).")
     reading.append(
         "Shares of the gap are point estimates of ingredient effects over the total gap; they "
-        "need not add to one (ingredients interact) and are unstable when the gap itself is "
-        "near zero. " + PAIRED_NOTE
+        "need not add to one (ingredients interact) and are left empty when the gap's own "
+        "interval includes zero (no gap to decompose). " + PAIRED_NOTE
     )
     section.reading = reading
     return section
