@@ -68,9 +68,10 @@ def RegimeControls() -> None:
         for name, (label, low, high, step) in SLIDERS.items():
             value = getattr(current, name)
             with solara.Div(classes=[css_name(name)]):
+                shown = f"{label}: {value:g}"  # the slider itself shows no number at rest
                 if isinstance(step, int):
                     solara.SliderInt(
-                        label,
+                        shown,
                         value=int(value),
                         min=int(low),
                         max=int(high),
@@ -80,7 +81,7 @@ def RegimeControls() -> None:
                     )
                 else:
                     solara.SliderFloat(
-                        label,
+                        shown,
                         value=float(value),
                         min=low,
                         max=high,

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from sim.cluster_state import CLUSTER_TYPES
 
@@ -375,63 +374,109 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
 
 
 # --- time series -----------------------------------------------------------------------------
+def panel_domains(
+    rows: int, cols: int, h_gap: float = 0.12, v_gap: float = 0.1
+) -> list[tuple[list[float], list[float]]]:
+    """x and y domains of a rows x cols grid of panels, row-major from the top left."""
+    width = (1 - h_gap * (cols - 1)) / cols
+    height = (1 - v_gap * (rows - 1)) / rows
+    out = []
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        x0 = c * (width + h_gap)
+        y1 = 1 - r * (height + v_gap)
+        out.append(
+            ([round(x0, 6), round(x0 + width, 6)], [round(max(y1 - height, 0), 6), round(y1, 6)])
+        )
+    return out
+
+
 def outcome_series(model: Any, width: int | None = None) -> go.Figure:
-    """Headline outcomes over the policy quarters; the no-policy twin dashed alongside."""
+    """Headline outcomes over the policy quarters; the no-policy twin dashed alongside.
+
+    Built from plain dicts: ``make_subplots`` plus ``add_trace(row=, col=)`` and ``add_vline``
+    cost ~250 ms a step here, the dict layout ~15 ms.
+    """
     history = model.history()
     baseline = model.baseline_history() if hasattr(model, "baseline_history") else None
-    rows, cols = 3, 2
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[title for _, title in HEADLINES],
-        horizontal_spacing=0.12,
-        vertical_spacing=0.1,
-    )
     regime = getattr(getattr(model, "config", None), "name", "regime")
-    for i, (column, _) in enumerate(HEADLINES):
-        row, col = i // cols + 1, i % cols + 1
-        if baseline is not None and column in baseline:
-            fig.add_trace(
-                go.Scatter(
-                    x=baseline["step"],
-                    y=baseline[column],
-                    mode="lines",
-                    line={"color": BASELINE_COLOUR, "dash": "dash", "width": 1.5},
-                    name="no policy (same seed)",
-                    legendgroup="baseline",
-                    showlegend=i == 0,
-                ),
-                row=row,
-                col=col,
-            )
-        if column in history:
-            fig.add_trace(
-                go.Scatter(
-                    x=history["step"],
-                    y=history[column],
-                    mode="lines",
-                    line={"color": REGIME_COLOUR, "width": 2},
-                    name=regime,
-                    legendgroup="regime",
-                    showlegend=i == 0,
-                ),
-                row=row,
-                col=col,
-            )
-    for shock in getattr(model, "shocks", []):
-        fig.add_vline(x=shock.step + 0.5, line={"color": "#d62728", "dash": "dot", "width": 1})
-    fig.update_layout(
-        **LAYOUT,
-        title={"text": f"Headline outcomes - {regime} against no policy", "x": 0.01},
-        height=560,
-        width=width,
-        legend={"orientation": "h", "y": -0.1, "x": 0.0},
-    )
-    fig.update_annotations(font_size=11)
     last = int(history["step"].max()) if len(history) else 0
-    fig.update_xaxes(range=[0, max(last, 8)], **AXIS_STYLE)  # stable frame, not a zoom on a dot
-    fig.update_yaxes(**AXIS_STYLE)
-    return fig
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    domains = panel_domains(3, 2)
+    for i, ((column, title), (x_domain, y_domain)) in enumerate(
+        zip(HEADLINES, domains, strict=True)
+    ):
+        n = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{n}"] = {
+            "domain": x_domain,
+            "anchor": f"y{n}",
+            "range": [0, max(last, 8)],  # a stable frame early on, not a zoom on one point
+            **AXIS_STYLE,
+        }
+        layout[f"yaxis{n}"] = {"domain": y_domain, "anchor": f"x{n}", **AXIS_STYLE}
+        notes.append(
+            {
+                "text": title,
+                "x": sum(x_domain) / 2,
+                "y": y_domain[1],
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
+        series = ((baseline, "baseline"), (history, "regime"))
+        for frame, kind in series:
+            if frame is None or column not in frame:
+                continue
+            twin = kind == "baseline"
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": frame["step"].to_numpy(),
+                    "y": frame[column].to_numpy(),
+                    "xaxis": f"x{n}",
+                    "yaxis": f"y{n}",
+                    "mode": "lines",
+                    "line": {"color": BASELINE_COLOUR, "dash": "dash", "width": 1.5}
+                    if twin
+                    else {"color": REGIME_COLOUR, "width": 2},
+                    "name": "no policy (same seed)" if twin else regime,
+                    "legendgroup": kind,
+                    "showlegend": i == 0,
+                }
+            )
+        for shock in getattr(model, "shocks", []):
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": shock.step + 0.5,
+                    "x1": shock.step + 0.5,
+                    "xref": f"x{n}",
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"y{n} domain",
+                    "line": {"color": "#d62728", "dash": "dot", "width": 1},
+                }
+            )
+    return go.Figure(
+        data=traces,
+        layout={
+            **LAYOUT,
+            **layout,
+            "title": {"text": f"Headline outcomes - {regime} against no policy", "x": 0.01},
+            "height": 560,
+            "width": width,
+            "legend": {"orientation": "h", "y": -0.1, "x": 0.0},
+            "annotations": notes,
+            "shapes": shapes,
+        },
+    )
 
 
 # --- support table ---------------------------------------------------------------------------

@@ -68,7 +68,12 @@ def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, flo
                 times.append(step_once(page, k))
             page.wait_for_timeout(800)  # let plotly finish its last transition
             out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out), full_page=True)
+            bottom = page.evaluate(
+                "() => Math.max(...['.klaster-left', '.klaster-right'].map("
+                "s => document.querySelector(s).getBoundingClientRect().bottom))"
+            )
+            clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": int(bottom) + 24}
+            page.screenshot(path=str(out), clip=clip)
             chromium.close()
     finally:
         server.terminate()
