@@ -213,6 +213,8 @@ def test_headline_table_compares_with_the_twin(top_down: VizModel) -> None:
 
 # --- in-place figure updates -------------------------------------------------------------------
 def test_live_plot_updates_in_place_when_traces_match(top_down: VizModel) -> None:
+    pytest.importorskip("solara", reason="needs the viz extra")
+    pytest.importorskip("anywidget", reason="needs the viz extra")
     from plotly.graph_objs._figurewidget import FigureWidget
 
     from sim.viz.plot import apply_figure
