@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         _timed(sim.model.Firm.remove_many, "agents: remove", totals)
     )
     model_class._exit_and_entry = _timed(model_class._exit_and_entry, "(exit and entry)", totals)
+    model_class._compact = _timed(model_class._compact, "compaction", totals)
     model_class._collect = _timed(model_class._collect, "(outcomes)", totals)
     model_class._quarter = _timed(model_class._quarter, "(quarter)", totals)
 

@@ -60,7 +60,12 @@ class HorizontalTies:
             return
         base = int(max(hi.max(), self.b.max() if len(self.b) else 0)) + 1
         new_keys, first = np.unique(lo * base + hi, return_index=True)
-        fresh = ~np.isin(new_keys, self.a * base + self.b)
+        # an existing tie can only be one of these if it starts where a new one does: compare
+        # against those few rather than sorting every tie's key
+        starts = np.zeros(base, dtype=bool)
+        starts[lo] = True
+        near = starts[self.a]
+        fresh = ~np.isin(new_keys, self.a[near] * base + self.b[near])
         self.a = np.concatenate((self.a, lo[first][fresh]))
         self.b = np.concatenate((self.b, hi[first][fresh]))
 
