@@ -144,3 +144,21 @@ def test_switching_scenario_changes_the_regime(page: Any) -> None:
     assert "designated (0)" in legend, legend
     titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
     assert "Headline outcomes - bottom_up against no policy" in titles, titles
+
+
+def shown_quarter(page: Any) -> int:
+    return int(page.locator(".klaster-quarter").inner_text().rsplit(" ", 1)[-1])
+
+
+def test_play_runs_and_pause_stops(page: Any) -> None:
+    click(page, "▶")
+    page.wait_for_function(
+        "() => +document.querySelector('.klaster-quarter').textContent.split(' ').pop() >= 3"
+    )
+    click(page, "❚❚")
+    page.get_by_role("button", name="▶", exact=True).wait_for()
+    page.wait_for_timeout(500)  # a step already under way may still land
+    stopped = shown_quarter(page)
+    page.wait_for_timeout(1500)
+    assert shown_quarter(page) == stopped
+    quarter_shown(page, stopped)  # the charts caught up with the counter
