@@ -205,13 +205,16 @@ def produce_and_sell(model: ClusterModel) -> None:
     m.record_sales(market_index, sales)
 
     # inputs: producers buy from their local supplier up to its capacity, the rest outside
-    producers = sellers[f.stage[sellers] == PRODUCER]
+    producers = producing  # the same slots, in the same order, as the producers among sellers
     need = f.units[producers] * p.input_coefficient
     supplier = f.supplier[producers]
-    linked = supplier >= 0
-    asked = np.bincount(supplier[linked], weights=need[linked], minlength=f.size)
-    fill = np.where(asked > 0, np.minimum(1.0, f.output_capacity / np.maximum(asked, 1e-12)), 0.0)
-    local_units = np.where(linked, need * fill[np.maximum(supplier, 0)], 0.0)
+    linked = np.flatnonzero(supplier >= 0)
+    tied_to = supplier[linked]
+    asked = np.bincount(tied_to, weights=need[linked], minlength=f.size)
+    # each supplier fills the same share of every order (all of them if it has the capacity)
+    fill = np.minimum(1.0, f.output_capacity[tied_to] / np.maximum(asked[tied_to], 1e-12))
+    local_units = np.zeros(len(producers))
+    local_units[linked] = need[linked] * fill
     joint = 1 - model.config.coordination.joint_purchasing_saving * (
         model.clusters.joint_action[f.cluster[producers]] * f.member[producers]
     )
@@ -222,7 +225,7 @@ def produce_and_sell(model: ClusterModel) -> None:
         local_units * local_price + (need - local_units) * p.input_price
     ) * joint
     f.local_inputs[producers] = local_units
-    traders = sellers[f.stage[sellers] == DOWNSTREAM]
+    traders = np.flatnonzero(f.stage == DOWNSTREAM)
     f.materials[traders] = f.units[traders] * p.input_coefficient * p.input_price
     # upstream: local sales to tied producers, part of the spare capacity sold outside
     upstream = np.flatnonzero(f.stage == UPSTREAM)
