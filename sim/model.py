@@ -248,16 +248,17 @@ class ClusterModel(mesa.Model):
         """Close the holes exits left: the last live firms move into them, and every slot
         number held elsewhere (vertical ties, horizontal ties, Firm agents) follows its firm."""
         f = self.firms
-        old_size = f.size
         moved_from, moved_to = f.compact()
         if not len(moved_from):
             return
-        where = np.arange(old_size)
-        where[moved_from] = moved_to
+        # only slot numbers at or past the new end moved (exits' ties were cut already)
+        end = f.size
+        where = np.zeros(int(moved_from[-1]) + 1 - end, dtype=moved_to.dtype)
+        where[moved_from - end] = moved_to
         for column in (f.supplier, f.trader):
-            linked = column >= 0
-            column[linked] = where[column[linked]]
-        self.ties.relabel(where)
+            stale = np.flatnonzero(column >= end)
+            column[stale] = where[column[stale] - end]
+        self.ties.relabel(where, end)
         agents = self._firm_agents
         for source, target in zip(moved_from.tolist(), moved_to.tolist(), strict=True):
             agent = agents[source]

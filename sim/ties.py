@@ -73,9 +73,13 @@ class HorizontalTies:
         self.a = self.a[mask]
         self.b = self.b[mask]
 
-    def relabel(self, where: np.ndarray) -> None:
-        """Follow firms that moved slot: ``where[old slot]`` is the new one (ends stay a < b)."""
-        a, b = where[self.a], where[self.b]
+    def relabel(self, where: np.ndarray, start: int) -> None:
+        """Follow firms that moved slot: slot ``start + i`` moved to ``where[i]``; slots below
+        ``start`` stayed. Ends stay ordered (a < b)."""
+        a, b = self.a.copy(), self.b.copy()
+        for ends in (a, b):
+            moved = np.flatnonzero(ends >= start)
+            ends[moved] = where[ends[moved] - start]
         self.a, self.b = np.minimum(a, b), np.maximum(a, b)
 
     def drop_firms(self, dead: np.ndarray) -> None:
