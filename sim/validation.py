@@ -189,7 +189,7 @@ def _shocked(scenario, size: float, step: int):
     return scenario.model_copy(update={"market": market})
 
 
-def run_validation(seeds: int = 4, steps: int = 40, shock_step: int = 12) -> list[Check]:
+def run_validation(seeds: int = 8, steps: int = 40, shock_step: int = 12) -> list[Check]:
     """Simulate the default world (common random numbers across treatments) and run all checks."""
     from sim.model import ClusterModel
     from sim.report.groups import top_down_designation
@@ -259,7 +259,7 @@ def run_validation(seeds: int = 4, steps: int = 40, shock_step: int = 12) -> lis
             np.concatenate(clusters["export"]),
         ),
         check_small_producer_share(float(np.mean(small_share)), float(np.mean(small_firms))),
-        check_takeup_employment(float(np.nanmean(takeup)), float(np.mean(employment))),
+        check_takeup_employment(float(np.nanmean(takeup)), float(np.nanmean(employment))),
         check_joint_action(np.mean(joint, axis=0), shock_step, float(np.mean(joint_pre))),
         check_shock(
             {s: float(np.mean(v)) for s, v in exits.items()},
@@ -290,7 +290,7 @@ def _median_censored(values: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.validation", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--out", type=Path, default=Path("results/validation"))
     args = parser.parse_args(argv)

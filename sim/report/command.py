@@ -88,6 +88,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"report: not found under {args.results}: {', '.join(missing)}")
     if args.summaries is not None:
         written = write_summaries(sections, args.summaries)
+        if validation is not None:
+            table = pd.DataFrame(validation["checks"])[
+                ["name", "observed_text", "target", "passed"]
+            ]
+            path = args.summaries / "validation.md"
+            path.write_text(markdown_table(table), encoding="utf-8")
+            written.append(path)
         print(f"report: {len(written)} summary files -> {args.summaries}")
     if args.figures is not None:
         from sim.report.export import export_figures
