@@ -27,6 +27,8 @@ class ClusterState:
     coordinator: np.ndarray = field(init=False)  # NO_COORDINATOR / EMERGENT / APPOINTED
     legitimacy: np.ndarray = field(init=False)
     joint_action: np.ndarray = field(init=False)
+    mobilisation: np.ndarray = field(init=False)  # memory of recent sales swings (crisis/boom)
+    helped_share: np.ndarray = field(init=False)  # firms that got support they judged useful
     members: np.ndarray = field(init=False)
     # policy
     selected: np.ndarray = field(init=False)  # bool, in the planner's list now
@@ -48,6 +50,8 @@ class ClusterState:
         self.coordinator = np.zeros(n, dtype=np.int8)
         self.legitimacy = np.zeros(n)
         self.joint_action = np.zeros(n)
+        self.mobilisation = np.zeros(n)
+        self.helped_share = np.zeros(n)
         self.members = np.zeros(n)
         self.selected = np.zeros(n, dtype=bool)
         self.ever_selected = np.zeros(n, dtype=bool)

@@ -2,8 +2,9 @@
 
 Firms join an association more when their cluster's sales swing (a crisis or an opportunity)
 and when many others are members; they drift away otherwise, so joint action rises and fades
-(brief, stylized fact 5). Past a membership threshold an emergent coordinator forms (Brenner:
-critical mass). Government can instead appoint one; it starts with little legitimacy.
+(brief, stylized fact 5). Without a coordinator members still act together, more weakly. Past
+a membership threshold an emergent coordinator forms (Brenner: critical mass). Government can
+instead appoint one; it starts with little legitimacy.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def update_coordination(model: ClusterModel) -> None:
     swing = np.abs(c.sales / np.maximum(c.sales_previous, 1e-9) - 1)
     swing = np.where(c.sales_previous > 0, np.minimum(swing, 1.0), 0.0)
     has_coordinator = c.coordinator > NO_COORDINATOR
+    # A crisis or an opportunity mobilises firms for a while, then the memory fades.
+    c.mobilisation = (1 - p.mobilisation_decay) * c.mobilisation + p.crisis_response * swing
 
-    pull = 1 + p.crisis_response * swing + member_share + c.legitimacy * has_coordinator
+    pull = 1 + c.mobilisation + member_share + c.legitimacy * has_coordinator
     # draws for the firms each choice concerns: outsiders may join, members may leave
     outsiders, insiders = np.flatnonzero(~f.member), np.flatnonzero(f.member)
     join_chance = np.minimum(p.join_rate * pull, 1)
@@ -70,9 +73,13 @@ def update_coordination(model: ClusterModel) -> None:
         model.remove_coordinator(int(cluster))
 
     has_coordinator = c.coordinator > NO_COORDINATOR
-    delivered = (c.support_step > 0).astype(float)
-    gain = p.legitimacy_gain * (member_share + delivered) * (1 - c.legitimacy)
+    # Legitimacy grows with membership and with benefits members feel (support they judged
+    # useful), not with support merely arriving.
+    gain = p.legitimacy_gain * (member_share + c.helped_share) * (1 - c.legitimacy)
     c.legitimacy = np.where(
         has_coordinator, c.legitimacy + gain - p.legitimacy_decay * c.legitimacy, 0.0
     )
-    c.joint_action = np.where(has_coordinator, c.legitimacy * member_share, 0.0)
+    # Members act together as far as someone coordinates them: a coordinator's legitimacy, or
+    # weaker informal organisation; mobilisation in a crisis or boom intensifies it.
+    organisation = np.where(has_coordinator, c.legitimacy, p.informal_joint_action)
+    c.joint_action = np.minimum(organisation * member_share * (1 + c.mobilisation), 1.0)

@@ -117,14 +117,18 @@ def visibility(model: ClusterModel) -> np.ndarray:
 
 
 def eligible_segments(model: ClusterModel, sellers: np.ndarray) -> np.ndarray:
-    """Boolean [firm, segment]: quality clears the threshold (a trader's finishing helps export)."""
-    f, threshold = model.firms, model.market.threshold
+    """Boolean [firm, segment]: quality clears the threshold. Export also needs a way to foreign
+    buyers: a tie to a trader (whose finishing also bridges part of the quality gap) or enough
+    market knowledge to find them alone. Traders are the gatekeepers (brief, fact 7)."""
+    f, threshold, p = model.firms, model.market.threshold, model.config.firms
     quality = f.quality[sellers]
     eligible = np.empty((len(sellers), N_SEGMENTS), dtype=bool)
     for s in range(N_SEGMENTS):  # column by column: no [firm, segment] float temporary
         eligible[:, s] = quality >= threshold[s]
-    bridge = model.config.firms.trader_quality_bridge * (f.trader[sellers] >= 0)
-    eligible[:, EXPORT] = quality + bridge >= threshold[EXPORT]
+    tied = f.trader[sellers] >= 0
+    on_its_own = (f.knowledge[sellers] >= p.export_knowledge) & (quality >= threshold[EXPORT])
+    through_trader = tied & (quality + p.trader_quality_bridge >= threshold[EXPORT])
+    eligible[:, EXPORT] = on_its_own | through_trader
     return eligible
 
 

@@ -182,21 +182,27 @@ def deliver(
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
     in_supported = delivered[f.cluster] > 0
     offered = taken = 0
+    helped = np.zeros(len(f.cluster), dtype=bool)  # got something it judged useful
     for instrument in range(len(INSTRUMENTS)):
         pot = delivered * mix[:, instrument]
         if pol.voluntary:
             recipients = np.flatnonzero(in_supported & applicant)
+            useful = recipients
         elif instrument in (EQUIPMENT, CREDIT):
             recipients = np.flatnonzero(in_supported)
+            row = np.searchsorted(asked, recipients)
+            useful = recipients[perceived[row, instrument] > k.takeup_cost]
         else:
             # Enrolled firms still choose whether to show up: only if it looks useful to them.
             candidates = np.flatnonzero(in_supported)
             row = np.searchsorted(asked, candidates)
             recipients = candidates[perceived[row, instrument] > k.takeup_cost]
+            useful = recipients
             offered += len(candidates)
             taken += len(recipients)
         if not len(recipients):
             continue
+        helped[useful[pot[f.cluster[useful]] > 0]] = True
         cluster_of = f.cluster[recipients]
         share = pot / np.maximum(np.bincount(cluster_of, minlength=c.count), 1)
         public = np.minimum(
@@ -211,6 +217,8 @@ def deliver(
         taken = int((in_supported & applicant).sum())
     model.takeup_offered += offered
     model.takeup_taken += taken
+    size = np.bincount(f.cluster, minlength=c.count)
+    c.helped_share = np.bincount(f.cluster[helped], minlength=c.count) / np.maximum(size, 1)
     return spent
 
 

@@ -111,9 +111,7 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     c.va_history[0] = outcome["value_added"]
     oldest = c.va_history[-1]
     growth = np.where(oldest > 0, outcome["value_added"] / np.maximum(oldest, 1e-9) - 1, 0.0)
-    active = (
-        (c.coordinator > 0) | (outcome["horizontal_density"] >= 0.05) | (c.joint_action >= 0.05)
-    )
+    active = (c.coordinator > 0) | (outcome["horizontal_density"] >= 0.05) | (c.joint_action >= 0.1)
     dynamic = (growth >= 0.04) | (outcome["export_share"] >= 0.15)
     advanced = (
         (outcome["export_share"] >= 0.25)

@@ -197,6 +197,9 @@ class Firms(Strict):
     trader_visibility: float = _field(
         0.8, 0, 5, "Visibility a trader's buyer network adds to tied producers. Brief fact 7."
     )
+    export_knowledge: float = _field(
+        0.5, 0, 1, "Market knowledge a firm needs to find export buyers without a trader. Assumed."
+    )
     trader_quality_bridge: float = _field(
         0.15, 0, 1, "Quality gap a trader's finishing closes for export. Assumed."
     )
@@ -250,7 +253,13 @@ class Coordination(Strict):
     join_rate: float = _field(0.02, 0, 1, "Base quarterly chance a firm joins. Assumed.")
     leave_rate: float = _field(0.08, 0, 1, "Base quarterly chance a member leaves. Assumed.")
     crisis_response: float = _field(
-        3.0, 0, 50, "How much a sales swing raises joining (crisis or opportunity). Brief fact 5."
+        3.0, 0, 50, "Mobilisation per unit of sales swing (crisis or opportunity). Brief fact 5."
+    )
+    mobilisation_decay: float = _field(
+        0.3, 0, 1, "Quarterly fading of the mobilisation a sales swing causes. Assumed."
+    )
+    informal_joint_action: float = _field(
+        0.2, 0, 1, "Joint action of members without a coordinator, vs legitimacy 1. Assumed."
     )
     joint_purchasing_saving: float = _field(
         0.1, 0, 0.9, "Input cost cut at full joint action (Schmitz 1995). Assumed."

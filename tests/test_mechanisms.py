@@ -283,3 +283,62 @@ def test_no_regime_effectiveness_parameter_exists():
 
     names = " ".join(Policy.model_fields)
     assert "effect" not in names and "multiplier" not in names
+
+
+def test_export_needs_a_trader_tie_or_enough_market_knowledge():
+    from sim.firms import eligible_segments
+    from sim.market import EXPORT
+
+    model = small_model("no_policy")
+    f = model.firms
+    firm = int(np.flatnonzero(f.stage == PRODUCER)[0])
+    f.quality[firm] = 0.95
+    f.trader[firm] = -1
+    f.knowledge[firm] = 0.1
+    assert not eligible_segments(model, np.array([firm]))[0, EXPORT]
+    f.knowledge[firm] = 0.9
+    assert eligible_segments(model, np.array([firm]))[0, EXPORT]
+    f.knowledge[firm] = 0.1
+    f.trader[firm] = int(np.flatnonzero(f.stage == 2)[0])
+    assert eligible_segments(model, np.array([firm]))[0, EXPORT]
+
+
+def test_legitimacy_grows_with_support_members_find_useful_not_with_support_arriving():
+    grown = {}
+    for helped in (0.0, 1.0):
+        model = small_model("top_down", seed=5)
+        c = model.clusters
+        coordinated = np.flatnonzero(c.coordinator > NO_COORDINATOR)
+        if not len(coordinated):
+            from sim.coordination import install_appointed
+
+            install_appointed(model, np.array([0]))
+            coordinated = np.array([0])
+        start = c.legitimacy[coordinated].copy()
+        c.support_step[:] = 100.0  # support arrives everywhere in both cases
+        c.helped_share[:] = helped
+        update_coordination(model)
+        grown[helped] = (c.legitimacy[coordinated] - start).mean()
+    assert grown[1.0] > grown[0.0]
+
+
+def test_joint_action_rises_in_a_crisis_and_fades_after():
+    def organised_model():
+        model = small_model("no_policy", coordination__join_rate=0.0, coordination__leave_rate=0.0)
+        model.firms.member[: len(model.firms.member) // 2] = True  # half the firms are members
+        model.clusters.mobilisation[:] = 0.0
+        return model
+
+    calm, hit = organised_model(), organised_model()
+    gaps = []
+    for quarter in range(13):
+        for model in (calm, hit):
+            model.clusters.sales_previous = model.clusters.sales.copy()  # flat sales...
+        if quarter == 0:
+            hit.clusters.sales_previous = hit.clusters.sales * 2.0  # ...except one crash
+        update_coordination(calm)
+        update_coordination(hit)
+        gaps.append(hit.clusters.joint_action.sum() - calm.clusters.joint_action.sum())
+    assert gaps[0] > 0
+    assert max(gaps) == gaps[0] or max(gaps) == gaps[1]
+    assert gaps[-1] < 0.1 * max(gaps)
