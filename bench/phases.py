@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=35.0)
     parser.add_argument("--scenario", default="top_down")
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument(
+        "--freeze-gc",
+        action="store_true",
+        help="gc.freeze() after every step: what the cyclic GC costs (a driver's choice, not the "
+        "model's: freezing keeps cyclic garbage alive, e.g. models a sweep worker dropped)",
+    )
     args = parser.parse_args(argv)
     totals: collections.Counter = collections.Counter()
     for module, names in PHASES.items():
@@ -90,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.process_time()
     for _ in range(args.steps):
         model.step()
+        if args.freeze_gc:
+            gc.freeze()
     per_step = (time.process_time() - start) / args.steps
     firms = model.firms.n_alive
     print(
