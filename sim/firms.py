@@ -3,7 +3,7 @@ workforce, exit and entry. Every rule applies to all firms at once; nothing loop
 
 Firm arrays hold live firms only (``FirmState`` keeps them dense), except inside exit and entry,
 between an exit and ``compact``: only ``entrants_per_cluster`` and ``initialise_entrants`` run
-there, and they mask by ``alive``."""
+there, and they leave the empty slots (cluster -1) out of their cluster counts."""
 
 from __future__ import annotations
 
@@ -291,10 +291,11 @@ def exits(model: ClusterModel) -> np.ndarray:
 def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
     """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
     f, c = model.firms, model.clusters
-    alive = f.alive
-    n = np.bincount(f.cluster[alive], minlength=c.count)
-    profit = np.bincount(f.cluster[alive], weights=f.profit[alive], minlength=c.count)
-    sales = np.bincount(f.cluster[alive], weights=f.sales[alive], minlength=c.count)
+    # empty slots (cluster -1) fall into bin 0 of a shifted count, which is dropped
+    bins = f.cluster + 1
+    n = np.bincount(bins, minlength=c.count + 1)[1:]
+    profit = np.bincount(bins, weights=f.profit, minlength=c.count + 1)[1:]
+    sales = np.bincount(bins, weights=f.sales, minlength=c.count + 1)[1:]
     margin = np.where(sales > 0, profit / np.maximum(sales, 1e-12), 0.0)
     expected = model.config.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
     return model.rng.poisson(expected)
@@ -304,17 +305,16 @@ def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.n
     """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
     f, p, rng, w = model.firms, model.config.firms, model.rng, model.config.world
     n = len(slots)
-    alive = f.alive.copy()
-    alive[slots] = False
-    counts = np.bincount(f.cluster[alive], minlength=model.clusters.count)
-    mean_log_productivity = np.bincount(
-        f.cluster[alive],
-        weights=np.log(np.maximum(f.productivity[alive], 1e-9)),
-        minlength=len(counts),
-    ) / np.maximum(counts, 1)
-    mean_quality = np.bincount(
-        f.cluster[alive], weights=f.quality[alive], minlength=len(counts)
-    ) / (np.maximum(counts, 1))
+    # incumbents only: empty slots and the new ones (cluster -1 until set below) fall into bin 0
+    # of a shifted count, which is dropped
+    bins = f.cluster + 1
+    size = model.clusters.count + 1
+    counts = np.bincount(bins, minlength=size)[1:]
+    log_productivity = np.log(np.maximum(f.productivity, 1e-9))
+    mean_log_productivity = np.bincount(bins, weights=log_productivity, minlength=size)[
+        1:
+    ] / np.maximum(counts, 1)
+    mean_quality = np.bincount(bins, weights=f.quality, minlength=size)[1:] / np.maximum(counts, 1)
     f.cluster[slots] = cluster_of
     f.stage[slots] = rng.choice(3, size=n, p=w.stage_shares)
     f.workers[slots] = 1.0 + rng.poisson(1.0, n)

@@ -224,11 +224,11 @@ class ClusterModel(mesa.Model):
         leaving = exits(self)
         self.exits_step = len(leaving)
         if len(leaving):
-            dead = np.zeros(f.size, dtype=bool)
+            # one spare False at the end: a column's -1 ("no partner") looks it up
+            dead = np.zeros(f.size + 1, dtype=bool)
             dead[leaving] = True
             for column in (f.supplier, f.trader):
-                linked = column >= 0
-                column[linked & dead[np.maximum(column, 0)]] = -1
+                column[dead[column]] = -1
             self.ties.drop_firms(dead)
             agents = self._firm_agents
             gone = [agents[slot] for slot in leaving.tolist()]
