@@ -181,24 +181,27 @@ def deliver(
     spent = leaked.copy()
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
     in_supported = delivered[f.cluster] > 0
+    # the same firms for every instrument: found once
+    if pol.voluntary:
+        applying = np.flatnonzero(in_supported & applicant)
+    else:
+        enrolled = np.flatnonzero(in_supported)
+        row = np.searchsorted(asked, enrolled)  # their rows in ``perceived``
     offered = taken = 0
     helped = np.zeros(len(f.cluster), dtype=bool)  # got something it judged useful
     for instrument in range(len(INSTRUMENTS)):
         pot = delivered * mix[:, instrument]
         if pol.voluntary:
-            recipients = np.flatnonzero(in_supported & applicant)
+            recipients = applying
             useful = recipients
         elif instrument in (EQUIPMENT, CREDIT):
-            recipients = np.flatnonzero(in_supported)
-            row = np.searchsorted(asked, recipients)
+            recipients = enrolled
             useful = recipients[perceived[row, instrument] > k.takeup_cost]
         else:
             # Enrolled firms still choose whether to show up: only if it looks useful to them.
-            candidates = np.flatnonzero(in_supported)
-            row = np.searchsorted(asked, candidates)
-            recipients = candidates[perceived[row, instrument] > k.takeup_cost]
+            recipients = enrolled[perceived[row, instrument] > k.takeup_cost]
             useful = recipients
-            offered += len(candidates)
+            offered += len(enrolled)
             taken += len(recipients)
         if not len(recipients):
             continue
@@ -213,8 +216,8 @@ def deliver(
         apply_support(model, recipients, instrument, total, gap)
         spent += np.bincount(cluster_of, weights=public, minlength=c.count)
     if pol.voluntary:
-        offered = int(in_supported.sum())
-        taken = int((in_supported & applicant).sum())
+        offered = int(np.count_nonzero(in_supported))
+        taken = len(applying)
     model.takeup_offered += offered
     model.takeup_taken += taken
     size = np.bincount(f.cluster, minlength=c.count)

@@ -43,7 +43,8 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
     per product).
     """
     f, p = model.firms, model.config.firms
-    needs = np.empty((f.size, len(INSTRUMENTS)))
+    # column-major: each need is written, and summed per cluster, as one contiguous column
+    needs = np.empty((f.size, len(INSTRUMENTS)), order="F")
     gap = productivity_gap(model) if gap is None else gap
     needs[:, COACHING] = gap * f.absorptive
     needs[:, EQUIPMENT] = np.clip((f.utilisation - 0.85) / 0.15, 0, 1)
