@@ -551,7 +551,7 @@ def analyse_resilience(results: ExperimentResults) -> Section:
         )
     table = pd.DataFrame(rows)
     table["order"] = table["scenario"].map({n: i for i, n in enumerate(order)})
-    table = table.sort_values(["shock_size", "order"]).drop(columns="order")
+    table = table.sort_values(["shock_size", "order"]).drop(columns="order").reset_index(drop=True)
     section.summaries["resilience"] = table
     section.tables.append(
         (
