@@ -185,7 +185,15 @@ class Experiment(Strict):
     master_seed: int = Field(
         1,
         ge=0,
-        description="Seeds come from SeedSequence(master_seed, spawn_key=(point, replicate)).",
+        description="Root of every run's seed; see seeds.",
+    )
+    seeds: Literal["independent", "common"] = Field(
+        "independent",
+        description="independent: run (point, replicate) gets SeedSequence(master_seed, "
+        "spawn_key=(point, replicate)), a different world for every run. common: spawn_key="
+        "(replicate,), so replicate r of every point (every scenario and design point) runs on "
+        "the same seed: common random numbers, for comparing scenarios paired by replicate. "
+        "Keep independent for Morris/Sobol, whose estimators assume independent run noise.",
     )
     steps: int | None = Field(
         None, ge=1, le=100_000, description="Policy quarters per run; defaults to each scenario's."

@@ -87,7 +87,7 @@ def make_plan(experiment_path: str | Path) -> Plan:
             )
     for point in plan.points:
         for replicate in range(experiment.replicates):
-            seed = run_seed(experiment.master_seed, point.index, replicate)
+            seed = run_seed(experiment.master_seed, point.index, replicate, experiment.seeds)
             key = run_key(point.scenario_hash, point.params, seed, model_version())
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan

@@ -248,6 +248,7 @@ def _manifest_start(
             "scenarios": [base.entry for base in plan.bases],
             "points": len(plan.points),
             "replicates": experiment.replicates,
+            "seeds": experiment.seeds,
             "runs": len(plan.runs),
         },
         "command": command if command is not None else sys.argv,
