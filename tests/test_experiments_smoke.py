@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -34,6 +35,16 @@ def test_every_experiment_has_a_matching_smoke_twin() -> None:
         assert list(a.get("vary", {})) == list(b.get("vary", {}))
         assert a.get("design", {}).get("kind") == b.get("design", {}).get("kind")
         assert a["master_seed"] == b["master_seed"]
+        assert a.get("seeds") == b.get("seeds")
+
+
+COMPARISONS = {"regimes", "decomposition", "where_top_down_works", "resilience", "indonesia"}
+
+
+def test_comparison_experiments_use_common_seeds_and_screening_does_not() -> None:
+    for full in FULL:
+        expected = "common" if full.stem in COMPARISONS else None
+        assert _load(full).get("seeds") == expected, full.name
 
 
 def test_indonesia_variants_restate_the_presets_policies() -> None:
@@ -106,6 +117,10 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
         assert title in page, title
     assert "<script src=" not in page and page.count("PlotlyConfig") == 1
     assert (summaries / "regimes_effects.csv").is_file()
+    # common seeds in the experiment -> every regime contrast is paired by seed
+    effects = pd.read_csv(summaries / "regimes_effects.csv")
+    assert effects["pairing"].str.startswith("paired").all()
+    assert (summaries / "regimes_effects_cumulative_va.csv").is_file()
     assert (summaries / "where_top_down_works.md").is_file()
 
 

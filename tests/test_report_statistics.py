@@ -9,7 +9,9 @@ from sim.report.statistics import (
     bootstrap_difference,
     bootstrap_mean,
     cohens_d,
+    compare,
     interval_stability,
+    paired_d,
     stable_n,
     verdict,
 )
@@ -62,3 +64,41 @@ def test_interval_stability_shrinks_with_n() -> None:
     assert table["half_width"].iloc[-1] < table["half_width"].iloc[0]
     assert stable_n(table, tolerance=0.2) == 5
     assert stable_n(pd.DataFrame({"n": [5], "relative_half_width": [0.5]}), 0.1) is None
+
+
+def _runs(seeds: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"seed": seeds, "replicate": np.arange(len(seeds)), "y": values})
+
+
+def test_compare_pairs_by_shared_seed_and_is_narrower_and_covers_the_truth() -> None:
+    rng = np.random.default_rng(5)
+    n, truth = 40, 0.3
+    seeds = rng.integers(0, 2**62, n)
+    covered_paired = covered_unpaired = 0
+    for _ in range(40):
+        world = rng.normal(0, 1.0, n)  # the per-seed component both groups share
+        a = _runs(seeds, world + truth + rng.normal(0, 0.3, n))
+        b = _runs(seeds, world + rng.normal(0, 0.3, n))
+        paired, unpaired = compare(a, b, "y", resamples=500), bootstrap_difference(a.y, b.y)
+        assert paired.paired and not unpaired.paired and paired.pairing == f"paired ({n} seeds)"
+        assert paired.half_width < 0.5 * unpaired.half_width
+        covered_paired += paired.low <= truth <= paired.high
+        covered_unpaired += unpaired.low <= truth <= unpaired.high
+    assert covered_paired >= 34 and covered_unpaired >= 34  # nominal 95% of 40
+    assert paired_d(a, b, "y") > 2 * cohens_d(a.y, b.y)
+
+
+def test_compare_stays_unpaired_without_shared_seeds_and_averages_pooled_seeds() -> None:
+    rng = np.random.default_rng(6)
+    a = _runs(rng.integers(0, 2**62, 30), rng.normal(1, 1, 30))
+    b = _runs(rng.integers(0, 2**62, 30), rng.normal(0, 1, 30))
+    ci = compare(a, b, "y")
+    assert not ci.paired and ci.pairing == "unpaired"
+    assert ci == bootstrap_difference(a.y, b.y)
+    assert np.isnan(paired_d(a, b, "y"))
+    # a pooled group: three runs per seed are averaged per seed before pairing
+    pooled = pd.concat([a.assign(y=a.y + k) for k in (0.0, 1.0, 2.0)], ignore_index=True)
+    ci = compare(pooled, a, "y")
+    assert ci.paired and ci.n == 30
+    assert abs(ci.estimate - 1.0) < 1e-12
+    assert ci.high - ci.low < 1e-9  # every per-seed difference is exactly 1

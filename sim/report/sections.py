@@ -22,7 +22,9 @@ from sim.report.statistics import (
     bootstrap_difference,
     bootstrap_mean,
     cohens_d,
+    compare,
     interval_stability,
+    paired_d,
     verdict,
 )
 
@@ -45,11 +47,66 @@ REGIME_OUTCOMES = [
     ("joint_action", "joint action"),
     ("budget_spent", "budget spent"),
 ]
-PAIRED_NOTE = (
+UNPAIRED_NOTE = (
     "Seeds come from SeedSequence(master_seed, spawn_key=(point, replicate)) and every scenario is "
     "its own point, so replicate i of two regimes has different seeds (a different world): "
     "differences are unpaired bootstraps of means."
 )
+COMMON_NOTE = (
+    "Seeds are common (seeds: common): replicate r of every scenario and design point runs on the "
+    "same seed, i.e. the same initial world and demand path. A contrast between groups that share "
+    "their seeds is a paired bootstrap of per-seed differences (a group pooled over design points "
+    "is averaged per seed first); any other is unpaired. The 'pairing' column says which each "
+    "contrast used."
+)
+
+
+def pairing_note(results: ExperimentResults) -> str:
+    """Say how this experiment's contrasts were computed, from the seeds its manifest records."""
+    common = results.manifest.get("design", {}).get("seeds") == "common"
+    return COMMON_NOTE if common else UNPAIRED_NOTE
+
+
+def contrast_pairs(order: list[str]) -> list[tuple[str, str]]:
+    """Each policy regime against no policy, and the policy regimes against each other."""
+    pairs = []
+    for a, b in itertools.permutations(order, 2):
+        if (b != "no_policy" and a == "no_policy") or (a, b) in {
+            (y, x) for x, y in itertools.combinations(order, 2) if x != "no_policy"
+        }:
+            continue
+        pairs.append((a, b))
+    return pairs
+
+
+def regime_effects(ok: pd.DataFrame, order: list[str], column: str = HEADLINE) -> pd.DataFrame:
+    """Contrasts a - b of ``column`` between regimes (paired by seed when seeds are shared).
+
+    ``relative`` is the difference over b's mean: for raw cumulative value added, the policy's
+    gain as a share of the world's output.
+    """
+    rows = []
+    for a, b in contrast_pairs(order):
+        x, y = ok[ok["scenario"] == a], ok[ok["scenario"] == b]
+        ci = compare(x, y, column)
+        base = y[column].mean()
+        rows.append(
+            {
+                "comparison": f"{a} vs {b}",
+                "a": a,
+                "b": b,
+                "outcome": column,
+                "estimate": ci.estimate,
+                "low": ci.low,
+                "high": ci.high,
+                "relative": ci.estimate / base if base else np.nan,
+                "cohens_d": cohens_d(x[column], y[column]),
+                "d_z": paired_d(x, y, column),
+                "verdict": verdict(ci),
+                "pairing": ci.pairing,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 @dataclass
@@ -135,36 +192,31 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     section.tables.append(("Mean [95% bootstrap CI] per regime", wide))
     section.summaries["regimes_intervals"] = intervals
 
-    effects = []
-    for a, b in itertools.permutations(order, 2):
-        if (b != "no_policy" and a == "no_policy") or (a, b) in {
-            (y, x) for x, y in itertools.combinations(order, 2) if x != "no_policy"
-        }:
-            continue
-        x = ok.loc[ok["scenario"] == a, HEADLINE]
-        y = ok.loc[ok["scenario"] == b, HEADLINE]
-        ci = bootstrap_difference(x, y)
-        effects.append(
-            {
-                "comparison": f"{a} vs {b}",
-                "a": a,
-                "b": b,
-                "estimate": ci.estimate,
-                "low": ci.low,
-                "high": ci.high,
-                "cohens_d": cohens_d(x, y),
-                "verdict": verdict(ci),
-            }
-        )
-    effects = pd.DataFrame(effects)
+    effects = regime_effects(ok, order).drop(columns=["outcome", "relative"])
     section.summaries["regimes_effects"] = effects
+    shown = ["comparison", "estimate", "low", "high", "cohens_d", "d_z", "verdict", "pairing"]
     section.tables.append(
         (
             "Effect on the value added index: difference of means a - b, in points of the runs' "
-            "starting value added [95% CI]; Cohen's d",
-            effects[["comparison", "estimate", "low", "high", "cohens_d", "verdict"]].round(4),
+            "starting value added [95% CI]; Cohen's d (pooled sd of runs) and d_z (mean over sd "
+            "of the per-seed differences, paired only)",
+            effects[shown].round(4),
         )
     )
+    cumulative = pd.DataFrame()
+    if "cumulative_value_added" in ok:
+        cumulative = regime_effects(ok, order, "cumulative_value_added").drop(columns="outcome")
+        section.summaries["regimes_effects_cumulative_va"] = cumulative
+        section.tables.append(
+            (
+                "Effect on raw cumulative value added (all policy quarters): a - b [95% CI], and "
+                "as a share of b's mean; meaningful when paired (same worlds), otherwise swamped "
+                "by world-to-world variation",
+                cumulative[["comparison", "estimate", "low", "high", "relative", "d_z"]]
+                .assign(verdict=cumulative["verdict"], pairing=cumulative["pairing"])
+                .round(4),
+            )
+        )
     ci_table = intervals[intervals["outcome"] == HEADLINE]
     section.figures.append(
         (
@@ -192,13 +244,13 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     # efficiency: value added gained per unit of budget against no policy
     efficiency = []
     if "no_policy" in order:
-        base = ok.loc[ok["scenario"] == "no_policy", "cumulative_value_added"]
+        base = ok[ok["scenario"] == "no_policy"]
         for name in order:
             if name == "no_policy":
                 continue
             part = ok[ok["scenario"] == name]
             budget = part["budget_spent"].mean()
-            diff = bootstrap_difference(part["cumulative_value_added"], base)
+            diff = compare(part, base, "cumulative_value_added")
             if budget > 0:
                 efficiency.append(
                     {
@@ -207,6 +259,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                         "low": diff.low / budget,
                         "high": diff.high / budget,
                         "budget_spent": budget,
+                        "pairing": diff.pairing,
                     }
                 )
     efficiency = pd.DataFrame(efficiency)
@@ -247,12 +300,12 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                 ),
             )
         )
-    section.reading = _read_regimes(intervals, effects, efficiency, stab, order)
-    section.reading.append(PAIRED_NOTE)
+    section.reading = _read_regimes(intervals, effects, cumulative, efficiency, stab, order)
+    section.reading.append(pairing_note(results))
     return section
 
 
-def _read_regimes(intervals, effects, efficiency, stab, order) -> list[str]:
+def _read_regimes(intervals, effects, cumulative, efficiency, stab, order) -> list[str]:
     out: list[str] = []
     head = intervals[intervals["outcome"] == HEADLINE].sort_values("mean", ascending=False)
     if head.empty:
@@ -263,11 +316,19 @@ def _read_regimes(intervals, effects, efficiency, stab, order) -> list[str]:
         + "."
     )
     for r in effects.itertuples():
-        out.append(f"{r.a} vs {r.b}: {ci_pct(r)} ({r.verdict}; d = {r.cohens_d:.2f}).")
+        d_z = f", d_z = {r.d_z:.2f}" if np.isfinite(r.d_z) else ""
+        out.append(
+            f"{r.a} vs {r.b}: {ci_pct(r)} ({r.verdict}; d = {r.cohens_d:.2f}{d_z}; {r.pairing})."
+        )
+    for r in cumulative.itertuples() if len(cumulative) else []:
+        out.append(
+            f"Cumulative value added, {r.a} minus {r.b}: {r.estimate:,.0f} [{r.low:,.0f}, "
+            f"{r.high:,.0f}] ({pct(r.relative, 2)} of {r.b}; {r.verdict}; {r.pairing})."
+        )
     for r in efficiency.itertuples() if len(efficiency) else []:
         out.append(
             f"{r.regime}: {r.va_gain_per_budget:.2f} [{r.low:.2f}, {r.high:.2f}] value added per "
-            "unit of budget against no policy."
+            f"unit of budget against no policy ({r.pairing})."
         )
     if len(stab):
         last = stab.groupby("scenario")["n"].max()
@@ -297,9 +358,9 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         _design_text(results),
         facts=results.facts(),
     )
-    td = ok.loc[ok["scenario"] == "top_down", HEADLINE]
-    bu = ok.loc[ok["scenario"] == "bottom_up", HEADLINE]
-    gap = bootstrap_difference(bu, td)
+    td = ok[ok["scenario"] == "top_down"]
+    bu = ok[ok["scenario"] == "bottom_up"]
+    gap = compare(bu, td, HEADLINE)
     rows = []
     for name in pd.unique(ok["scenario"]):
         if not (name.startswith("td+") or name.startswith("bu-")):
@@ -307,10 +368,10 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
         base_name = "top_down" if name.startswith("td+") else "bottom_up"
         base = ok.loc[ok["scenario"] == base_name]
         part = ok.loc[ok["scenario"] == name]
-        ci = bootstrap_difference(part[HEADLINE], base[HEADLINE])
-        absolute = bootstrap_difference(part[HEADLINE], base[HEADLINE])
+        ci = compare(part, base, HEADLINE)
+        raw = compare(part, base, "cumulative_value_added")
         # a share of the gap means something only when the gap itself is resolved
-        share = absolute.estimate / gap.estimate if gap.excludes_zero() else np.nan
+        share = ci.estimate / gap.estimate if gap.excludes_zero() else np.nan
         if base_name == "bottom_up":
             share = -share  # switching off: the share of the gap it removes
         rows.append(
@@ -322,6 +383,10 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
                 "low": ci.low,
                 "high": ci.high,
                 "verdict": verdict(ci),
+                "pairing": ci.pairing,
+                "cum_va_estimate": raw.estimate,
+                "cum_va_low": raw.low,
+                "cum_va_high": raw.high,
                 "share_of_bu_td_gap": share,
                 "takeup": part["takeup_rate"].mean() if "takeup_rate" in part else np.nan,
                 "employment_change": part["employment"].mean() / base["employment"].mean() - 1,
@@ -356,14 +421,17 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
                 )
     reading = [
         f"Bottom-up minus top-down value added index in this experiment: {ci_pct(gap)} "
-        "(points of starting value added)."
+        f"(points of starting value added; {gap.pairing})."
     ]
     for r in table.sort_values("estimate", ascending=False).itertuples() if len(table) else []:
-        reading.append(f"{r.variant}: {ci_pct(r)} vs {r.base} ({r.verdict}).")
+        reading.append(
+            f"{r.variant}: {ci_pct(r)} vs {r.base} ({r.verdict}; {r.pairing}); cumulative value "
+            f"added {r.cum_va_estimate:+,.0f} [{r.cum_va_low:+,.0f}, {r.cum_va_high:+,.0f}]."
+        )
     reading.append(
         "Shares of the gap are point estimates of ingredient effects over the total gap; they "
         "need not add to one (ingredients interact) and are left empty when the gap's own "
-        "interval includes zero (no gap to decompose). " + PAIRED_NOTE
+        "interval includes zero (no gap to decompose). " + pairing_note(results)
     )
     section.reading = reading
     return section
@@ -387,7 +455,7 @@ def analyse_where(results: ExperimentResults) -> Section:
         bu = ok[(ok["scenario"] == "bottom_up") & (ok[vol] == v)]  # bottom-up ignores q and n
         dd = ok[(ok["scenario"] == "demand_driven") & (ok[pq] == q) & (ok[vol] == v) & (ok[k] == n)]
         for other, frame in (("bottom_up", bu), ("demand_driven", dd)):
-            ci = bootstrap_difference(cell[HEADLINE], frame[HEADLINE])
+            ci = compare(cell, frame, HEADLINE)
             rows.append(
                 {
                     pq: q,
@@ -398,6 +466,7 @@ def analyse_where(results: ExperimentResults) -> Section:
                     "low": ci.low,
                     "high": ci.high,
                     "verdict": verdict(ci),
+                    "pairing": ci.pairing,
                     "n_top_down": len(cell),
                     "n_other": len(frame),
                 }
@@ -432,9 +501,9 @@ def analyse_where(results: ExperimentResults) -> Section:
     for factor in (pq, vol, k):
         for level in sorted(ok[factor].unique()):
             at = ok[ok[factor] == level]
-            td_runs = at.loc[at["scenario"] == "top_down", HEADLINE]
+            td_runs = at[at["scenario"] == "top_down"]
             for other in ("bottom_up", "demand_driven"):
-                ci = bootstrap_difference(td_runs, at.loc[at["scenario"] == other, HEADLINE])
+                ci = compare(td_runs, at[at["scenario"] == other], HEADLINE)
                 pooled.append(
                     {
                         "factor": factor,
@@ -444,6 +513,7 @@ def analyse_where(results: ExperimentResults) -> Section:
                         "low": ci.low,
                         "high": ci.high,
                         "verdict": verdict(ci),
+                        "pairing": ci.pairing,
                         "n_top_down": len(td_runs),
                     }
                 )
@@ -486,13 +556,12 @@ def analyse_where(results: ExperimentResults) -> Section:
     td_only = ok[ok["scenario"] == "top_down"]
     levels = sorted(td_only[pq].unique())
     if len(levels) >= 2:
-        ci = bootstrap_difference(
-            td_only.loc[td_only[pq] == levels[-1], HEADLINE],
-            td_only.loc[td_only[pq] == levels[0], HEADLINE],
+        ci = compare(
+            td_only[td_only[pq] == levels[-1]], td_only[td_only[pq] == levels[0]], HEADLINE
         )
         reading.append(
-            f"Top-down alone, planning quality {levels[-1]} minus {levels[0]}: {ci_pct(ci)} "
-            f"({verdict(ci)})."
+            f"Top-down alone, planning quality {levels[-1]} minus {levels[0]} (pooled over the "
+            f"other factors): {ci_pct(ci)} ({verdict(ci)}; {ci.pairing})."
         )
     expected = 0.05 * len(table)
     reading.append(
@@ -503,7 +572,9 @@ def analyse_where(results: ExperimentResults) -> Section:
     reading.append(
         "Bottom-up does not use planning quality or the designated count, so each volatility "
         "level pools its runs across those factors; cells hold few top-down seeds, so 'ties' "
-        "often means 'not resolved at this size'. " + PAIRED_NOTE
+        "often means 'not resolved at this size'. With common seeds a pooled group is averaged per "
+        "seed before pairing, so the seed, not the run, is the unit resampled. "
+        + pairing_note(results)
     )
     section.reading = reading
     return section
@@ -604,6 +675,16 @@ def analyse_resilience(results: ExperimentResults) -> Section:
             base_exits, on=["point", "replicate"]
         )
         linkage["excess_exits"] = linkage["shock_exits"] - linkage["exits_before"]
+    contrasts = resilience_contrasts(ok, order)
+    if len(contrasts):
+        section.summaries["resilience_contrasts"] = contrasts
+        section.tables.append(
+            (
+                "Each regime minus no policy at the same shock size: depth of the fall, exits in "
+                "the 8 quarters after, value added index [95% CI]",
+                contrasts.round(4),
+            )
+        )
     reading = []
     for size, g in table.groupby("shock_size"):
         parts = ", ".join(
@@ -637,13 +718,58 @@ def analyse_resilience(results: ExperimentResults) -> Section:
             f"Exits in the 8 quarters after the shock minus the 8 before: {ex.estimate:.1f} "
             f"[{ex.low:.1f}, {ex.high:.1f}] per run (all regimes and sizes)."
         )
-    reading.append(PAIRED_NOTE)
+    for r in contrasts.itertuples() if len(contrasts) else []:
+        if r.outcome == "shock_depth" and r.verdict != "ties":
+            reading.append(
+                f"Shock {r.shock_size:.0%}, {r.scenario} minus no policy, depth: {r.estimate:+.4f} "
+                f"[{r.low:+.4f}, {r.high:+.4f}] ({r.pairing})."
+            )
+    resolved = contrasts[(contrasts["verdict"] != "ties")] if len(contrasts) else contrasts
+    reading.append(
+        f"Against no policy at the same shock size, {len(resolved)} of {len(contrasts)} contrasts "
+        "(depth, exits, index) are resolved; see the table."
+    )
+    reading.append(pairing_note(results))
     section.reading = reading
     return section
 
 
+def resilience_contrasts(ok: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Each policy regime minus no policy, per shock size (paired by seed when seeds are shared)."""
+    rows = []
+    if "no_policy" not in order:
+        return pd.DataFrame(rows)
+    for size, at in ok.groupby("shock_size"):
+        base = at[at["scenario"] == "no_policy"]
+        for name in order:
+            if name == "no_policy":
+                continue
+            part = at[at["scenario"] == name]
+            for outcome in ("shock_depth", "shock_exits", HEADLINE):
+                if outcome not in at:
+                    continue
+                ci = compare(part, base, outcome)
+                rows.append(
+                    {
+                        "shock_size": size,
+                        "scenario": name,
+                        "outcome": outcome,
+                        "estimate": ci.estimate,
+                        "low": ci.low,
+                        "high": ci.high,
+                        "verdict": verdict(ci),
+                        "pairing": ci.pairing,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def linkage_regression(frame: pd.DataFrame, resamples: int = 500) -> pd.DataFrame:
-    """OLS of shock depth on shock size and standardised pre-shock linkage (A), plus regimes (B)."""
+    """OLS of shock depth on shock size and standardised pre-shock linkage (A), plus regimes (B).
+
+    The bootstrap resamples seeds, not runs, when runs share seeds (common random numbers): runs
+    on one seed share a world, so they are not independent observations.
+    """
     data = frame.dropna(subset=["shock_depth", "vertical_linkage", "horizontal_density"])
     terms = ["shock_size", "vertical_linkage", "horizontal_density"]
     z = data[terms].apply(lambda s: (s - s.mean()) / s.std() if s.std() > 0 else s * 0)
@@ -653,6 +779,11 @@ def linkage_regression(frame: pd.DataFrame, resamples: int = 500) -> pd.DataFram
     )
     y = data["shock_depth"].to_numpy()
     rng = np.random.default_rng(7)
+    clusters = None
+    if "seed" in data:
+        codes, uniques = pd.factorize(data["seed"])
+        if len(uniques) < len(data):  # seeds shared between runs: resample seeds
+            clusters = [np.flatnonzero(codes == c) for c in range(len(uniques))]
     rows = []
     for model, x in (("A", z), ("B", pd.concat([z, dummies], axis=1))):
         design = np.column_stack([np.ones(len(x)), x.to_numpy()])
@@ -660,7 +791,11 @@ def linkage_regression(frame: pd.DataFrame, resamples: int = 500) -> pd.DataFram
         beta = np.linalg.lstsq(design, y, rcond=None)[0]
         boots = []
         for _ in range(resamples):
-            idx = rng.integers(0, len(y), len(y))
+            if clusters is None:
+                idx = rng.integers(0, len(y), len(y))
+            else:
+                pick = rng.integers(0, len(clusters), len(clusters))
+                idx = np.concatenate([clusters[i] for i in pick])
             boots.append(np.linalg.lstsq(design[idx], y[idx], rcond=None)[0])
         boots = np.array(boots)
         for j, name in enumerate(names):
@@ -880,13 +1015,14 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
         td, np_ = frame[frame["scenario"] == "top_down"], frame[frame["scenario"] == "no_policy"]
         for group in ("designated", "other"):
             col = f"{group}_value_added_growth"
-            ci = bootstrap_difference(td[col], np_[col])
+            ci = compare(td, np_, col)
             reading.append(
                 f"{group.capitalize()} clusters, value added growth under top-down minus no "
-                f"policy: {ci.estimate:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}] (growth points)."
+                f"policy: {ci.estimate:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}] (growth points; "
+                f"{ci.pairing})."
             )
             col = f"{group}_employment_growth"
-            ci = bootstrap_difference(td[col], np_[col])
+            ci = compare(td, np_, col)
             reading.append(
                 f"  employment growth, top-down minus no policy: {ci.estimate:+.3f} "
                 f"[{ci.low:+.3f}, {ci.high:+.3f}]."
@@ -900,6 +1036,26 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
             "designated clusters were chosen for size and tradition, so this mixes selection "
             "with support."
         )
+    whole = [c for c in (HEADLINE, "cumulative_value_added") if c in frame]
+    effects = (
+        pd.concat([regime_effects(frame, order, c) for c in whole], ignore_index=True)
+        if whole
+        else pd.DataFrame()
+    )
+    if len(effects):
+        section.summaries["indonesia_effects"] = effects
+        section.tables.append(
+            (
+                "Whole-world contrasts between regimes: value added index and raw cumulative value "
+                "added, a - b [95% CI]; relative = difference over b's mean",
+                effects.drop(columns=["a", "b"]).round(4),
+            )
+        )
+        for r in effects[effects["outcome"] == HEADLINE].itertuples():
+            reading.append(
+                f"Whole-world value added index, {r.a} minus {r.b}: {ci_pct(r)} ({r.verdict}; "
+                f"{r.pairing})."
+            )
     head = intervals[intervals["outcome"] == HEADLINE].sort_values("mean", ascending=False)
     if len(head):
         reading.append(
@@ -955,7 +1111,7 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
                     ),
                 )
             )
-    reading.append(PAIRED_NOTE)
+    reading.append(pairing_note(results))
     section.reading = reading
     return section
 

@@ -1,8 +1,9 @@
 """Statistics for the report: bootstrap intervals, effect sizes, interval stability over n.
 
 Percentile bootstraps with a fixed generator, so the report is reproducible. Differences between
-regimes are unpaired unless the caller passes seed-matched samples (the runner gives every
-scenario its own seeds, so across scenarios nothing is paired).
+two groups of runs are paired by seed when the groups share their seeds (an experiment with
+``seeds: common`` gives replicate r of every scenario the same seed, hence the same world and
+demand path), and unpaired otherwise: ``compare`` decides from the table's ``seed`` column.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ class Interval:
     low: float
     high: float
     n: int
+    paired: bool = False  # a difference resampled by seed (common random numbers)
+
+    @property
+    def pairing(self) -> str:
+        """How the interval was computed, for tables: 'paired (n seeds)' or 'unpaired'."""
+        return f"paired ({self.n} seeds)" if self.paired else "unpaired"
 
     @property
     def half_width(self) -> float:
@@ -91,7 +98,72 @@ def bootstrap_difference(
         )
     low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     estimate = float(stat(np.array(x.mean()), np.array(y.mean())))
-    return Interval(estimate, float(low), float(high), int(min(x.size, y.size)))
+    return Interval(estimate, float(low), float(high), int(min(x.size, y.size)), paired)
+
+
+MIN_SHARED = 0.5  # pair only when at least this share of each group's seeds is in the other
+
+
+def seed_means(runs: pd.DataFrame, column: str) -> pd.Series:
+    """Mean of ``column`` per seed over finite values (several runs per seed: a pooled group)."""
+    values = runs[["seed", column]].astype({column: float})
+    values = values[np.isfinite(values[column])]
+    return values.groupby("seed")[column].mean()
+
+
+def shared_seeds(a: pd.Series, b: pd.Series) -> pd.Index | None:
+    """The seeds two groups of runs share, if they share most of them (else None: unpaired).
+
+    With ``seeds: common`` both groups ran replicate r on the same seed, so their seed sets are
+    equal (up to failed runs); with independent seeds (63-bit) they never meet.
+    """
+    common = a.index.intersection(b.index)
+    if len(common) < 2 or len(common) < MIN_SHARED * max(len(a), len(b)):
+        return None
+    return common.sort_values()
+
+
+def compare(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    column: str,
+    relative: bool = False,
+    alpha: float = 0.05,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = RNG_SEED,
+) -> Interval:
+    """Mean of ``column`` in runs ``a`` minus runs ``b``, paired by seed when they share seeds.
+
+    Paired: each group is averaged per seed (pooled groups hold several runs per seed, which are
+    correlated, so the seed is the unit to resample), the seeds both ran are kept, and the
+    per-seed differences are bootstrapped. Otherwise runs are resampled independently per group.
+    ``Interval.paired`` says which was done.
+    """
+    if "seed" in a and "seed" in b:
+        ma, mb = seed_means(a, column), seed_means(b, column)
+        common = shared_seeds(ma, mb)
+        if common is not None:
+            return bootstrap_difference(
+                ma[common], mb[common], True, relative, alpha, resamples, seed
+            )
+    return bootstrap_difference(a[column], b[column], False, relative, alpha, resamples, seed)
+
+
+def paired_d(a: pd.DataFrame, b: pd.DataFrame, column: str) -> float:
+    """d_z: mean per-seed difference over its sd (NaN unless the groups share seeds).
+
+    Cohen's d (pooled sd of runs) says how large the effect is against world-to-world spread;
+    d_z says how consistently the policy wins world by world, which is what pairing resolves.
+    """
+    if "seed" not in a or "seed" not in b:
+        return float("nan")
+    ma, mb = seed_means(a, column), seed_means(b, column)
+    common = shared_seeds(ma, mb)
+    if common is None:
+        return float("nan")
+    d = (ma[common] - mb[common]).to_numpy()
+    sd = d.std(ddof=1)
+    return float(d.mean() / sd) if sd > 0 else float("nan")
 
 
 def cohens_d(a, b) -> float:
