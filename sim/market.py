@@ -152,8 +152,8 @@ class Market:
         outside = self.outside_attractiveness().ravel()
         remaining = self.effective_demand.ravel().copy()
         sales = np.zeros(len(weight))
-        open_weight = weight.copy()
-        for _ in range(rounds):
+        open_weight = weight  # replaced, never written in place
+        for round_ in range(rounds):
             inside = np.bincount(market_index, weights=open_weight, minlength=n_markets)
             per_weight = remaining / (inside + outside)
             offer = open_weight * per_weight[market_index]
@@ -161,7 +161,7 @@ class Market:
             taken = np.minimum(offer, room)
             sales += taken
             full = offer >= room
-            if not full.any():
+            if round_ == rounds - 1 or not full.any():
                 break
             # what buyers could not get from full sellers returns to the market
             remaining = np.bincount(market_index, weights=offer - taken, minlength=n_markets)
