@@ -25,6 +25,7 @@ from sim.report.statistics import (
     compare,
     interval_stability,
     paired_d,
+    seed_means,
     verdict,
 )
 
@@ -99,7 +100,8 @@ def regime_effects(ok: pd.DataFrame, order: list[str], column: str = HEADLINE) -
                 "estimate": ci.estimate,
                 "low": ci.low,
                 "high": ci.high,
-                "relative": ci.estimate / base if base else np.nan,
+                # the index is already relative to each run's start; a ratio of it means nothing
+                "relative": ci.estimate / base if base and column != HEADLINE else np.nan,
                 "cohens_d": cohens_d(x[column], y[column]),
                 "d_z": paired_d(x, y, column),
                 "verdict": verdict(ci),
@@ -681,7 +683,8 @@ def analyse_resilience(results: ExperimentResults) -> Section:
         section.tables.append(
             (
                 "Each regime minus no policy at the same shock size: depth of the fall, exits in "
-                "the 8 quarters after, value added index [95% CI]",
+                "the 8 quarters after, value added index [95% CI]; verdict: higher or lower than "
+                "no policy, or ties (not resolved)",
                 contrasts.round(4),
             )
         )
@@ -713,7 +716,8 @@ def analyse_resilience(results: ExperimentResults) -> Section:
                 f"{r.estimate:+.4f} [{r.low:+.4f}, {r.high:+.4f}] in depth "
                 f"({'shallower' if r.high < 0 else 'deeper' if r.low > 0 else 'no clear'} fall)."
             )
-        ex = bootstrap_mean(linkage["excess_exits"])
+        # per seed first: under common seeds a seed's runs share a world (no-op otherwise)
+        ex = bootstrap_mean(seed_means(linkage, "excess_exits"))
         reading.append(
             f"Exits in the 8 quarters after the shock minus the 8 before: {ex.estimate:.1f} "
             f"[{ex.low:.1f}, {ex.high:.1f}] per run (all regimes and sizes)."
@@ -749,6 +753,7 @@ def resilience_contrasts(ok: pd.DataFrame, order: list[str]) -> pd.DataFrame:
                 if outcome not in at:
                     continue
                 ci = compare(part, base, outcome)
+                direction = {"beats": "higher", "loses": "lower"}.get(verdict(ci), verdict(ci))
                 rows.append(
                     {
                         "shock_size": size,
@@ -757,7 +762,7 @@ def resilience_contrasts(ok: pd.DataFrame, order: list[str]) -> pd.DataFrame:
                         "estimate": ci.estimate,
                         "low": ci.low,
                         "high": ci.high,
-                        "verdict": verdict(ci),
+                        "verdict": direction,
                         "pairing": ci.pairing,
                     }
                 )
