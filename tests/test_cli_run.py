@@ -36,6 +36,6 @@ def test_run_writes_tables_and_manifest(tmp_path):
     assert manifest["seed"] == 4
     assert manifest["scenario"] == "bottom_up"
     assert len(manifest["scenario_hash"]) == 16
-    assert manifest["versions"]["mesa"].startswith("3.")
+    assert manifest["packages"]["mesa"].startswith("3.")
     assert manifest["scenario_resolved"]["world"]["n_clusters"] == 20
-    assert "git_revision" in manifest and "command" in manifest
+    assert "revision" in manifest["git"] and "command" in manifest and "model_version" in manifest

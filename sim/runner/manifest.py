@@ -7,76 +7,18 @@ leaves a record of what was attempted.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
-import platform
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import sim
-from sim.runner.model_version import model_version
+from sim.provenance import environment
 
-PACKAGES = (
-    "klaster",
-    "mesa",
-    "numpy",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "pydantic",
-    "SALib",
-    "dask",
-    "distributed",
-)
+__all__ = ["environment", "file_sha256", "read_manifest", "write_manifest"]
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def git_state(directory: Path) -> dict[str, Any]:
-    """Revision and dirty flag of the checkout holding the code; null outside a git checkout."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    revision = git("rev-parse", "HEAD")
-    if revision is None:
-        return {"revision": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"revision": revision, "dirty": bool(status) if status is not None else None}
-
-
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def environment() -> dict[str, Any]:
-    """The parts of a manifest that describe the machine and code rather than the sweep."""
-    code_dir = Path(sim.__file__).resolve().parent.parent
-    return {
-        "model_version": model_version(),
-        "git": git_state(code_dir),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "host": platform.node(),
-        "packages": package_versions(),
-    }
 
 
 def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
