@@ -317,15 +317,15 @@ def test_mesa_caches_and_model_registries_are_cleared_between_runs() -> None:
     from mesa.discrete_space import Cell, OrthogonalMooreGrid
 
     model = Model()
-    Agent(model)  # registers the model in Agent._ids, a class-level dict that outlives it
+    Agent(model)  # Mesa 3.3 registers the model in Agent._ids, a class-level dict that outlives it
     grid = OrthogonalMooreGrid((4, 4), random=model.random)
     next(iter(grid.all_cells)).get_neighborhood(radius=2)
     assert Cell.get_neighborhood.cache_info().currsize > 0
-    assert model in Agent._ids
     alive = weakref.ref(model)
     del model, grid
     gc.collect()
-    assert alive() is not None  # held by Mesa
+    if hasattr(Agent, "_ids"):  # Mesa 3.3 keeps every model alive; 3.5 no longer does
+        assert alive() is not None
     assert clear_mesa_caches() > 0
     gc.collect()
     assert alive() is None
