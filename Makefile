@@ -14,6 +14,13 @@ help:
 	@echo "make test       set up and run the test suite (slow tests excluded)"
 	@echo "make test-all   the whole suite, slow tests included"
 	@echo "make lint       ruff check and format check"
+	@echo "make viz        serve the browser view on 127.0.0.1:8765 (make test-browser: its tests)"
+	@echo "make sweep EXP=experiments/x.yaml   run a sweep (make sweep-smoke: a tiny one)"
+	@echo "make experiments report   run every experiment, then build results/report.html"
+	@echo "make exp-regimes (exp-decomposition, exp-where-top-down-works, exp-resilience,"
+	@echo "     exp-sensitivity-morris, exp-sensitivity-sobol, exp-indonesia)   one experiment"
+	@echo "make validate   check the stylized facts (pattern-oriented modelling)"
+	@echo "make bench      benchmarks (bench-quick, bench-phases)"
 	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
 
 $(STAMP): pyproject.toml
