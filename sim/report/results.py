@@ -55,7 +55,7 @@ class ExperimentResults:
             "git revision": (git.get("revision") or "unknown")[:12]
             + (" (uncommitted changes)" if git.get("dirty") else ""),
             "model version": m.get("model_version"),
-            "master seed": m.get("master_seed"),
+            "master seed": f"{m.get('master_seed')} (seeds: {design.get('seeds', 'independent')})",
             "design": f"{design.get('kind')}: {len(design.get('scenarios', []))} scenario(s) x "
             f"{design.get('points', 0) // max(1, len(design.get('scenarios', [])))} point(s) x "
             f"{design.get('replicates')} seed(s) = {design.get('runs')} runs",
