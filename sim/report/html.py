@@ -121,7 +121,7 @@ def render(
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         "<p>Agent-based comparison of top-down, demand-driven and bottom-up SME cluster policy, "
-        "from an Indonesian case (Kompas, 2001: 'SME cluster development tends to fail'). Every "
+        "from an Indonesian news report ('SME cluster development tends to fail'). Every "
         "number carries a 95% bootstrap interval; readings are generated from those intervals. "
         f"Built {built}.</p>"
         f"<nav>{' '.join(nav)}</nav>{note}" + "\n".join(parts) + "</body></html>"
