@@ -138,6 +138,6 @@ validate: $(STAMP)
 	$(BIN)/python -m sim.validation --out results/validation
 
 report: $(STAMP)
-	$(BIN)/klaster report --results results --out results/report.html --summaries results/summaries
+	$(BIN)/klaster report --results results --out results/report.html --summaries results/summary
 	@echo "open results/report.html"
 # --- end experiments & report ---
