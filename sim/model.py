@@ -23,18 +23,12 @@ from sim.firms import (
     PRODUCER,
     UPSTREAM,
     account,
-    eligible_segments,
     entrants_per_cluster,
     exits,
     initialise_entrants,
-    input_price,
     invest_and_adjust,
     learn,
-    output_per_worker,
-    produce_and_sell,
-    unit_cost,
     update_ties,
-    visibility,
 )
 from sim.market import N_SEGMENTS, Market
 from sim.metrics import (
@@ -43,6 +37,14 @@ from sim.metrics import (
     classify_clusters,
     cluster_outcomes,
     summarise,
+)
+from sim.production import (
+    eligible_segments,
+    input_price,
+    output_per_worker,
+    produce_and_sell,
+    unit_cost,
+    visibility,
 )
 from sim.scenario import Scenario, Shock
 from sim.scenario_files import load_scenario

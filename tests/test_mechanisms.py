@@ -7,9 +7,10 @@ import pytest
 
 from sim.cluster_state import EMERGENT, NO_COORDINATOR
 from sim.coordination import membership_threshold, update_coordination
-from sim.firms import PRODUCER, input_price
+from sim.firms import PRODUCER
 from sim.government import monitor
 from sim.metrics import gini, resilience
+from sim.production import input_price
 from sim.simulate import simulate
 from sim.support import COACHING, apply_support, productivity_gap
 from tests.conftest import SMALL_WORLD, small_model
@@ -286,8 +287,8 @@ def test_no_regime_effectiveness_parameter_exists():
 
 
 def test_export_needs_a_trader_tie_or_enough_market_knowledge():
-    from sim.firms import eligible_segments
     from sim.market import EXPORT
+    from sim.production import eligible_segments
 
     model = small_model("no_policy")
     f = model.firms
