@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 _MESA_REGISTRY_KNOWN = hasattr(mesa.Agent, "_ids") and mesa.__version__.startswith("3.3")
 
 
+def _issue_unique_ids(model: mesa.Model, count: int) -> list[int]:
+    """The next ``count`` ids Mesa would give new agents of this model (Mesa 3.5 counts on the
+    model, 3.3 in a per-model counter on ``Agent``): recycled and new agents share one sequence."""
+    first = getattr(model, "agent_id_counter", None)
+    if first is not None:
+        model.agent_id_counter = first + count
+        return list(range(first, first + count))
+    ids = mesa.Agent._ids[model]
+    return [next(ids) for _ in range(count)]
+
+
 def _column_view(column: str, cast: type, doc: str) -> property:
     def getter(self: Firm):
         return cast(getattr(self.model.firms, column)[self.slot])
@@ -32,7 +43,12 @@ def _column_view(column: str, cast: type, doc: str) -> property:
 
 
 class Firm(mesa.Agent):
-    """An independent SME. Decides alone; the model applies its rules to all firms at once."""
+    """An independent SME. Decides alone; the model applies its rules to all firms at once.
+
+    The object of a firm that exits is handed to an entrant of the same quarter, with a new
+    ``unique_id`` (``recycle``): hold a firm's ``unique_id``, not the object, across steps.
+    ``model.agents`` always holds exactly the live firms, but not in order of entry.
+    """
 
     model: ClusterModel
 
@@ -73,6 +89,20 @@ class Firm(mesa.Agent):
         by_type._agents.update(fresh)
         model._all_agents._agents.update(fresh)
         return agents
+
+    @staticmethod
+    def recycle(model: ClusterModel, agents: Sequence[Firm], slots: Sequence[int]) -> None:
+        """Make the agents of exited firms (still registered) the agents of entrants.
+
+        Thousands of firms enter and leave a quarter in a national world; creating and
+        removing as many Python objects (each with weak references in Mesa's AgentSets) made
+        CPython's cyclic garbage collector rescan every live agent again and again, a quarter
+        of the step. An entrant gets the next unique id, as a new agent would.
+        """
+        ids = _issue_unique_ids(model, len(agents))
+        for agent, unique_id, slot in zip(agents, ids, slots, strict=True):
+            agent.unique_id = unique_id
+            agent.slot = slot
 
     @staticmethod
     def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:

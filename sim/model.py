@@ -119,12 +119,18 @@ class ClusterModel(mesa.Model):
         self._collect()
 
     # ---- agent bookkeeping ----------------------------------------------------------------
-    def _register_firms(self, slots: np.ndarray) -> None:
-        """Create the Firm agents viewing newly filled slots (one batch, ids in slot order)."""
+    def _register_firms(self, slots: np.ndarray, retired: list[Firm] | None = None) -> None:
+        """Give newly filled slots their Firm agents, ids in slot order: agents of firms that
+        exited this quarter first (``Firm.recycle``), new agents for the rest; retired agents
+        left over are removed from the model."""
         if len(self._firm_agents) < self.firms.capacity:
             self._firm_agents.extend([None] * (self.firms.capacity - len(self._firm_agents)))
         slot_list = slots.tolist()
-        agents = Firm.create_for_slots(self, slot_list)
+        retired = retired or []
+        reused = retired[: len(slot_list)]
+        Firm.recycle(self, reused, slot_list[: len(reused)])
+        agents = reused + Firm.create_for_slots(self, slot_list[len(reused) :])
+        Firm.remove_many(self, retired[len(slot_list) :])
         for slot, agent in zip(slot_list, agents, strict=True):
             self._firm_agents[slot] = agent
         self.firms.uid[slots] = [agent.unique_id for agent in agents]
@@ -225,6 +231,7 @@ class ClusterModel(mesa.Model):
         f = self.firms
         leaving = exits(self)
         self.exits_step = len(leaving)
+        retired: list[Firm] = []
         if len(leaving):
             # one spare False at the end: a column's -1 ("no partner") looks it up
             dead = np.zeros(f.size + 1, dtype=bool)
@@ -233,18 +240,18 @@ class ClusterModel(mesa.Model):
                 column[dead[column]] = -1
             self.ties.drop_firms(dead)
             agents = self._firm_agents
-            gone = [agents[slot] for slot in leaving.tolist()]
-            Firm.remove_many(self, [agent for agent in gone if agent is not None])
             for slot in leaving.tolist():
-                agents[slot] = None
+                if agents[slot] is not None:
+                    retired.append(agents[slot])
+                    agents[slot] = None
             f.release(leaving)
         counts = entrants_per_cluster(self)
         total = int(counts.sum())
         self.entries_step = total
+        slots = f.allocate(total) if total else np.zeros(0, dtype=np.int64)
         if total:
-            slots = f.allocate(total)
             initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
-            self._register_firms(slots)
+        self._register_firms(slots, retired)
 
     def _compact(self) -> None:
         """Close the holes exits left: the last live firms move into them, and every slot

@@ -96,7 +96,7 @@ def test_batched_firm_agents_stay_registered_and_true() -> None:
     firms = list(model.agents_by_type[Firm])
     assert len(firms) == f.n_alive == int(f.alive.sum())
     assert sum(isinstance(a, Firm) for a in model.agents) == len(firms)
-    assert [a.unique_id for a in firms] == sorted(a.unique_id for a in firms)
+    assert sorted(a.unique_id for a in firms) == sorted(f.uid[: f.size].tolist())
     for agent in firms[:: max(len(firms) // 50, 1)]:
         assert f.alive[agent.slot] and f.uid[agent.slot] == agent.unique_id
         assert model.firm_at(agent.slot) is agent
@@ -109,6 +109,31 @@ def test_batched_firm_agents_stay_registered_and_true() -> None:
         assert (f.cluster[column[linked]] == f.cluster[linked]).all()
     a, b = model.ties.pairs()
     assert (a < b).all() and (b < f.size).all() and (f.cluster[a] == f.cluster[b]).all()
+
+
+def test_an_exited_firms_agent_serves_an_entrant_under_a_new_id() -> None:
+    """Recycling agent objects must not recycle identities: an entrant's id is new, the exited
+    firm's id is gone from the model, and the model holds exactly its live firms."""
+    from sim.agents import Firm
+    from sim.model import ClusterModel
+
+    model = ClusterModel(scenario="no_policy", seed=5, overrides={"run.burn_in": 2})
+    f = model.firms
+    leaving = np.flatnonzero(f.alive)[:3]
+    agents = [model.firm_at(int(slot)) for slot in leaving]
+    old_ids = [agent.unique_id for agent in agents]
+    highest = int(f.uid.max())
+    f.cash[leaving] = -1e6
+    f.loss_streak[leaving] = model.config.firms.exit_patience
+    model.config.firms.entry_rate = 1.0  # plenty of entrants to take the three objects
+    model._exit_and_entry()
+    model._compact()
+    live_ids = {agent.unique_id for agent in model.agents_by_type[Firm]}
+    assert model.entries_step >= 3 and not live_ids & set(old_ids)
+    assert live_ids == set(f.uid[: f.size].tolist()) and len(live_ids) == f.n_alive
+    for agent in agents:  # the same objects, now entrants: new ids, their own rows
+        assert agent in model.agents and agent.unique_id > highest
+        assert f.uid[agent.slot] == agent.unique_id and model.firm_at(agent.slot) is agent
 
 
 def test_compaction_keeps_live_firms_dense_and_their_rows_intact() -> None:
