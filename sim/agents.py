@@ -52,30 +52,30 @@ class Firm(mesa.Agent):
 
     model: ClusterModel
 
-    def __init__(self, model: ClusterModel, slot: int) -> None:
-        super().__init__(model)
-        self.slot = int(slot)
+    @property
+    def slot(self) -> int:
+        """This firm's row in ``model.firms`` now (rows move when exits are compacted)."""
+        return self.model.slot_of(self.unique_id)
 
     @classmethod
-    def create_for_slots(cls, model: ClusterModel, slots: Sequence[int]) -> list[Firm]:
-        """Firm agents for many slots at once, registered with the model as ``Agent.__init__``
-        registers one (same ids, same order in ``model.agents``).
+    def create_many(cls, model: ClusterModel, count: int) -> list[Firm]:
+        """``count`` new Firm agents, registered with the model as ``Agent.__init__`` registers
+        one (same ids, same order in ``model.agents``).
 
         Entry brings thousands of firms a quarter in a national world; one Python call per
         agent through Mesa's registration (and its debug-log formatting) was a tenth of the step.
         """
-        if not len(slots):
+        if not count:
             return []
         if not _MESA_REGISTRY_KNOWN:
-            return [cls(model, slot) for slot in slots]
+            return [cls(model) for _ in range(count)]
         ids = mesa.Agent._ids[model]
         agents: list[Firm] = []
-        for slot in slots:
+        for _ in range(count):
             agent = cls.__new__(cls)
             agent.model = model
             agent.unique_id = next(ids)
             agent.pos = None
-            agent.slot = int(slot)
             agents.append(agent)
         by_type = model._agents_by_type.get(cls)
         if by_type is None:  # first agent of the type: let Mesa create its AgentSet
@@ -91,18 +91,16 @@ class Firm(mesa.Agent):
         return agents
 
     @staticmethod
-    def recycle(model: ClusterModel, agents: Sequence[Firm], slots: Sequence[int]) -> None:
-        """Make the agents of exited firms (still registered) the agents of entrants.
+    def recycle(model: ClusterModel, agents: Sequence[Firm]) -> None:
+        """Make the agents of exited firms (still registered) agents of entrants: new ids.
 
         Thousands of firms enter and leave a quarter in a national world; creating and
         removing as many Python objects (each with weak references in Mesa's AgentSets) made
         CPython's cyclic garbage collector rescan every live agent again and again, a quarter
         of the step. An entrant gets the next unique id, as a new agent would.
         """
-        ids = _issue_unique_ids(model, len(agents))
-        for agent, unique_id, slot in zip(agents, ids, slots, strict=True):
+        for agent, unique_id in zip(agents, _issue_unique_ids(model, len(agents)), strict=True):
             agent.unique_id = unique_id
-            agent.slot = slot
 
     @staticmethod
     def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:

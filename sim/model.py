@@ -94,7 +94,10 @@ class ClusterModel(mesa.Model):
         self.market = Market(s.market, s.world.products, np.random.default_rng(market_stream))
         self.policy_rng = np.random.default_rng(policy_stream)
         self.ties = HorizontalTies()
-        self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
+        # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
+        # so moving a row never touches a Python object.
+        self._firm_by_uid: dict[int, Firm] = {}
+        self._slot_by_uid = np.full(2 * self.firms.capacity, -1, dtype=np.int64)
         self._register_firms(np.arange(self.firms.size))
         self.coordinators: dict[int, ClusterCoordinator] = {}
         self.central_government = CentralGovernment(self)
@@ -123,21 +126,34 @@ class ClusterModel(mesa.Model):
         """Give newly filled slots their Firm agents, ids in slot order: agents of firms that
         exited this quarter first (``Firm.recycle``), new agents for the rest; retired agents
         left over are removed from the model."""
-        if len(self._firm_agents) < self.firms.capacity:
-            self._firm_agents.extend([None] * (self.firms.capacity - len(self._firm_agents)))
-        slot_list = slots.tolist()
         retired = retired or []
-        reused = retired[: len(slot_list)]
-        Firm.recycle(self, reused, slot_list[: len(reused)])
-        agents = reused + Firm.create_for_slots(self, slot_list[len(reused) :])
-        Firm.remove_many(self, retired[len(slot_list) :])
-        for slot, agent in zip(slot_list, agents, strict=True):
-            self._firm_agents[slot] = agent
-        self.firms.uid[slots] = [agent.unique_id for agent in agents]
+        reused = retired[: len(slots)]
+        Firm.recycle(self, reused)
+        agents = reused + Firm.create_many(self, len(slots) - len(reused))
+        Firm.remove_many(self, retired[len(slots) :])
+        uids = [agent.unique_id for agent in agents]
+        self._firm_by_uid.update(zip(uids, agents, strict=True))
+        self.firms.uid[slots] = uids
+        self._place(self.firms.uid[slots], slots)
+
+    def _place(self, uids: np.ndarray, slots: np.ndarray) -> None:
+        """Record that firms ``uids`` now live in rows ``slots``."""
+        if len(uids) and uids.max() >= len(self._slot_by_uid):
+            grown = np.full(2 * int(uids.max()) + 1, -1, dtype=np.int64)
+            grown[: len(self._slot_by_uid)] = self._slot_by_uid
+            self._slot_by_uid = grown
+        self._slot_by_uid[uids] = slots
+
+    def slot_of(self, unique_id: int) -> int:
+        """The row of a live firm (-1 for a firm that left)."""
+        slot = self._slot_by_uid[unique_id] if 0 <= unique_id < len(self._slot_by_uid) else -1
+        return int(slot)
 
     def firm_at(self, slot: int) -> Firm | None:
         """The Firm agent in a slot, or None for an empty slot or -1."""
-        return self._firm_agents[slot] if 0 <= slot < len(self._firm_agents) else None
+        if not 0 <= slot < self.firms.size:
+            return None
+        return self._firm_by_uid.get(int(self.firms.uid[slot]))
 
     def add_coordinator(self, cluster: int, kind: int) -> None:
         self.remove_coordinator(cluster)
@@ -239,11 +255,9 @@ class ClusterModel(mesa.Model):
             for column in (f.supplier, f.trader):
                 column[dead[column]] = -1
             self.ties.drop_firms(dead)
-            agents = self._firm_agents
-            for slot in leaving.tolist():
-                if agents[slot] is not None:
-                    retired.append(agents[slot])
-                    agents[slot] = None
+            gone = f.uid[leaving]
+            retired = [self._firm_by_uid.pop(uid) for uid in gone.tolist()]
+            self._slot_by_uid[gone] = -1
             f.release(leaving)
         counts = entrants_per_cluster(self)
         total = int(counts.sum())
@@ -268,13 +282,7 @@ class ClusterModel(mesa.Model):
             stale = np.flatnonzero(column >= end)
             column[stale] = where[column[stale] - end]
         self.ties.relabel(where, end)
-        agents = self._firm_agents
-        for source, target in zip(moved_from.tolist(), moved_to.tolist(), strict=True):
-            agent = agents[source]
-            agents[target] = agent
-            agents[source] = None
-            if agent is not None:
-                agent.slot = target
+        self._place(f.uid[moved_to], moved_to)
 
     def trigger_shock(
         self,
