@@ -96,8 +96,9 @@ class ClusterModel(mesa.Model):
         self.ties = HorizontalTies()
         # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
         # so moving a row never touches a Python object.
-        self._firm_by_uid: dict[int, Firm] = {}
-        self._slot_by_uid = np.full(2 * self.firms.capacity, -1, dtype=np.int64)
+        # (lists indexed by id, not dicts: a lookup then touches no key object, only the agent)
+        self._firm_by_uid: list[Firm | None] = []
+        self._slot_by_uid = np.zeros(0, dtype=np.int64)
         self._register_firms(np.arange(self.firms.size))
         self.coordinators: dict[int, ClusterCoordinator] = {}
         self.central_government = CentralGovernment(self)
@@ -131,29 +132,31 @@ class ClusterModel(mesa.Model):
         Firm.recycle(self, reused)
         agents = reused + Firm.create_many(self, len(slots) - len(reused))
         Firm.remove_many(self, retired[len(slots) :])
+        if not agents:
+            return
         uids = [agent.unique_id for agent in agents]
-        self._firm_by_uid.update(zip(uids, agents, strict=True))
+        by_uid = self._firm_by_uid
+        if uids[-1] >= len(by_uid):  # ids rise in slot order
+            grown = max(2 * len(by_uid), uids[-1] + 1)
+            by_uid.extend([None] * (grown - len(by_uid)))
+            slot_by_uid = np.full(grown, -1, dtype=np.int64)
+            slot_by_uid[: len(self._slot_by_uid)] = self._slot_by_uid
+            self._slot_by_uid = slot_by_uid
+        for uid, agent in zip(uids, agents, strict=True):
+            by_uid[uid] = agent
         self.firms.uid[slots] = uids
-        self._place(self.firms.uid[slots], slots)
-
-    def _place(self, uids: np.ndarray, slots: np.ndarray) -> None:
-        """Record that firms ``uids`` now live in rows ``slots``."""
-        if len(uids) and uids.max() >= len(self._slot_by_uid):
-            grown = np.full(2 * int(uids.max()) + 1, -1, dtype=np.int64)
-            grown[: len(self._slot_by_uid)] = self._slot_by_uid
-            self._slot_by_uid = grown
         self._slot_by_uid[uids] = slots
 
     def slot_of(self, unique_id: int) -> int:
         """The row of a live firm (-1 for a firm that left)."""
-        slot = self._slot_by_uid[unique_id] if 0 <= unique_id < len(self._slot_by_uid) else -1
-        return int(slot)
+        return int(self._slot_by_uid[unique_id]) if 0 <= unique_id < len(self._slot_by_uid) else -1
 
     def firm_at(self, slot: int) -> Firm | None:
         """The Firm agent in a slot, or None for an empty slot or -1."""
         if not 0 <= slot < self.firms.size:
             return None
-        return self._firm_by_uid.get(int(self.firms.uid[slot]))
+        uid = int(self.firms.uid[slot])
+        return self._firm_by_uid[uid] if uid >= 0 else None
 
     def add_coordinator(self, cluster: int, kind: int) -> None:
         self.remove_coordinator(cluster)
@@ -256,7 +259,10 @@ class ClusterModel(mesa.Model):
                 column[dead[column]] = -1
             self.ties.drop_firms(dead)
             gone = f.uid[leaving]
-            retired = [self._firm_by_uid.pop(uid) for uid in gone.tolist()]
+            by_uid = self._firm_by_uid
+            for uid in gone.tolist():
+                retired.append(by_uid[uid])
+                by_uid[uid] = None
             self._slot_by_uid[gone] = -1
             f.release(leaving)
         counts = entrants_per_cluster(self)
@@ -282,7 +288,7 @@ class ClusterModel(mesa.Model):
             stale = np.flatnonzero(column >= end)
             column[stale] = where[column[stale] - end]
         self.ties.relabel(where, end)
-        self._place(f.uid[moved_to], moved_to)
+        self._slot_by_uid[f.uid[moved_to]] = moved_to
 
     def trigger_shock(
         self,
