@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.cluster_state import APPOINTED, EMERGENT, NO_COORDINATOR
+from sim.compiled import kernel
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -34,11 +35,44 @@ def install_appointed(model: ClusterModel, clusters: np.ndarray) -> None:
         model.add_coordinator(int(cluster), APPOINTED)
 
 
+@kernel
+def _sizes_and_members(cluster, member, n):
+    """Firms and members per cluster (``np.bincount`` counts), in one pass over the firms."""
+    size = np.zeros(n, dtype=np.int64)
+    members = np.zeros(n, dtype=np.int64)
+    for i in range(len(cluster)):
+        size[cluster[i]] += 1
+        members[cluster[i]] += member[i]
+    return size, members
+
+
+@kernel
+def _join_and_leave(cluster, member, join_chance, leave_chance, join_draws, leave_draws, n):
+    """Outsiders join and members leave where their draw falls below their cluster's chance;
+    return the members per cluster afterwards.
+
+    Draws are consumed in slot order, the i-th outsider's (member's) draw being
+    ``join_draws[i]`` (``leave_draws[i]``), as when the draws were indexed by
+    ``np.flatnonzero(~member)`` (``np.flatnonzero(member)``).
+    """
+    members = np.zeros(n, dtype=np.int64)
+    outsider = insider = 0
+    for i in range(len(cluster)):
+        k = cluster[i]
+        if member[i]:
+            member[i] = not leave_draws[insider] < leave_chance[k]
+            insider += 1
+        else:
+            member[i] = join_draws[outsider] < join_chance[k]
+            outsider += 1
+        members[k] += member[i]
+    return members
+
+
 def update_coordination(model: ClusterModel) -> None:
     """One quarter of associational life, for every cluster at once."""
     f, c, p, rng = model.firms, model.clusters, model.config.coordination, model.rng
-    size = np.bincount(f.cluster, minlength=c.count)
-    members = np.bincount(f.cluster[f.member], minlength=c.count)
+    size, members = _sizes_and_members(f.cluster, f.member, c.count)
     member_share = members / np.maximum(size, 1)
     swing = np.abs(c.sales / np.maximum(c.sales_previous, 1e-9) - 1)
     swing = np.where(c.sales_previous > 0, np.minimum(swing, 1.0), 0.0)
@@ -48,14 +82,14 @@ def update_coordination(model: ClusterModel) -> None:
 
     pull = 1 + c.mobilisation + member_share + c.legitimacy * has_coordinator
     # draws for the firms each choice concerns: outsiders may join, members may leave
-    outsiders, insiders = np.flatnonzero(~f.member), np.flatnonzero(f.member)
+    insiders = np.count_nonzero(f.member)
+    join_draws = rng.random(len(f.member) - insiders)
+    leave_draws = rng.random(insiders)
     join_chance = np.minimum(p.join_rate * pull, 1)
-    join = outsiders[rng.random(len(outsiders)) < join_chance[f.cluster[outsiders]]]
     leave_chance = p.leave_rate * (1 - 0.5 * c.legitimacy * has_coordinator)
-    leave = insiders[rng.random(len(insiders)) < leave_chance[f.cluster[insiders]]]
-    f.member[join] = True
-    f.member[leave] = False
-    members = np.bincount(f.cluster[f.member], minlength=c.count)
+    members = _join_and_leave(
+        f.cluster, f.member, join_chance, leave_chance, join_draws, leave_draws, c.count
+    )
     c.members[:] = members
     member_share = members / np.maximum(size, 1)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from sim.cluster_state import APPOINTED, CLUSTER_TYPES, EMERGENT
-from sim.firms import PRODUCER
+from sim.compiled import kernel
+from sim.firms import PRODUCER, UPSTREAM
 from sim.market import EXPORT
 from sim.scenario import SEGMENTS
 
@@ -48,6 +49,65 @@ def gini(values: np.ndarray) -> float:
     return float((2 * (ranks * values).sum() / (n * total)) - (n + 1) / n)
 
 
+@kernel
+def _cluster_totals(
+    cluster,
+    stage,
+    segment,
+    workers,
+    sales,
+    value_added,
+    units,
+    local_inputs,
+    productivity,
+    n,
+    upstream,
+    producer,
+    export,
+):
+    """Per-cluster sums of the firm columns outcomes need, in one pass over the firms.
+
+    Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
+    the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. Stage
+    and segment codes are arguments, not globals: numba's disk cache would not see them change.
+    """
+    firms, employment, total_sales = np.zeros(n), np.zeros(n), np.zeros(n)
+    final_sales, export_sales, total_va = np.zeros(n), np.zeros(n), np.zeros(n)
+    input_units, total_local, total_productivity = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(len(cluster)):
+        k = cluster[i]
+        final = sales[i] if stage[i] != upstream else 0.0
+        firms[k] += 1.0
+        employment[k] += workers[i]
+        total_sales[k] += sales[i]
+        final_sales[k] += final
+        export_sales[k] += final if segment[i] == export else 0.0
+        total_va[k] += value_added[i]
+        input_units[k] += units[i] if stage[i] == producer else 0.0
+        total_local[k] += local_inputs[i]
+        total_productivity[k] += productivity[i]
+    return (
+        firms,
+        employment,
+        total_sales,
+        final_sales,
+        export_sales,
+        total_va,
+        input_units,
+        total_local,
+        total_productivity,
+    )
+
+
+@kernel
+def _count_per_cluster(cluster, slots, n):
+    """How many of ``slots`` (firm slots, repeats counted) lie in each cluster, as floats."""
+    counts = np.zeros(n)
+    for slot in slots:
+        counts[cluster[slot]] += 1.0
+    return counts
+
+
 def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
 
@@ -55,26 +115,35 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     not recorded per cluster), so no firm column is reduced twice.
     """
     f, c = model.firms, model.clusters
-    idx = f.cluster
     n = c.count
-
-    # one bincount per column: measured faster than one bincount over stacked columns
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(idx, weights=values, minlength=n)
-
-    firms = np.bincount(idx, minlength=n).astype(float)
-    employment = total(f.workers)
-    sales = total(f.sales)
-    final = np.where(f.stage != 0, f.sales, 0.0)
-    final_sales = total(final)
-    export_sales = total(np.where(f.segment == EXPORT, final, 0.0))
-    value_added = total(f.value_added)
-    producer = f.stage == PRODUCER
-    input_units = total(np.where(producer, f.units, 0.0)) * model.config.firms.input_coefficient
-    local_inputs = total(f.local_inputs)  # only producers buy locally
-    productivity = total(f.productivity)
+    (
+        firms,
+        employment,
+        sales,
+        final_sales,
+        export_sales,
+        value_added,
+        producer_units,
+        local_inputs,  # only producers buy locally
+        productivity,
+    ) = _cluster_totals(
+        f.cluster,
+        f.stage,
+        f.segment,
+        f.workers,
+        f.sales,
+        f.value_added,
+        f.units,
+        f.local_inputs,
+        f.productivity,
+        n,
+        UPSTREAM,
+        PRODUCER,
+        EXPORT,
+    )
+    input_units = producer_units * model.config.firms.input_coefficient
     ties_a, _ = model.ties.pairs()
-    ties = np.bincount(f.cluster[ties_a], minlength=n).astype(float)
+    ties = _count_per_cluster(f.cluster, ties_a, n)
     pairs = firms * (firms - 1) / 2
     return {
         "firms": firms,
@@ -124,6 +193,18 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     kind[advanced] = 3
     c.cluster_type = kind
     return kind
+
+
+@kernel
+def _selected_values(values, selected):
+    """``values[selected]`` without numpy's slow boolean gather: slot order, same length, so
+    numpy sums it exactly as before (pairwise, which a loop sum would not reproduce)."""
+    out = np.empty(len(values))
+    count = 0
+    for i in range(len(values)):
+        out[count] = values[i]
+        count += selected[i]  # branch-free: an unselected value is overwritten next
+    return out[:count]
 
 
 def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
@@ -187,7 +268,7 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             if model.takeup_offered
             else float("nan"),
             "small_producer_va_share": float(
-                f.value_added[small_producer].sum() / max(value_added, 1e-12)
+                _selected_values(f.value_added, small_producer).sum() / max(value_added, 1e-12)
             ),
         }
     )
