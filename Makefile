@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz]"
+	$(BIN)/python -m sim.compiled  # compile and cache the numba kernels once, not in every run
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -24,3 +24,26 @@ F = TypeVar("F", bound=Callable)
 def kernel(function: F) -> F:
     """Compile a per-firm loop (cached on disk; numpy's division and overflow semantics)."""
     return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+def compile_all() -> None:
+    """Run every regime's code path once on a tiny world, so every kernel is compiled and cached
+    (``make install`` does this; a sweep's worker processes then load kernels from the cache)."""
+    from sim.model import ClusterModel
+
+    for preset in ("no_policy", "top_down", "demand_driven", "bottom_up", "indonesia"):
+        model = ClusterModel(
+            scenario=preset,
+            seed=0,
+            overrides={"world.scale": 0.3, "run.burn_in": 2, "policy.planning_cycle": 1},
+        )
+        for _ in range(3):
+            model.step()
+
+
+if __name__ == "__main__":
+    import time
+
+    started = time.perf_counter()
+    compile_all()
+    print(f"compiled kernels ready ({time.perf_counter() - started:.1f} s)")
