@@ -1,25 +1,62 @@
 """Inter-firm ties. Vertical ties (producer -> supplier, producer -> trader) are one slot index per
 firm in FirmState; horizontal cooperation ties are an undirected edge list, so learning is a
-pair of bincounts (a sparse mat-vec) rather than a loop over agents."""
+pair of bincounts (a sparse mat-vec) rather than a loop over agents.
+
+The per-edge and per-firm passes are compiled loops (``sim.compiled``): each reproduces the
+numpy expression it replaced exactly (same order of ties, same integer results)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.compiled import kernel
 from sim.firm_state import FirmState
+
+
+@kernel
+def _group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys: int):
+    """Counting sort of slots by (cluster, stage): slots in key order, ascending within a key
+    (what a stable argsort gives), with each key's count and first position."""
+    counts = np.zeros(n_keys, dtype=np.int64)
+    for i in range(len(cluster)):
+        counts[cluster[i] * n_stages + stage[i]] += 1
+    starts = np.empty(n_keys, dtype=np.int64)
+    total = 0
+    for key in range(n_keys):
+        starts[key] = total
+        total += counts[key]
+    fill = starts.copy()
+    slots = np.empty(len(cluster), dtype=np.int64)
+    for i in range(len(cluster)):
+        key = cluster[i] * n_stages + stage[i]
+        slots[fill[key]] = i
+        fill[key] += 1
+    return slots, counts, starts
+
+
+@kernel
+def _pick(slots: np.ndarray, counts: np.ndarray, starts: np.ndarray, key: np.ndarray, u):
+    """The member at ``floor(u * count)`` of each key's group, -1 for an empty group."""
+    picked = np.empty(len(key), dtype=np.int64)
+    last = len(slots) - 1
+    for i in range(len(key)):
+        count = counts[key[i]]
+        if count > 0:
+            offset = np.int64(u[i] * count)
+            picked[i] = slots[min(starts[key[i]] + offset, last)]
+        else:
+            picked[i] = -1
+    return picked
 
 
 class PartnerIndex:
     """Alive firms grouped by (cluster, stage), to draw a random partner of a given stage."""
 
     def __init__(self, firms: FirmState, n_clusters: int, n_stages: int = 3) -> None:
-        keys = firms.cluster.astype(np.int64) * n_stages + firms.stage  # all slots are live
-        # a stable sort of 16-bit keys is a radix sort, O(n); the order is the same either way
-        small = n_clusters * n_stages <= np.iinfo(np.uint16).max
-        order = np.argsort(keys.astype(np.uint16) if small else keys, kind="stable")
-        self.slots = order
-        self.counts = np.bincount(keys, minlength=n_clusters * n_stages)
-        self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
+        # all slots are live; slots ascend within a group
+        self.slots, self.counts, self.starts = _group_by_key(
+            firms.cluster, firms.stage, n_stages, n_clusters * n_stages
+        )
         self.n_stages = n_stages
 
     def size(self, cluster: np.ndarray, stage: int | np.ndarray) -> np.ndarray:
@@ -30,10 +67,104 @@ class PartnerIndex:
     ) -> np.ndarray:
         """A random firm of ``stage`` in each given cluster, or -1 where there is none."""
         key = cluster.astype(np.int64) * self.n_stages + stage
-        count = self.counts[key]
-        offset = (rng.random(len(key)) * np.maximum(count, 1)).astype(np.int64)
-        picked = self.slots[np.minimum(self.starts[key] + offset, len(self.slots) - 1)]
-        return np.where(count > 0, picked, -1)
+        return _pick(self.slots, self.counts, self.starts, key, rng.random(len(key)))
+
+
+@kernel
+def _degree(a: np.ndarray, b: np.ndarray, capacity: int) -> np.ndarray:
+    """Ties per slot (``np.bincount`` of both ends, at least ``capacity`` long)."""
+    size = capacity
+    for e in range(len(a)):
+        size = max(size, b[e] + 1, a[e] + 1)
+    degree = np.zeros(size, dtype=np.int64)
+    for e in range(len(a)):
+        degree[a[e]] += 1
+        degree[b[e]] += 1
+    return degree
+
+
+@kernel
+def _kept(a: np.ndarray, b: np.ndarray, keep: np.ndarray):
+    """The ties flagged in ``keep``, in order."""
+    n = 0
+    for e in range(len(a)):
+        n += keep[e]
+    kept_a = np.empty(n, dtype=a.dtype)
+    kept_b = np.empty(n, dtype=b.dtype)
+    n = 0
+    for e in range(len(a)):
+        if keep[e]:
+            kept_a[n] = a[e]
+            kept_b[n] = b[e]
+            n += 1
+    return kept_a, kept_b
+
+
+@kernel
+def _alive_ends(a: np.ndarray, b: np.ndarray, dead: np.ndarray) -> np.ndarray:
+    """Which ties have neither end flagged dead."""
+    keep = np.empty(len(a), dtype=np.bool_)
+    for e in range(len(a)):
+        keep[e] = not (dead[a[e]] or dead[b[e]])
+    return keep
+
+
+@kernel
+def _relabelled(a: np.ndarray, b: np.ndarray, where: np.ndarray, start: int):
+    """Ends at ``start`` or above moved to ``where[end - start]``; each tie reordered a < b."""
+    new_a = np.empty(len(a), dtype=a.dtype)
+    new_b = np.empty(len(b), dtype=b.dtype)
+    for e in range(len(a)):
+        x, y = a[e], b[e]
+        if x >= start:
+            x = where[x - start]
+        if y >= start:
+            y = where[y - start]
+        new_a[e] = min(x, y)
+        new_b[e] = max(x, y)
+    return new_a, new_b
+
+
+@kernel
+def _fresh(a: np.ndarray, b: np.ndarray, new_keys: np.ndarray, base: int) -> np.ndarray:
+    """Which of the sorted keys ``lo * base + hi`` are not a tie yet. An existing tie can only
+    match if it starts where a new one does, so only those few are looked up."""
+    starts = np.zeros(base, dtype=np.bool_)
+    for key in new_keys:
+        starts[key // base] = True
+    fresh = np.ones(len(new_keys), dtype=np.bool_)
+    for e in range(len(a)):
+        if starts[a[e]]:
+            key = a[e] * base + b[e]
+            low, high = 0, len(new_keys)  # binary search: the first new key >= key
+            while low < high:
+                middle = (low + high) >> 1
+                if new_keys[middle] < key:
+                    low = middle + 1
+                else:
+                    high = middle
+            if low < len(new_keys) and new_keys[low] == key:
+                fresh[low] = False
+    return fresh
+
+
+@kernel
+def _touched(a: np.ndarray, b: np.ndarray, n_slots: int):
+    """Tied slots, their degree, and each slot's position among them (-1 if untied)."""
+    degree = _degree(a, b, n_slots)
+    position = np.empty(len(degree), dtype=np.int64)
+    nodes = np.empty(len(degree) + 1, dtype=np.int64)
+    n = 0
+    for slot in range(len(degree)):
+        tied = degree[slot] > 0
+        position[slot] = n if tied else -1
+        nodes[n] = slot
+        n += tied
+    nodes = nodes[:n].copy()
+    node_degree = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        node_degree[k] = degree[nodes[k]]
+    return nodes, node_degree, position
 
 
 class HorizontalTies:
@@ -50,54 +181,47 @@ class HorizontalTies:
         return self.a, self.b
 
     def degree(self, capacity: int) -> np.ndarray:
-        return np.bincount(np.concatenate((self.a, self.b)), minlength=capacity)
+        return _degree(self.a, self.b, capacity)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Add new ties, skipping self-ties and ties that already exist."""
+        """Add new ties, skipping self-ties and ties that already exist (new ones in (a, b)
+        order)."""
         keep = a != b
         lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         if len(lo) == 0:
             return
         base = int(max(hi.max(), self.b.max() if len(self.b) else 0)) + 1
-        new_keys, first = np.unique(lo * base + hi, return_index=True)
-        # an existing tie can only be one of these if it starts where a new one does: compare
-        # against those few rather than sorting every tie's key
-        starts = np.zeros(base, dtype=bool)
-        starts[lo] = True
-        near = starts[self.a]
-        fresh = ~np.isin(new_keys, self.a[near] * base + self.b[near])
-        self.a = np.concatenate((self.a, lo[first][fresh]))
-        self.b = np.concatenate((self.b, hi[first][fresh]))
+        new_keys = np.unique(lo * base + hi)
+        new_keys = new_keys[_fresh(self.a, self.b, new_keys, base)]
+        self.a = np.concatenate((self.a, new_keys // base))
+        self.b = np.concatenate((self.b, new_keys % base))
 
     def keep(self, mask: np.ndarray) -> None:
-        self.a = self.a[mask]
-        self.b = self.b[mask]
+        self.a, self.b = _kept(self.a, self.b, mask)
 
     def relabel(self, where: np.ndarray, start: int) -> None:
         """Follow firms that moved slot: slot ``start + i`` moved to ``where[i]``; slots below
         ``start`` stayed. Ends stay ordered (a < b)."""
-        a, b = self.a.copy(), self.b.copy()
-        for ends in (a, b):
-            moved = np.flatnonzero(ends >= start)
-            ends[moved] = where[ends[moved] - start]
-        self.a, self.b = np.minimum(a, b), np.maximum(a, b)
+        self.a, self.b = _relabelled(self.a, self.b, where, start)
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Cut every tie touching a slot flagged in the boolean array ``dead``."""
         if len(self.a):
-            self.keep(~(dead[self.a] | dead[self.b]))
+            self.keep(_alive_ends(self.a, self.b, dead))
 
     def touched(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Firms with at least one tie, their degree, and each tie's ends as positions among
         them (slots below ``n_slots``).
 
         Learning only moves these firms, so it can work on them rather than on every slot.
-        Positions come from a running count over slots (linear), not from sorting tie ends.
         """
-        degree = self.degree(n_slots)
-        tied = degree > 0
-        position = np.cumsum(tied) - 1
-        return np.flatnonzero(tied), degree[tied], position[self.a], position[self.b]
+        nodes, degree, position = _touched(self.a, self.b, n_slots)
+        return nodes, degree, position[self.a], position[self.b]
+
+    def tied_positions(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like ``touched``, but each slot's position among the tied firms (-1 if untied)
+        instead of per-tie positions: compiled loops look ends up themselves."""
+        return _touched(self.a, self.b, n_slots)
 
     def neighbour_gap_mean(self, values: np.ndarray, capacity: int) -> np.ndarray:
         """Mean over a firm's partners of max(0, partner value - own value): what it can learn."""
