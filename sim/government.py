@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import support_kernels as kernels
 from sim.coordination import install_appointed
 from sim.scenario import INSTRUMENTS
 from sim.support import (
-    CREDIT,
+    COACHING,
     EQUIPMENT,
-    apply_support,
-    dose_cost,
+    LINKAGE,
+    effects,
     firm_needs,
     perceived_needs,
     productivity_gap,
+    recipients,
 )
 
 if TYPE_CHECKING:
@@ -38,17 +40,10 @@ def cluster_sums(
 ) -> np.ndarray:
     """Sum a per-slot quantity (1-D or [slot, k]) over each cluster's firms (``mask``: some)."""
     f = model.firms
-    index = f.cluster if mask is None else f.cluster[mask]
-    kept = values if mask is None else values[mask]
-    n = model.clusters.count
-    if values.ndim == 1:
-        return np.bincount(index, weights=kept, minlength=n)
-    # a bincount per column (measured faster than one over (cluster, column) keys; each bin
-    # sums its firms in slot order either way, so the sums are identical)
-    sums = np.empty((n, values.shape[1]))
-    for j in range(values.shape[1]):
-        sums[:, j] = np.bincount(index, weights=kept[:, j], minlength=n)
-    return sums
+    columns = values if values.ndim == 2 else values[:, None]
+    counted = np.ones(len(f.cluster), dtype=bool) if mask is None else mask
+    sums = kernels.sums_by_cluster(f.cluster, columns, counted, model.clusters.count)
+    return sums if values.ndim == 2 else sums[:, 0]
 
 
 def true_opportunity(model: ClusterModel) -> np.ndarray:
@@ -121,21 +116,18 @@ def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     quality rises; members' requests reach government through a coordinator, as well as its
     legitimacy allows.
     """
-    c, pol = model.clusters, model.config.policy
-    base = np.asarray(pol.instrument_mix.as_list())
-
-    def shares(total: np.ndarray) -> np.ndarray:
-        row = total.sum(axis=1, keepdims=True)
-        return np.where(row > 0, total / np.maximum(row, 1e-12), base)
-
-    planner = (1 - pol.planning_quality) * base + pol.planning_quality * shares(
-        cluster_sums(model, needs)
+    f, c, pol = model.firms, model.clusters, model.config.policy
+    everyone, members = kernels.needs_by_cluster(f.cluster, f.member, needs, c.count)
+    base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
+    return kernels.blend_mix(
+        everyone,
+        members,
+        base,
+        float(pol.planning_quality),
+        float(pol.needs_from_firms),
+        c.legitimacy,
+        c.coordinator,
     )
-    members = shares(cluster_sums(model, needs, model.firms.member))
-    relay = c.legitimacy[:, None] * members + (1 - c.legitimacy[:, None]) * base
-    relayed = np.where((c.coordinator > 0)[:, None], relay, planner)
-    mix = pol.needs_from_firms * relayed + (1 - pol.needs_from_firms) * planner
-    return mix / mix.sum(axis=1, keepdims=True)
 
 
 def allocate(model: ClusterModel, applicant: np.ndarray) -> np.ndarray:
@@ -178,50 +170,33 @@ def deliver(
     capacity = model.regions.capacity[c.region]
     leaked = allocation * pol.delivery_leakage * (1 - capacity)
     delivered = allocation - leaked
-    spent = leaked.copy()
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
-    in_supported = delivered[f.cluster] > 0
-    # the same firms for every instrument: found once
-    if pol.voluntary:
-        applying = np.flatnonzero(in_supported & applicant)
-    else:
-        enrolled = np.flatnonzero(in_supported)
-        row = np.searchsorted(asked, enrolled)  # their rows in ``perceived``
-    offered = taken = 0
-    helped = np.zeros(len(f.cluster), dtype=bool)  # got something it judged useful
+    pot = delivered[:, None] * mix  # [cluster, instrument]
+    receives, per_cluster, helped, in_supported = kernels.choose_recipients(
+        asked, f.cluster, delivered, pot, perceived, applicant, pol.voluntary, k.takeup_cost
+    )
+    share = pot / np.maximum(per_cluster, 1)
+    gap = productivity_gap(model) if gap is None else gap
+    public, growth = kernels.grant(
+        recipients(model), effects(model), asked, f.cluster, receives, share, cofinance, gap
+    )
+    for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
+        rows = receives[:, instrument]
+        f.productivity[asked[rows]] *= np.exp(growth[rows, instrument])
+    spent = leaked.copy()
     for instrument in range(len(INSTRUMENTS)):
-        pot = delivered * mix[:, instrument]
-        if pol.voluntary:
-            recipients = applying
-            useful = recipients
-        elif instrument in (EQUIPMENT, CREDIT):
-            recipients = enrolled
-            useful = recipients[perceived[row, instrument] > k.takeup_cost]
-        else:
-            # Enrolled firms still choose whether to show up: only if it looks useful to them.
-            recipients = enrolled[perceived[row, instrument] > k.takeup_cost]
-            useful = recipients
-            offered += len(enrolled)
-            taken += len(recipients)
-        if not len(recipients):
-            continue
-        helped[useful[pot[f.cluster[useful]] > 0]] = True
-        cluster_of = f.cluster[recipients]
-        share = pot / np.maximum(np.bincount(cluster_of, minlength=c.count), 1)
-        public = np.minimum(
-            share[cluster_of], dose_cost(model, instrument, f.workers[recipients]) * (1 - cofinance)
-        )
-        total = public / (1 - cofinance)
-        f.cash[recipients] -= total - public
-        apply_support(model, recipients, instrument, total, gap)
-        spent += np.bincount(cluster_of, weights=public, minlength=c.count)
+        if per_cluster[:, instrument].any():
+            spent += public[:, instrument]
     if pol.voluntary:
-        offered = int(np.count_nonzero(in_supported))
-        taken = len(applying)
-    model.takeup_offered += offered
-    model.takeup_taken += taken
-    size = np.bincount(f.cluster, minlength=c.count)
-    c.helped_share = np.bincount(f.cluster[helped], minlength=c.count) / np.maximum(size, 1)
+        offered, taken = in_supported, per_cluster[:, COACHING].sum()
+    else:
+        # Enrolled firms still choose whether to show up for coaching and linkage.
+        offered = 2 * in_supported
+        taken = per_cluster[:, COACHING].sum() + per_cluster[:, LINKAGE].sum()
+    model.takeup_offered += int(offered)
+    model.takeup_taken += int(taken)
+    size = kernels.firms_per_cluster(f.cluster, c.count)
+    c.helped_share = helped / np.maximum(size, 1)
     return spent
 
 
@@ -239,17 +214,14 @@ def govern(model: ClusterModel) -> None:
     # Support can only reach selected clusters and (through the open pot) organised ones, so
     # only their firms weigh up whether to apply or show up.
     reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
-    asked = np.flatnonzero(reachable[f.cluster])
+    asked = kernels.firms_of(f.cluster, reachable)
     perceived = perceived_needs(model, needs, asked)
     mix = cluster_mix(model, needs)
-    weighted = perceived * mix[f.cluster[asked]]
-    # row sums left to right, as .sum(axis=1) adds four columns, without its slow short-axis loop
-    usefulness = ((weighted[:, 0] + weighted[:, 1]) + weighted[:, 2]) + weighted[:, 3]
     participation_cost = model.config.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0
     )
     applicant = np.zeros(f.size, dtype=bool)
-    applicant[asked] = usefulness > participation_cost
+    kernels.mark_applicants(applicant, asked, f.cluster, perceived, mix, participation_cost)
     allocation = allocate(model, applicant)
     spent = deliver(model, allocation, mix, applicant, asked, perceived, gap)
     c.support_step[:] = spent

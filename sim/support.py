@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import support_kernels as kernels
 from sim.scenario import INSTRUMENTS
 
 if TYPE_CHECKING:
@@ -23,17 +24,36 @@ MAX_GRANT_PER_WORKER = 2.0  # equipment or credit a firm can put to use in a qua
 
 def productivity_gap(model: ClusterModel) -> np.ndarray:
     """Distance to the frontier of the firm's product (90th percentile of productivity)."""
-    f = model.firms
-    product = model.clusters.product[f.cluster]
+    f, product = model.firms, model.clusters.product
     frontier = np.ones(len(model.market.products))
-    # firms grouped by product in one stable radix sort (a quantile does not depend on order)
-    grouped = f.productivity[np.argsort(product.astype(np.int16), kind="stable")]
-    ends = np.cumsum(np.bincount(product, minlength=len(frontier)))
-    starts = np.concatenate(([0], ends[:-1]))
+    grouped, bounds = kernels.group_by_product(f.cluster, product, f.productivity, len(frontier))
     for p in range(len(frontier)):
-        if ends[p] > starts[p]:
-            frontier[p] = np.quantile(grouped[starts[p] : ends[p]], 0.9)
-    return np.clip(1 - f.productivity / frontier[product], 0, 1)
+        if bounds[p + 1] > bounds[p]:
+            frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
+    return kernels.gap_to_frontier(f.productivity, f.cluster, product, frontier)
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q)`` of a non-empty array (numpy's default "linear" method),
+    reordering ``values`` in place, at a fraction of the cost (one single-``kth`` partition).
+
+    The two order statistics around the virtual index ``(n - 1) q`` do not depend on how they
+    are found, and their interpolation repeats numpy's ``_lerp`` operation for operation. NaN
+    sorts last, so it reaches the result as it does in numpy.
+    """
+    n = len(values)
+    virtual = (n - 1) * q
+    if virtual >= n - 1:  # numpy takes the maximum, with floor(virtual) counted as -1
+        below = above = values.max()
+        previous = -1.0
+    else:
+        previous = float(np.floor(virtual))
+        k = int(previous)
+        values.partition(k)
+        below, above = values[k], values[k + 1 :].min()
+    t = virtual - previous
+    difference = above - below
+    return above - difference * (1 - t) if t >= 0.5 else below + difference * t
 
 
 def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray:
@@ -42,14 +62,13 @@ def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray
     ``gap`` is ``productivity_gap(model)`` if the caller has it already (it costs a quantile
     per product).
     """
-    f, p = model.firms, model.config.firms
-    # column-major: each need is written, and summed per cluster, as one contiguous column
+    f = model.firms
+    # column-major: each need is summed per cluster, and read by the caller, as one column
     needs = np.empty((f.size, len(INSTRUMENTS)), order="F")
     gap = productivity_gap(model) if gap is None else gap
-    needs[:, COACHING] = gap * f.absorptive
-    needs[:, EQUIPMENT] = np.clip((f.utilisation - 0.85) / 0.15, 0, 1)
-    needs[:, LINKAGE] = np.clip((0.85 - f.utilisation) / 0.85, 0, 1)
-    needs[:, CREDIT] = np.clip(1 - f.cash / np.maximum(p.cash_buffer * f.workers, 1e-9), 0, 1)
+    kernels.fill_needs(
+        needs, gap, f.absorptive, f.utilisation, f.cash, f.workers, model.config.firms.cash_buffer
+    )
     return needs
 
 
@@ -59,11 +78,9 @@ def perceived_needs(model: ClusterModel, needs: np.ndarray, slots: np.ndarray) -
     Only firms that can meet a programme this quarter are asked (the caller picks them), so
     noise is drawn for those alone.
     """
-    noise = model.config.instruments.perception_noise * (1 - model.firms.knowledge[slots])
-    # built in place: [firm, 4] temporaries are big at national scale
     perceived = model.policy_rng.standard_normal((len(slots), needs.shape[1]))
-    perceived *= noise[:, None]
-    perceived += needs[slots]
+    noise = model.config.instruments.perception_noise
+    kernels.add_needs(perceived, needs, slots, model.firms.knowledge, noise)
     return perceived
 
 
@@ -77,34 +94,35 @@ def apply_support(
     """Change firms' state by the support they received (amount in wage units, per firm).
 
     ``gap``: ``productivity_gap(model)`` if the caller knows productivity has not moved since.
+    The rules per firm are ``sim.support_kernels.take_support``.
     """
-    f, k = model.firms, model.config.instruments
+    f = model.firms
     if instrument == COACHING:
-        dose = amount / k.coaching_dose_cost
         gap = (productivity_gap(model) if gap is None else gap)[slots]
-        f.productivity[slots] *= np.exp(k.coaching_effect * dose * f.absorptive[slots] * gap)
-        f.quality[slots] += (
-            k.coaching_quality_effect * dose * f.absorptive[slots] * (1 - f.quality[slots])
-        )
-        f.knowledge[slots] += 0.05 * dose * (1 - f.knowledge[slots])
-    elif instrument == EQUIPMENT:
-        per_worker = amount / np.maximum(f.workers[slots], 1.0)
-        f.productivity[slots] *= np.exp(k.equipment_effect * per_worker / (1 + per_worker))
-    elif instrument == LINKAGE:
-        dose = amount / k.linkage_dose_cost
-        f.visibility[slots] += k.linkage_visibility * dose
-        f.knowledge[slots] += k.linkage_knowledge * dose * (1 - f.knowledge[slots])
-    elif instrument == CREDIT:
-        f.cash[slots] += amount
-    f.support[slots] += amount
-    f.support_total[slots] += amount
+    else:
+        gap = np.empty(0)
+    growth = kernels.support_firms(
+        recipients(model), effects(model), slots, instrument, amount, gap
+    )
+    if instrument in (COACHING, EQUIPMENT):
+        f.productivity[slots] *= np.exp(growth)
 
 
-def dose_cost(model: ClusterModel, instrument: int, workers: np.ndarray) -> np.ndarray:
-    """Most a firm can absorb of an instrument in one quarter, in wage units."""
+def effects(model: ClusterModel) -> kernels.Effects:
+    """The scenario's instrument parameters, as the support kernels read them."""
     k = model.config.instruments
-    if instrument == COACHING:
-        return np.full(len(workers), k.coaching_dose_cost)
-    if instrument == LINKAGE:
-        return np.full(len(workers), k.linkage_dose_cost)
-    return MAX_GRANT_PER_WORKER * np.maximum(workers, 1.0)
+    return kernels.Effects(
+        coaching_dose_cost=float(k.coaching_dose_cost),
+        coaching_effect=float(k.coaching_effect),
+        coaching_quality_effect=float(k.coaching_quality_effect),
+        equipment_effect=float(k.equipment_effect),
+        linkage_dose_cost=float(k.linkage_dose_cost),
+        linkage_visibility=float(k.linkage_visibility),
+        linkage_knowledge=float(k.linkage_knowledge),
+        max_grant_per_worker=MAX_GRANT_PER_WORKER,
+    )
+
+
+def recipients(model: ClusterModel) -> kernels.Recipients:
+    """The firm columns support changes, as the support kernels read them."""
+    return kernels.Recipients(*(getattr(model.firms, name) for name in kernels.Recipients._fields))

@@ -1,0 +1,394 @@
+"""Compiled per-firm loops behind ``sim.support`` and ``sim.government`` (see ``sim.compiled``
+for the rules that keep them bit-for-bit equal to the numpy code they replace).
+
+Each kernel makes one pass over the firms where the numpy version made several, with the same
+IEEE operations in the same order. Sums per cluster add firms in slot order, as ``np.bincount``
+does. ``exp`` and random draws stay with the callers, in numpy. Comparisons are written so that
+NaN passes through as it does in ``np.maximum``/``np.minimum``/``np.clip``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.compiled import kernel
+from sim.scenario import INSTRUMENTS
+
+COACHING, EQUIPMENT, LINKAGE, CREDIT = range(len(INSTRUMENTS))
+
+
+class Effects(NamedTuple):
+    """What a dose of each instrument costs and does (``sim.support.effects``)."""
+
+    coaching_dose_cost: float
+    coaching_effect: float
+    coaching_quality_effect: float
+    equipment_effect: float
+    linkage_dose_cost: float
+    linkage_visibility: float
+    linkage_knowledge: float
+    max_grant_per_worker: float
+
+
+class Recipients(NamedTuple):
+    """The firm columns support reads or changes (views of ``model.firms``; written in place)."""
+
+    workers: np.ndarray
+    absorptive: np.ndarray
+    quality: np.ndarray
+    knowledge: np.ndarray
+    visibility: np.ndarray
+    cash: np.ndarray
+    support: np.ndarray
+    support_total: np.ndarray
+
+
+@kernel
+def _floor_at(x: float, low: float) -> float:
+    """``np.maximum(x, low)``: x unless it is below ``low`` (NaN stays NaN)."""
+    return low if x < low else x
+
+
+@kernel
+def _cap_at(x: float, high: float) -> float:
+    """``np.minimum(x, high)``: x unless it is above ``high`` (NaN stays NaN)."""
+    return high if x > high else x
+
+
+@kernel
+def _unit(x: float) -> float:
+    """``np.clip(x, 0, 1)`` (NaN stays NaN); two selects, no branch to mispredict."""
+    return _cap_at(_floor_at(x, 0.0), 1.0)
+
+
+# ---- what firms need --------------------------------------------------------------------------
+@kernel
+def group_by_product(
+    cluster: np.ndarray, cluster_product: np.ndarray, productivity: np.ndarray, n_products: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Productivity grouped by the firm's product (a counting sort) and each group's bounds:
+    product p's firms are ``grouped[bounds[p]:bounds[p + 1]]``."""
+    bounds = np.zeros(n_products + 1, dtype=np.int64)
+    for i in range(len(cluster)):
+        bounds[cluster_product[cluster[i]] + 1] += 1
+    for p in range(n_products):
+        bounds[p + 1] += bounds[p]
+    fill = bounds[:-1].copy()
+    grouped = np.empty(len(cluster))
+    for i in range(len(cluster)):
+        p = cluster_product[cluster[i]]
+        grouped[fill[p]] = productivity[i]
+        fill[p] += 1
+    return grouped, bounds
+
+
+@kernel
+def gap_to_frontier(
+    productivity: np.ndarray,
+    cluster: np.ndarray,
+    cluster_product: np.ndarray,
+    frontier: np.ndarray,
+) -> np.ndarray:
+    """``clip(1 - productivity / frontier of the firm's product, 0, 1)`` per firm."""
+    gap = np.empty(len(productivity))
+    for i in range(len(productivity)):
+        gap[i] = _unit(1 - productivity[i] / frontier[cluster_product[cluster[i]]])
+    return gap
+
+
+@kernel
+def fill_needs(
+    needs: np.ndarray,
+    gap: np.ndarray,
+    absorptive: np.ndarray,
+    utilisation: np.ndarray,
+    cash: np.ndarray,
+    workers: np.ndarray,
+    cash_buffer: float,
+) -> None:
+    """Each firm's true need for coaching, equipment, linkage and credit (columns of ``needs``)."""
+    for i in range(len(gap)):
+        needs[i, COACHING] = gap[i] * absorptive[i]
+        needs[i, EQUIPMENT] = _unit((utilisation[i] - 0.85) / 0.15)
+        needs[i, LINKAGE] = _unit((0.85 - utilisation[i]) / 0.85)
+        needs[i, CREDIT] = _unit(1 - cash[i] / _floor_at(cash_buffer * workers[i], 1e-9))
+
+
+@kernel
+def add_needs(
+    perceived: np.ndarray,
+    needs: np.ndarray,
+    slots: np.ndarray,
+    knowledge: np.ndarray,
+    perception_noise: float,
+) -> None:
+    """Turn standard normal draws ``perceived[row]`` into the perceived needs of ``slots[row]``:
+    the draw scaled by the firm's ignorance of the market, plus its true need."""
+    for row in range(len(slots)):
+        slot = slots[row]
+        noise = perception_noise * (1 - knowledge[slot])
+        for j in range(perceived.shape[1]):
+            perceived[row, j] = perceived[row, j] * noise + needs[slot, j]
+
+
+# ---- per-cluster sums -------------------------------------------------------------------------
+@kernel
+def sums_by_cluster(
+    cluster: np.ndarray, values: np.ndarray, mask: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Column sums of ``values`` [slot, k] over each cluster's firms where ``mask`` holds."""
+    sums = np.zeros((n_clusters, values.shape[1]))
+    for i in range(len(cluster)):
+        if mask[i]:
+            for j in range(values.shape[1]):
+                sums[cluster[i], j] += values[i, j]
+    return sums
+
+
+@kernel
+def needs_by_cluster(
+    cluster: np.ndarray, member: np.ndarray, needs: np.ndarray, n_clusters: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Needs [slot, instrument] summed over each cluster's firms, and over its members only."""
+    everyone = np.zeros((n_clusters, needs.shape[1]))
+    members = np.zeros((n_clusters, needs.shape[1]))
+    for i in range(len(cluster)):
+        c = cluster[i]
+        for j in range(needs.shape[1]):
+            everyone[c, j] += needs[i, j]
+        if member[i]:
+            for j in range(needs.shape[1]):
+                members[c, j] += needs[i, j]
+    return everyone, members
+
+
+@kernel
+def _row_sum(values: np.ndarray, row: int) -> float:
+    """``values[row].sum()`` of a row of four: left to right, as numpy adds a short axis."""
+    return ((values[row, 0] + values[row, 1]) + values[row, 2]) + values[row, 3]
+
+
+@kernel
+def _shares(total: np.ndarray, c: int, j: int, base: np.ndarray) -> float:
+    """Cluster ``c``'s share of instrument ``j`` in ``total``; ``base`` where it has none."""
+    row = _row_sum(total, c)
+    return total[c, j] / _floor_at(row, 1e-12) if row > 0 else base[j]
+
+
+@kernel
+def blend_mix(
+    needs: np.ndarray,
+    member_needs: np.ndarray,
+    base: np.ndarray,
+    planning_quality: float,
+    needs_from_firms: float,
+    legitimacy: np.ndarray,
+    coordinator: np.ndarray,
+) -> np.ndarray:
+    """Instrument shares per cluster (``sim.government.cluster_mix``), from needs summed per
+    cluster over all firms and over members, operation by operation as the numpy version."""
+    n_clusters, n_instruments = needs.shape
+    mix = np.empty((n_clusters, n_instruments))
+    for c in range(n_clusters):
+        for j in range(n_instruments):
+            planner = (1 - planning_quality) * base[j] + planning_quality * _shares(
+                needs, c, j, base
+            )
+            relay = (
+                legitimacy[c] * _shares(member_needs, c, j, base) + (1 - legitimacy[c]) * base[j]
+            )
+            relayed = relay if coordinator[c] > 0 else planner
+            mix[c, j] = needs_from_firms * relayed + (1 - needs_from_firms) * planner
+        total = _row_sum(mix, c)
+        for j in range(n_instruments):
+            mix[c, j] /= total
+    return mix
+
+
+@kernel
+def firms_per_cluster(cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """How many slots each cluster has (``np.bincount(cluster, minlength=n_clusters)``)."""
+    size = np.zeros(n_clusters, dtype=np.int64)
+    for i in range(len(cluster)):
+        size[cluster[i]] += 1
+    return size
+
+
+@kernel
+def firms_of(cluster: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Slots whose cluster is ``chosen``, in order (``np.flatnonzero(chosen[cluster])``)."""
+    n = 0
+    for i in range(len(cluster)):
+        n += chosen[cluster[i]]
+    slots = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(len(cluster)):
+        if chosen[cluster[i]]:
+            slots[n] = i
+            n += 1
+    return slots
+
+
+# ---- applying and delivery --------------------------------------------------------------------
+@kernel
+def mark_applicants(
+    applicant: np.ndarray,
+    asked: np.ndarray,
+    cluster: np.ndarray,
+    perceived: np.ndarray,
+    mix: np.ndarray,
+    participation_cost: float,
+) -> None:
+    """Firms apply where the perceived needs, weighted by their cluster's mix, outweigh the cost
+    of taking part (the four products added left to right, as ``.sum(axis=1)`` would)."""
+    for row in range(len(asked)):
+        c = cluster[asked[row]]
+        usefulness = perceived[row, 0] * mix[c, 0] + perceived[row, 1] * mix[c, 1]
+        usefulness = usefulness + perceived[row, 2] * mix[c, 2]
+        usefulness = usefulness + perceived[row, 3] * mix[c, 3]
+        applicant[asked[row]] = usefulness > participation_cost
+
+
+@kernel
+def choose_recipients(
+    asked: np.ndarray,
+    cluster: np.ndarray,
+    delivered: np.ndarray,
+    pot: np.ndarray,
+    perceived: np.ndarray,
+    applicant: np.ndarray,
+    voluntary: bool,
+    takeup_cost: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Who receives each instrument among the firms ``asked`` (rows of ``perceived``).
+
+    Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
+    supported cluster gets equipment and credit, and shows up for coaching and linkage only if
+    it looks useful. A firm is helped where it got an instrument it judged useful from a
+    non-empty pot. Returns (receives [row, instrument], recipients per [cluster, instrument],
+    helped firms per cluster, firms in supported clusters).
+    """
+    n_clusters, n_instruments = pot.shape
+    receives = np.zeros((len(asked), n_instruments), dtype=np.bool_)
+    recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
+    helped = np.zeros(n_clusters, dtype=np.int64)
+    supported = 0
+    for row in range(len(asked)):
+        c = cluster[asked[row]]
+        if not delivered[c] > 0:
+            continue
+        supported += 1
+        was_helped = False
+        for i in range(n_instruments):
+            if voluntary:
+                useful = receiving = applicant[asked[row]]
+            else:
+                useful = perceived[row, i] > takeup_cost
+                receiving = useful or i in (EQUIPMENT, CREDIT)
+            receives[row, i] = receiving
+            recipients[c, i] += receiving
+            was_helped |= useful and pot[c, i] > 0
+        helped[c] += was_helped
+    return receives, recipients, helped, supported
+
+
+@kernel
+def dose_cost(effects: Effects, instrument: int, workers: float) -> float:
+    """Most a firm can absorb of an instrument in one quarter, in wage units."""
+    if instrument == COACHING:
+        return effects.coaching_dose_cost
+    if instrument == LINKAGE:
+        return effects.linkage_dose_cost
+    return effects.max_grant_per_worker * _floor_at(workers, 1.0)
+
+
+@kernel
+def take_support(
+    firms: Recipients, effects: Effects, slot: int, instrument: int, amount: float, gap: float
+) -> float:
+    """What ``amount`` (wage units) of an instrument does to one firm's state.
+
+    Returns the log of its productivity growth, which the caller applies with numpy's exp:
+    coaching pays where the firm is far from the frontier (``gap``) and can absorb it,
+    equipment with diminishing returns per worker.
+    """
+    growth = 0.0
+    if instrument == COACHING:
+        dose = amount / effects.coaching_dose_cost
+        growth = effects.coaching_effect * dose * firms.absorptive[slot] * gap
+        firms.quality[slot] += (
+            effects.coaching_quality_effect
+            * dose
+            * firms.absorptive[slot]
+            * (1 - firms.quality[slot])
+        )
+        firms.knowledge[slot] += 0.05 * dose * (1 - firms.knowledge[slot])
+    elif instrument == EQUIPMENT:
+        per_worker = amount / _floor_at(firms.workers[slot], 1.0)
+        growth = effects.equipment_effect * per_worker / (1 + per_worker)
+    elif instrument == LINKAGE:
+        dose = amount / effects.linkage_dose_cost
+        firms.visibility[slot] += effects.linkage_visibility * dose
+        firms.knowledge[slot] += effects.linkage_knowledge * dose * (1 - firms.knowledge[slot])
+    elif instrument == CREDIT:
+        firms.cash[slot] += amount
+    firms.support[slot] += amount
+    firms.support_total[slot] += amount
+    return growth
+
+
+@kernel
+def support_firms(
+    firms: Recipients,
+    effects: Effects,
+    slots: np.ndarray,
+    instrument: int,
+    amount: np.ndarray,
+    gap: np.ndarray,
+) -> np.ndarray:
+    """``take_support`` for each of ``slots`` (``gap``: theirs, or empty unless coaching);
+    returns the logs of their productivity growth."""
+    growth = np.empty(len(slots))
+    for k in range(len(slots)):
+        firm_gap = gap[k] if instrument == COACHING else 0.0
+        growth[k] = take_support(firms, effects, slots[k], instrument, amount[k], firm_gap)
+    return growth
+
+
+@kernel
+def grant(
+    firms: Recipients,
+    effects: Effects,
+    asked: np.ndarray,
+    cluster: np.ndarray,
+    receives: np.ndarray,
+    share: np.ndarray,
+    cofinance: float,
+    gap: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each recipient its share of its cluster's pot, up to what it can absorb, topped up
+    by its own co-financing, and let the support take effect.
+
+    Firm by firm, instruments in order: each firm's state sees the instruments in the same
+    order as instrument by instrument, and no firm's support depends on another's state.
+    Returns (public money per [cluster, instrument], log productivity growth per [row,
+    instrument], zero where there is none).
+    """
+    n_clusters, n_instruments = share.shape
+    public_spent = np.zeros((n_clusters, n_instruments))
+    growth = np.zeros((len(asked), n_instruments))
+    for row in range(len(asked)):
+        slot = asked[row]
+        c = cluster[slot]
+        for i in range(n_instruments):
+            if not receives[row, i]:
+                continue
+            absorbable = dose_cost(effects, i, firms.workers[slot])
+            public = _cap_at(share[c, i], absorbable * (1 - cofinance))
+            total = public / (1 - cofinance)
+            firms.cash[slot] -= total - public
+            growth[row, i] = take_support(firms, effects, slot, i, total, gap[slot])
+            public_spent[c, i] += public
+    return public_spent, growth
