@@ -47,25 +47,25 @@ def _sizes_and_members(cluster, member, n):
 
 
 @kernel
-def _join_and_leave(cluster, member, join_chance, leave_chance, join_draws, leave_draws, n):
-    """Outsiders join and members leave where their draw falls below their cluster's chance;
-    return the members per cluster afterwards.
+def _join_and_leave(cluster, member, chance, draws, outsiders, n):
+    """Each firm switches (an outsider joins, a member leaves) where its draw falls below its
+    cluster's chance; return the members per cluster afterwards.
 
-    Draws are consumed in slot order, the i-th outsider's (member's) draw being
-    ``join_draws[i]`` (``leave_draws[i]``), as when the draws were indexed by
-    ``np.flatnonzero(~member)`` (``np.flatnonzero(member)``).
+    ``chance[k]`` is cluster k's (join, leave) chance; ``draws`` holds the outsiders' draws in
+    slot order, then the members' (as ``np.flatnonzero(~member)`` and ``np.flatnonzero(member)``
+    indexed them). Branch-free: membership varies from firm to firm, so a branch on it would
+    often be mispredicted.
     """
     members = np.zeros(n, dtype=np.int64)
-    outsider = insider = 0
+    outsider, insider = 0, outsiders  # where the next outsider's and member's draws are
     for i in range(len(cluster)):
-        k = cluster[i]
-        if member[i]:
-            member[i] = not leave_draws[insider] < leave_chance[k]
-            insider += 1
-        else:
-            member[i] = join_draws[outsider] < join_chance[k]
-            outsider += 1
-        members[k] += member[i]
+        k, was = cluster[i], np.int64(member[i])
+        draw = draws[insider if was else outsider]
+        now = (draw < chance[k, was]) != member[i]
+        member[i] = now
+        outsider += 1 - was
+        insider += was
+        members[k] += now
     return members
 
 
@@ -82,14 +82,14 @@ def update_coordination(model: ClusterModel) -> None:
 
     pull = 1 + c.mobilisation + member_share + c.legitimacy * has_coordinator
     # draws for the firms each choice concerns: outsiders may join, members may leave
-    insiders = np.count_nonzero(f.member)
-    join_draws = rng.random(len(f.member) - insiders)
-    leave_draws = rng.random(insiders)
+    outsiders = len(f.member) - np.count_nonzero(f.member)
+    draws = np.empty(len(f.member))
+    rng.random(outsiders, out=draws[:outsiders])
+    rng.random(len(f.member) - outsiders, out=draws[outsiders:])
     join_chance = np.minimum(p.join_rate * pull, 1)
     leave_chance = p.leave_rate * (1 - 0.5 * c.legitimacy * has_coordinator)
-    members = _join_and_leave(
-        f.cluster, f.member, join_chance, leave_chance, join_draws, leave_draws, c.count
-    )
+    chance = np.stack((join_chance, leave_chance), axis=1)
+    members = _join_and_leave(f.cluster, f.member, chance, draws, outsiders, c.count)
     c.members[:] = members
     member_share = members / np.maximum(size, 1)
 
