@@ -9,11 +9,91 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.compiled import kernel
 from sim.scenario import SEGMENTS, Shock
 from sim.scenario import Market as MarketParams
 
 N_SEGMENTS = len(SEGMENTS)
 EXPORT = SEGMENTS.index("export")
+
+
+@kernel
+def minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats in a kernel: NaN if either is (builtin ``min`` drops a NaN
+    second argument), ``b`` on a tie as numpy returns it."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@kernel
+def maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats in a kernel (NaN if either is, ``b`` on a tie)."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@kernel
+def logit_exponent(quality, threshold, price_disutility, visibility, quality_sensitivity):
+    """A seller's logit utility in a segment, capped at 50 so its exponential cannot overflow:
+    quality over the segment's threshold, less the price term, plus visibility."""
+    utility = quality_sensitivity * (quality - threshold) - price_disutility + visibility
+    return minimum(utility, 50.0)
+
+
+@kernel
+def _logit_exponents(segment, price_disutility, quality, visibility, threshold, sensitivity):
+    """``logit_exponent`` of every seller in its segment (numpy takes the exponential)."""
+    exponent = np.empty(len(price_disutility))
+    for k in range(len(exponent)):
+        exponent[k] = logit_exponent(
+            quality[k], threshold[segment[k]], price_disutility[k], visibility[k], sensitivity
+        )
+    return exponent
+
+
+@kernel
+def _relative_cost(unit_cost, product, reference_cost):
+    """Each seller's unit cost over its product's reference, floored at 1e-9 (numpy logs it)."""
+    relative = np.empty(len(unit_cost))
+    for k in range(len(relative)):
+        relative[k] = maximum(unit_cost[k] / reference_cost[product[k]], 1e-9)
+    return relative
+
+
+@kernel
+def _water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
+    """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
+    weight of the cluster's sellers per market). Per-market sums add sellers in index order,
+    as ``np.bincount`` does, so they are its sums bit for bit."""
+    n_markets = len(outside)
+    sales = np.zeros(len(weight))
+    open_weight = weight.astype(np.float64)  # a copy: full sellers drop out of it
+    inside = np.zeros(n_markets)
+    for k in range(len(weight)):
+        inside[market_index[k]] += open_weight[k]
+    all_weight = inside.copy()
+    for round_ in range(rounds):
+        per_weight = remaining / (inside + outside)
+        returned = np.zeros(n_markets)  # what buyers could not get from full sellers
+        still_open = np.zeros(n_markets)
+        any_full = False
+        for k in range(len(weight)):
+            market = market_index[k]
+            offer = open_weight[k] * per_weight[market]
+            room = capacity_value[k] - sales[k]
+            taken = minimum(offer, room)
+            sales[k] += taken
+            if offer >= room:
+                any_full = True
+                open_weight[k] = 0.0
+            returned[market] += offer - taken
+            still_open[market] += open_weight[k]
+        if round_ == rounds - 1 or not any_full:
+            break
+        remaining, inside = returned, still_open
+    return sales, all_weight
 
 
 class Market:
@@ -116,8 +196,9 @@ class Market:
     def price_disutility(self, product: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
         """The price term of a seller's logit utility (its cost against the product's reference);
         it does not depend on the segment, so a firm weighing several segments computes it once."""
-        relative_cost = unit_cost / self.reference_cost[product]
-        return self.params.price_sensitivity * np.log(np.maximum(relative_cost, 1e-9))
+        disutility = np.log(_relative_cost(unit_cost, product, self.reference_cost))
+        disutility *= self.params.price_sensitivity
+        return disutility
 
     def firm_weight(
         self,
@@ -128,12 +209,19 @@ class Market:
         capacity: np.ndarray,
     ) -> np.ndarray:
         """Logit weight of each selling firm: capacity x exp(quality - price + visibility)."""
-        utility = (
-            self.params.quality_sensitivity * (quality - self.threshold[segment])
-            - price_disutility
-            + visibility
+        segments = np.broadcast_to(segment, np.shape(price_disutility))
+        weight = np.exp(
+            _logit_exponents(
+                segments,
+                price_disutility,
+                quality,
+                visibility,
+                self.threshold,
+                self.params.quality_sensitivity,
+            )
         )
-        return capacity * np.exp(np.minimum(utility, 50.0))
+        weight *= capacity
+        return weight
 
     def clear(
         self,
@@ -148,28 +236,10 @@ class Market:
         to the market and is shared again among the others (outside competitors included), a
         few rounds of water-filling.
         """
-        n_markets = self.demand.size
         outside = self.outside_attractiveness().ravel()
-        remaining = self.effective_demand.ravel().copy()
-        sales = np.zeros(len(weight))
-        open_weight = weight  # replaced, never written in place
-        for round_ in range(rounds):
-            inside = np.bincount(market_index, weights=open_weight, minlength=n_markets)
-            per_weight = remaining / (inside + outside)
-            offer = open_weight * per_weight[market_index]
-            room = capacity_value - sales
-            taken = np.minimum(offer, room)
-            sales += taken
-            full = offer >= room
-            if round_ == rounds - 1 or not full.any():
-                break
-            # what buyers could not get from full sellers returns to the market
-            remaining = np.bincount(market_index, weights=offer - taken, minlength=n_markets)
-            open_weight = np.where(full, 0.0, open_weight)
-        self.value_per_weight = (
-            self.effective_demand.ravel()
-            / (np.bincount(market_index, weights=weight, minlength=n_markets) + outside)
-        ).reshape(self.demand.shape)
+        demand = self.effective_demand.ravel()
+        sales, inside = _water_fill(market_index, weight, capacity_value, demand, outside, rounds)
+        self.value_per_weight = (demand / (inside + outside)).reshape(self.demand.shape)
         return sales
 
     def record_sales(self, market_index: np.ndarray, sales: np.ndarray) -> None:

@@ -1,0 +1,328 @@
+"""Compiled per-firm loops of production and sale (``sim/production.py`` calls them).
+
+Each firm rule (input price, unit cost, visibility, eligibility) is written once, as a scalar
+kernel, and used both by the whole-population functions and by the fused passes of
+``produce_and_sell``. Exponentials, logarithms and random draws stay in numpy (see
+``sim/compiled.py``): kernels return exponents and take draws as arrays.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.compiled import kernel
+from sim.firms import DOWNSTREAM, PRODUCER, UPSTREAM
+from sim.market import EXPORT, N_SEGMENTS, logit_exponent, maximum, minimum
+
+
+class Rates(NamedTuple):
+    """The parameters production reads, as floats a kernel takes in one argument."""
+
+    input_price: float
+    local_input_price: float  # input_price * (1 - local_input_discount)
+    raw_material_cost: float
+    input_coefficient: float
+    labour_cost: float  # wage + overhead, per worker
+    upstream_output_factor: float
+    local_reliability: float
+    outside_reliability: float
+    shortfall: float
+    markup: float
+    outside_input_sales: float
+    trader_visibility: float
+    export_knowledge: float
+    trader_quality_bridge: float
+    joint_purchasing_saving: float
+    joint_marketing_visibility: float
+
+
+# ---- firm rules ---------------------------------------------------------------------------
+
+
+@kernel
+def output_per_worker(stage, productivity, r):
+    """Units a worker makes per quarter; upstream units are inputs, counted in input units."""
+    return productivity * (r.upstream_output_factor if stage == UPSTREAM else 1.0)
+
+
+@kernel
+def input_price(stage, supplier, joint_action, member, r):
+    """Cheaper from a local supplier, cheaper again with joint purchasing; upstream firms pay
+    for raw material."""
+    if stage == UPSTREAM:
+        return r.raw_material_cost
+    price = r.local_input_price if supplier >= 0 else r.input_price
+    return price * (1 - r.joint_purchasing_saving * joint_action * (1.0 if member else 0.0))
+
+
+@kernel
+def unit_cost(stage, price_of_inputs, per_worker, r):
+    """Inputs plus labour and overhead per unit, at capacity."""
+    coefficient = 1.0 if stage == UPSTREAM else r.input_coefficient
+    return coefficient * price_of_inputs + r.labour_cost / maximum(per_worker, 1e-9)
+
+
+@kernel
+def visibility(own, joint_action, member, trader, r):
+    """Bought linkage, joint marketing and a trader's network add up."""
+    joint = r.joint_marketing_visibility * joint_action * (1.0 if member else 0.0)
+    return own + joint + r.trader_visibility * (1.0 if trader >= 0 else 0.0)
+
+
+@kernel
+def mark_eligible(eligible, k, quality, knowledge, trader, threshold, r):
+    """Row ``k`` of ``eligible``: the segments whose threshold the quality clears; export also
+    needs market knowledge or a trader (whose finishing bridges part of the gap)."""
+    for s in range(N_SEGMENTS):
+        eligible[k, s] = quality >= threshold[s]
+    on_its_own = (knowledge >= r.export_knowledge) & (quality >= threshold[EXPORT])
+    through_trader = (trader >= 0) & (quality + r.trader_quality_bridge >= threshold[EXPORT])
+    eligible[k, EXPORT] = on_its_own | through_trader
+
+
+# ---- whole-population passes ----------------------------------------------------------------
+
+
+@kernel
+def outputs_per_worker(stage, productivity, r):
+    per_worker = np.empty(len(stage))
+    for i in range(len(stage)):
+        per_worker[i] = output_per_worker(stage[i], productivity[i], r)
+    return per_worker
+
+
+@kernel
+def input_prices(stage, supplier, cluster, member, joint_action, r):
+    price = np.empty(len(stage))
+    for i in range(len(stage)):
+        price[i] = input_price(stage[i], supplier[i], joint_action[cluster[i]], member[i], r)
+    return price
+
+
+@kernel
+def unit_costs(stage, price_of_inputs, per_worker, r):
+    cost = np.empty(len(stage))
+    for i in range(len(stage)):
+        cost[i] = unit_cost(stage[i], price_of_inputs[i], per_worker[i], r)
+    return cost
+
+
+@kernel
+def visibilities(own, cluster, member, trader, joint_action, r):
+    seen = np.empty(len(own))
+    for i in range(len(own)):
+        seen[i] = visibility(own[i], joint_action[cluster[i]], member[i], trader[i], r)
+    return seen
+
+
+@kernel
+def eligibility(sellers, quality, knowledge, trader, threshold, r):
+    eligible = np.empty((len(sellers), N_SEGMENTS), dtype=np.bool_)
+    for k, i in enumerate(sellers):
+        mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
+    return eligible
+
+
+# ---- produce_and_sell, pass by pass -----------------------------------------------------------
+
+
+@kernel
+def capacity(stage, workers, productivity, supplier, failure_draw, r, output_capacity):
+    """Write this quarter's capacity; return nominal capacity. A producer's inputs fail to
+    arrive when its draw (one per producer, in slot order) reaches its supplier's reliability."""
+    nominal = np.empty(len(stage))
+    producer = 0
+    for i in range(len(stage)):
+        nominal[i] = workers[i] * output_per_worker(stage[i], productivity[i], r)
+        output_capacity[i] = nominal[i]
+        if stage[i] == PRODUCER:
+            reliability = r.local_reliability if supplier[i] >= 0 else r.outside_reliability
+            if failure_draw[producer] >= reliability:
+                output_capacity[i] = nominal[i] * (1 - r.shortfall)
+            producer += 1
+    return nominal
+
+
+@kernel
+def seller_terms(
+    sellers,
+    stage,
+    productivity,
+    supplier,
+    cluster,
+    member,
+    own_visibility,
+    trader,
+    quality,
+    knowledge,
+    joint_action,
+    cluster_product,
+    threshold,
+    r,
+):
+    """Per seller, in one pass: unit cost, visibility, product and eligible segments."""
+    n = len(sellers)
+    cost, seen = np.empty(n), np.empty(n)
+    product = np.empty(n, dtype=np.int64)
+    eligible = np.empty((n, N_SEGMENTS), dtype=np.bool_)
+    for k, i in enumerate(sellers):
+        c = cluster[i]
+        price = input_price(stage[i], supplier[i], joint_action[c], member[i], r)
+        per_worker = output_per_worker(stage[i], productivity[i], r)
+        cost[k] = unit_cost(stage[i], price, per_worker, r)
+        seen[k] = visibility(own_visibility[i], joint_action[c], member[i], trader[i], r)
+        product[k] = cluster_product[c]
+        mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
+    return cost, seen, product, eligible
+
+
+@kernel
+def review_exponents(
+    reviewing, review, quality, price_disutility, seen, threshold, quality_sensitivity
+):
+    """Logit exponent of each reviewing firm in every segment (numpy takes the exponential)."""
+    exponent = np.empty((len(review), N_SEGMENTS))
+    for j in range(len(review)):
+        k = reviewing[j]
+        for s in range(N_SEGMENTS):
+            exponent[j, s] = logit_exponent(
+                quality[review[j]], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+            )
+    return exponent
+
+
+@kernel
+def scale_noise(draws, review, knowledge, perception_noise):
+    """Turn standard normal draws into perception errors: noise shrinks with knowledge."""
+    for j in range(len(review)):
+        noise = perception_noise * (1 - knowledge[review[j]])
+        for s in range(N_SEGMENTS):
+            draws[j, s] = noise * draws[j, s]
+
+
+@kernel
+def pick_segments(
+    segment,
+    review,
+    reviewing,
+    product,
+    cost,
+    output_capacity,
+    attraction,
+    misperception,
+    eligible,
+    value_per_weight,
+    premium,
+    markup,
+):
+    """Each reviewing firm takes the eligible segment with the best margin it senses: expected
+    sales (logit weight at the last clearing's value per weight, capped by capacity) times the
+    margin, times its perception error (``np.argmax``'s choice: the first best, or a NaN)."""
+    for j in range(len(review)):
+        i, k = review[j], reviewing[j]
+        best, best_sensed = 0, -np.inf
+        for s in range(N_SEGMENTS):
+            if eligible[k, s]:
+                weight = output_capacity[i] * attraction[j, s]
+                price = cost[k] * (1 + markup) * premium[s]
+                sales = minimum(
+                    weight * value_per_weight[product[k] * N_SEGMENTS + s],
+                    output_capacity[i] * price,
+                )
+                expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
+                sensed = expected * misperception[j, s]
+            else:
+                sensed = -np.inf
+            if sensed != sensed:
+                best = s
+                break
+            if sensed > best_sensed:
+                best, best_sensed = s, sensed
+        segment[i] = best
+
+
+@kernel
+def settle_segments(segment, sellers, eligible):
+    """A seller whose segment it no longer qualifies for falls back to the highest one it does
+    (the last segment if none); returns every seller's segment."""
+    settled = np.empty(len(sellers), dtype=segment.dtype)
+    for k, i in enumerate(sellers):
+        if not eligible[k, segment[i]]:
+            fallback = N_SEGMENTS - 1
+            for s in range(N_SEGMENTS - 1, -1, -1):
+                if eligible[k, s]:
+                    fallback = s
+                    break
+            segment[i] = fallback
+        settled[k] = segment[i]
+    return settled
+
+
+@kernel
+def offers(sellers, product, segment, cost, output_capacity, premium, markup):
+    """Per seller: its market (product x segment), capacity, price and capacity at that price."""
+    n = len(sellers)
+    market_index = np.empty(n, dtype=np.int64)
+    capacity_of, price, capacity_value = np.empty(n), np.empty(n), np.empty(n)
+    for k, i in enumerate(sellers):
+        market_index[k] = product[k] * N_SEGMENTS + segment[k]
+        capacity_of[k] = output_capacity[i]
+        price[k] = cost[k] * (1 + markup) * premium[segment[k]]
+        capacity_value[k] = capacity_of[k] * price[k]
+    return market_index, capacity_of, price, capacity_value
+
+
+@kernel
+def book_sales_and_inputs(
+    stage,
+    supplier,
+    cluster,
+    member,
+    joint_action,
+    output_capacity,
+    nominal,
+    sellers,
+    seller_sales,
+    price,
+    r,
+    sales,
+    units,
+    materials,
+    local_inputs,
+    utilisation,
+):
+    """Book sellers' sales, then inputs: each producer asks its local supplier (sums in slot
+    order, as ``np.bincount``), which fills the same share of every order, the rest is bought
+    outside; upstream firms sell to tied producers and part of their spare capacity outside."""
+    asked = np.zeros(len(stage))
+    for k, i in enumerate(sellers):
+        sales[i] = seller_sales[k]
+        units[i] = seller_sales[k] / price[k]
+        if stage[i] == PRODUCER and supplier[i] >= 0:
+            asked[supplier[i]] += units[i] * r.input_coefficient
+    for i in range(len(stage)):
+        materials[i] = 0.0
+        local_inputs[i] = 0.0
+        if stage[i] == PRODUCER:
+            need = units[i] * r.input_coefficient
+            local = 0.0
+            if supplier[i] >= 0:
+                tied = supplier[i]
+                fill = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
+                local = need * fill
+            joint = 1 - r.joint_purchasing_saving * (
+                joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+            )
+            materials[i] = (local * r.local_input_price + (need - local) * r.input_price) * joint
+            local_inputs[i] = local
+        elif stage[i] == DOWNSTREAM:
+            materials[i] = units[i] * r.input_coefficient * r.input_price
+        elif stage[i] == UPSTREAM:
+            sold_local = minimum(asked[i], output_capacity[i])
+            spare = output_capacity[i] - sold_local
+            units[i] = sold_local + r.outside_input_sales * spare
+            sales[i] = units[i] * r.local_input_price
+            materials[i] = units[i] * r.raw_material_cost
+        utilisation[i] = units[i] / maximum(nominal[i], 1e-12)
