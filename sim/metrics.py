@@ -196,14 +196,15 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
 
 
 @kernel
-def _selected_values(values, selected):
-    """``values[selected]`` without numpy's slow boolean gather: slot order, same length, so
-    numpy sums it exactly as before (pairwise, which a loop sum would not reproduce)."""
-    out = np.empty(len(values))
+def _small_producer_value_added(stage, workers, value_added, producer, small_workers):
+    """``value_added[(stage == producer) & (workers < small_workers)]`` in one pass, without
+    numpy's slow boolean gather. Slot order and length as numpy's, so numpy sums it exactly as
+    before (pairwise, which a loop sum would not reproduce)."""
+    out = np.empty(len(value_added))
     count = 0
-    for i in range(len(values)):
-        out[count] = values[i]
-        count += selected[i]  # branch-free: an unselected value is overwritten next
+    for i in range(len(value_added)):
+        out[count] = value_added[i]
+        count += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
     return out[:count]
 
 
@@ -220,7 +221,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     pairs = (firms * (firms - 1) / 2).sum()
     shares = m.market_share()
     demand = m.effective_demand
-    small_producer = (f.stage == PRODUCER) & (f.workers < SMALL_FIRM_WORKERS)
+    small_producer_va = _small_producer_value_added(
+        f.stage, f.workers, f.value_added, PRODUCER, SMALL_FIRM_WORKERS
+    )
     supported_ever = c.support_total > 0
     types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
     row: dict[str, float] = {
@@ -267,9 +270,7 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             "takeup_rate": float(model.takeup_taken / model.takeup_offered)
             if model.takeup_offered
             else float("nan"),
-            "small_producer_va_share": float(
-                _selected_values(f.value_added, small_producer).sum() / max(value_added, 1e-12)
-            ),
+            "small_producer_va_share": float(small_producer_va.sum() / max(value_added, 1e-12)),
         }
     )
     for t, name in enumerate(CLUSTER_TYPES):
