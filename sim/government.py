@@ -181,8 +181,8 @@ def deliver(
         recipients(model), effects(model), asked, f.cluster, receives, share, cofinance, gap
     )
     for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
-        rows = receives[:, instrument]
-        f.productivity[asked[rows]] *= np.exp(growth[rows, instrument])
+        slots, logs = kernels.received(asked, receives, growth, instrument)
+        f.productivity[slots] *= np.exp(logs)
     spent = leaked.copy()
     for instrument in range(len(INSTRUMENTS)):
         if per_cluster[:, instrument].any():

@@ -374,6 +374,26 @@ def support_firms(
 
 
 @kernel
+def received(
+    asked: np.ndarray, receives: np.ndarray, growth: np.ndarray, instrument: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The recipients of ``instrument`` and their log productivity growth, in slot order (the
+    array numpy's exp then sees is the one the instrument-by-instrument code gave it)."""
+    n = 0
+    for row in range(len(asked)):
+        n += receives[row, instrument]
+    slots = np.empty(n, dtype=np.int64)
+    logs = np.empty(n)
+    n = 0
+    for row in range(len(asked)):
+        if receives[row, instrument]:
+            slots[n] = asked[row]
+            logs[n] = growth[row, instrument]
+            n += 1
+    return slots, logs
+
+
+@kernel
 def grant(
     firms: Recipients,
     effects: Effects,
