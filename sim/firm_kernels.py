@@ -28,67 +28,89 @@ def _cap_at(x: float, high: float) -> float:
 
 
 # ---- ties -------------------------------------------------------------------------------------
+# A rule draws one number per candidate firm, in slot order, so it takes two passes: count the
+# candidates (the caller draws that many numbers), then walk the firms again applying the draws.
+# The walks select rather than branch: which firms are candidates, and which succeed, is random.
+
+
 @kernel
-def linked(column: np.ndarray) -> np.ndarray:
-    """Slots whose vertical tie is set (``np.flatnonzero(column >= 0)``)."""
+def _draw(u: np.ndarray, k: int) -> float:
+    """The k-th draw; past the last one (no candidate is left to use it) a dummy."""
+    return u[k] if k < len(u) else 1.0
+
+
+@kernel
+def count_linked(column: np.ndarray) -> int:
+    """Firms whose vertical tie in ``column`` is set."""
     n = 0
     for i in range(len(column)):
         n += column[i] >= 0
-    slots = np.empty(n + 1, dtype=np.int64)  # a spare: each slot is written before it is tested
-    n = 0
+    return n
+
+
+@kernel
+def lapse(column: np.ndarray, u: np.ndarray, chance: float) -> None:
+    """Unset each set tie whose draw (one per set tie) falls below ``chance``."""
+    k = 0
     for i in range(len(column)):
-        slots[n] = i
-        n += column[i] >= 0
-    return slots[:n]
+        linked = column[i] >= 0
+        column[i] = -1 if linked & (_draw(u, k) < chance) else column[i]
+        k += linked
 
 
 @kernel
-def cut(column: np.ndarray, slots: np.ndarray, u: np.ndarray, chance: float) -> None:
-    """Unset the tie of each slot whose draw falls below ``chance``."""
-    for k in range(len(slots)):
-        if u[k] < chance:
-            column[slots[k]] = -1
+def _unlinked_producer(stage: int, link: int) -> bool:
+    return (stage == PRODUCER) & (link < 0)
 
 
 @kernel
-def unlinked_producers(stage: np.ndarray, column: np.ndarray) -> np.ndarray:
-    """Producers without a tie in ``column``, in slot order."""
+def count_unlinked_producers(stage: np.ndarray, column: np.ndarray) -> int:
+    """Producers without a tie in ``column``."""
     n = 0
     for i in range(len(stage)):
-        n += (stage[i] == PRODUCER) & (column[i] < 0)
-    slots = np.empty(n + 1, dtype=np.int64)
-    n = 0
-    for i in range(len(stage)):
-        slots[n] = i
-        n += (stage[i] == PRODUCER) & (column[i] < 0)
-    return slots[:n]
+        n += _unlinked_producer(stage[i], column[i])
+    return n
 
 
 @kernel
-def below(degree: np.ndarray, cap: int) -> np.ndarray:
-    """Slots with fewer than ``cap`` ties (``np.flatnonzero(degree < cap)``)."""
-    n = 0
-    for i in range(len(degree)):
-        n += degree[i] < cap
-    slots = np.empty(n + 1, dtype=np.int64)
-    n = 0
-    for i in range(len(degree)):
-        slots[n] = i
-        n += degree[i] < cap
-    return slots[:n]
-
-
-@kernel
-def succeeding(
-    slots: np.ndarray, cluster: np.ndarray, chance: np.ndarray, u: np.ndarray
+def unlinked_producers_seeking(
+    stage: np.ndarray, column: np.ndarray, cluster: np.ndarray, chance: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
-    """The slots whose draw falls below their cluster's ``chance``, in order."""
-    chosen = np.empty(len(slots) + 1, dtype=np.int64)
-    n = 0
-    for k in range(len(slots)):
-        chosen[n] = slots[k]
-        n += u[k] < chance[cluster[slots[k]]]
+    """Producers without a tie in ``column`` whose draw falls below their cluster's ``chance``
+    (one draw per such producer), in slot order."""
+    chosen = np.empty(len(u) + 1, dtype=np.int64)  # a spare: each is written before it is tested
+    n = k = 0
+    for i in range(len(stage)):
+        candidate = _unlinked_producer(stage[i], column[i])
+        chosen[n] = i
+        n += candidate & (_draw(u, k) < chance[cluster[i]])
+        k += candidate
     return chosen[:n].copy()  # a few among many: do not keep the whole buffer alive
+
+
+@kernel
+def count_below(degree: np.ndarray, cap: int) -> int:
+    """Firms with fewer than ``cap`` horizontal ties."""
+    n = 0
+    for i in range(len(degree)):
+        n += degree[i] < cap
+    return n
+
+
+@kernel
+def below_cap_seeking(
+    degree: np.ndarray, cap: int, cluster: np.ndarray, chance: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Firms with fewer than ``cap`` ties whose draw falls below their cluster's ``chance`` (one
+    draw per such firm), in slot order."""
+    chosen = np.empty(len(u) + 1, dtype=np.int64)
+    n = k = 0
+    for i in range(len(degree)):
+        candidate = degree[i] < cap
+        chosen[n] = i
+        n += candidate & (_draw(u, k) < chance[cluster[i]])
+        k += candidate
+    return chosen[:n].copy()
 
 
 # ---- learning ---------------------------------------------------------------------------------
@@ -119,24 +141,27 @@ def spill_over(
     ``absorptive`` per slot.
 
     Like the two bincounts it replaces, each firm sums its leads as the lower end of its ties
-    (in tie order), then adds the sum as the upper end."""
+    (in tie order), then adds the sum as the upper end. A node's values and sums sit side by
+    side (one cache line per end of a tie)."""
     m = len(nodes)
-    lead_p_low, lead_p_high = np.zeros(m), np.zeros(m)
-    lead_q_low, lead_q_high = np.zeros(m), np.zeros(m)
+    value = np.empty((m, 2))  # log productivity, quality
+    for k in range(m):
+        value[k, 0] = log_productivity[k]
+        value[k, 1] = quality[nodes[k]]
+    lead = np.zeros((m, 4))  # as lower end: productivity, quality; as upper end: the same
     for e in range(len(a)):
         i, j = position[a[e]], position[b[e]]
-        diff = log_productivity[j] - log_productivity[i]
-        lead_p_low[i] += _floor_at(diff, 0.0)
-        lead_p_high[j] += _floor_at(-diff, 0.0)
-        diff = quality[b[e]] - quality[a[e]]
-        lead_q_low[i] += _floor_at(diff, 0.0)
-        lead_q_high[j] += _floor_at(-diff, 0.0)
+        productivity_gap = value[j, 0] - value[i, 0]
+        quality_gap = value[j, 1] - value[i, 1]
+        lead[i, 0] += _floor_at(productivity_gap, 0.0)
+        lead[i, 1] += _floor_at(quality_gap, 0.0)
+        lead[j, 2] += _floor_at(-productivity_gap, 0.0)
+        lead[j, 3] += _floor_at(-quality_gap, 0.0)
     step = np.empty(m, dtype=np.float64)
     for k in range(m):
-        slot = nodes[k]
-        absorbed = rate * absorptive[slot]
-        step[k] = absorbed * ((lead_p_low[k] + lead_p_high[k]) / degree[k])
-        quality[slot] = quality[slot] + absorbed * ((lead_q_low[k] + lead_q_high[k]) / degree[k])
+        absorbed = rate * absorptive[nodes[k]]
+        step[k] = absorbed * ((lead[k, 0] + lead[k, 2]) / degree[k])
+        quality[nodes[k]] = value[k, 1] + absorbed * ((lead[k, 1] + lead[k, 3]) / degree[k])
     return step
 
 
@@ -165,12 +190,13 @@ def settle(
 ) -> None:
     """Value added after commissions paid and earned, profit, cash, age, fading visibility.
 
-    Commissions are first summed per trader in slot order (as ``np.bincount`` does; untied
-    firms add 0.0 to bin 0 as there), then each firm's accounts are settled."""
+    Commissions are first summed per trader in slot order, as ``np.bincount`` does (it also
+    adds untied firms' 0.0 to bin 0, which never changes a sum that starts at +0.0), then each
+    firm's accounts are settled."""
     earned = np.zeros(len(trader))
     for i in range(len(trader)):
-        commission = commission_rate * sales[i] if trader[i] >= 0 else 0.0
-        earned[max(trader[i], 0)] += commission
+        if trader[i] >= 0:
+            earned[trader[i]] += commission_rate * sales[i]
     for i in range(len(trader)):
         commission = commission_rate * sales[i] if trader[i] >= 0 else 0.0
         value_added[i] = sales[i] - materials[i] - commission + earned[i]
@@ -205,7 +231,7 @@ def invest(
         per_worker = spend / _floor_at(workers[i], 1.0)
         gain = invest_efficiency * per_worker / (1 + per_worker)
         next_threshold = threshold[min(segment[i] + 1, top_segment)]
-        to_quality = 0.5 if stage[i] != UPSTREAM and quality[i] < next_threshold else 0.0
+        to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
         exponent[i] = gain * (1 - to_quality)
         quality_gain[i] = gain * to_quality
     return exponent, quality_gain
@@ -228,12 +254,14 @@ def improve(
 
 @kernel
 def _grows(utilisation: float, profit: float) -> bool:
-    return utilisation > 0.95 and profit > 0
+    """Sold out and profitable."""
+    return (utilisation > 0.95) & (profit > 0)
 
 
 @kernel
 def _shrinks(utilisation: float, profit: float, workers: float) -> bool:
-    return utilisation < 0.7 and profit < 0 and workers > 1
+    """Idle and losing, with someone to lay off."""
+    return (utilisation < 0.7) & (profit < 0) & (workers > 1)
 
 
 @kernel
@@ -258,17 +286,22 @@ def adjust_workforce(
     firing_rate: float,
 ) -> None:
     """Hire or lay off, rounded stochastically (one draw per growing, one per shrinking firm,
-    in slot order); at least one worker stays."""
+    in slot order); at least one worker stays.
+
+    Both outcomes are computed for every firm and one is selected: no branch on the (random)
+    grow/shrink pattern."""
     g = s = 0
     for i in range(len(workers)):
         w = workers[i]
-        if _grows(utilisation[i], profit[i]):
-            rate = hiring_rate / (1 + w / management_span)
-            w = w + np.floor(rate * w + u_grow[g])
-            g += 1
-        elif _shrinks(utilisation[i], profit[i], w):
-            w = w - np.floor(firing_rate * w + u_shrink[s])
-            s += 1
+        grows = _grows(utilisation[i], profit[i])
+        shrinks = _shrinks(utilisation[i], profit[i], w)
+        draw_grow = u_grow[g] if g < len(u_grow) else 0.0
+        draw_shrink = u_shrink[s] if s < len(u_shrink) else 0.0
+        hired = w + np.floor(hiring_rate / (1 + w / management_span) * w + draw_grow)
+        fired = w - np.floor(firing_rate * w + draw_shrink)
+        w = hired if grows else (fired if shrinks else w)
+        g += grows
+        s += shrinks
         workers[i] = _floor_at(w, 1.0)
 
 

@@ -28,8 +28,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
     # lapse
     for column in (f.supplier, f.trader):
-        linked = fk.linked(column)
-        fk.cut(column, linked, rng.random(len(linked)), p.tie_decay)
+        fk.lapse(column, rng.random(fk.count_linked(column)), p.tie_decay)
     if len(model.ties):
         model.ties.keep(rng.random(len(model.ties)) >= p.tie_decay)
     # vertical formation: unlinked producers look for a local supplier and a local trader
@@ -37,15 +36,15 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
         (f.supplier, UPSTREAM, p.vertical_tie_rate),
         (f.trader, DOWNSTREAM, p.buyer_tie_rate),
     ):
-        seekers = fk.unlinked_producers(f.stage, column)
-        u = rng.random(len(seekers))
-        seekers = fk.succeeding(seekers, f.cluster, rate * brokerage, u)
+        u = rng.random(fk.count_unlinked_producers(f.stage, column))
+        seekers = fk.unlinked_producers_seeking(f.stage, column, f.cluster, rate * brokerage, u)
         if len(seekers):
             column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
     # horizontal cooperation among firms of the same stage, helped by joint action
-    seekers = fk.below(model.ties.degree(f.size), p.max_horizontal_ties)
+    degree, cap = model.ties.degree(f.size), p.max_horizontal_ties
     chance = p.horizontal_tie_rate * (1.0 + model.config.coordination.brokerage * c.joint_action)
-    seekers = fk.succeeding(seekers, f.cluster, chance, rng.random(len(seekers)))
+    u = rng.random(fk.count_below(degree, cap))
+    seekers = fk.below_cap_seeking(degree, cap, f.cluster, chance, u)
     if len(seekers):
         partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
         ok = partner >= 0

@@ -86,27 +86,27 @@ def _degree(a: np.ndarray, b: np.ndarray, capacity: int) -> np.ndarray:
 @kernel
 def _kept(a: np.ndarray, b: np.ndarray, keep: np.ndarray):
     """The ties flagged in ``keep``, in order."""
+    kept_a = np.empty(len(a) + 1, dtype=a.dtype)  # a spare: each is written before it is tested
+    kept_b = np.empty(len(b) + 1, dtype=b.dtype)
     n = 0
     for e in range(len(a)):
+        kept_a[n] = a[e]
+        kept_b[n] = b[e]
         n += keep[e]
-    kept_a = np.empty(n, dtype=a.dtype)
-    kept_b = np.empty(n, dtype=b.dtype)
-    n = 0
-    for e in range(len(a)):
-        if keep[e]:
-            kept_a[n] = a[e]
-            kept_b[n] = b[e]
-            n += 1
-    return kept_a, kept_b
+    return kept_a[:n], kept_b[:n]
 
 
 @kernel
-def _alive_ends(a: np.ndarray, b: np.ndarray, dead: np.ndarray) -> np.ndarray:
-    """Which ties have neither end flagged dead."""
-    keep = np.empty(len(a), dtype=np.bool_)
+def _without(a: np.ndarray, b: np.ndarray, dead: np.ndarray):
+    """The ties with neither end flagged ``dead``, in order."""
+    kept_a = np.empty(len(a) + 1, dtype=a.dtype)  # a spare: each is written before it is tested
+    kept_b = np.empty(len(b) + 1, dtype=b.dtype)
+    n = 0
     for e in range(len(a)):
-        keep[e] = not (dead[a[e]] or dead[b[e]])
-    return keep
+        kept_a[n] = a[e]
+        kept_b[n] = b[e]
+        n += not (dead[a[e]] | dead[b[e]])
+    return kept_a[:n], kept_b[:n]
 
 
 @kernel
@@ -126,33 +126,52 @@ def _relabelled(a: np.ndarray, b: np.ndarray, where: np.ndarray, start: int):
 
 
 @kernel
-def _fresh(a: np.ndarray, b: np.ndarray, new_keys: np.ndarray, base: int) -> np.ndarray:
-    """Which of the sorted keys ``lo * base + hi`` are not a tie yet. An existing tie can only
-    match if it starts where a new one does, so only those few are looked up."""
+def _fresh_ties(a: np.ndarray, b: np.ndarray, keys: np.ndarray, base: int):
+    """Ends (lo, hi) of the distinct sorted keys ``lo * base + hi`` that are not a tie yet, in
+    key order. An existing tie can only match if it starts where a new one does, so only those
+    few are looked up (binary search)."""
+    distinct = np.empty(len(keys), dtype=np.int64)
+    n = 0
+    for k in range(len(keys)):
+        if n == 0 or keys[k] != distinct[n - 1]:
+            distinct[n] = keys[k]
+            n += 1
     starts = np.zeros(base, dtype=np.bool_)
-    for key in new_keys:
-        starts[key // base] = True
-    fresh = np.ones(len(new_keys), dtype=np.bool_)
+    for k in range(n):
+        starts[distinct[k] // base] = True
+    fresh = np.ones(n, dtype=np.bool_)
     for e in range(len(a)):
         if starts[a[e]]:
             key = a[e] * base + b[e]
-            low, high = 0, len(new_keys)  # binary search: the first new key >= key
+            low, high = 0, n  # the first distinct key >= key
             while low < high:
                 middle = (low + high) >> 1
-                if new_keys[middle] < key:
+                if distinct[middle] < key:
                     low = middle + 1
                 else:
                     high = middle
-            if low < len(new_keys) and new_keys[low] == key:
+            if low < n and distinct[low] == key:
                 fresh[low] = False
-    return fresh
+    count = 0
+    for k in range(n):
+        count += fresh[k]
+    lo = np.empty(count, dtype=np.int64)
+    hi = np.empty(count, dtype=np.int64)
+    count = 0
+    for k in range(n):
+        if fresh[k]:
+            lo[count] = distinct[k] // base
+            hi[count] = distinct[k] % base
+            count += 1
+    return lo, hi
 
 
 @kernel
 def _touched(a: np.ndarray, b: np.ndarray, n_slots: int):
-    """Tied slots, their degree, and each slot's position among them (-1 if untied)."""
+    """Tied slots, their degree, and each slot's position among them (-1 if untied; 32-bit, to
+    keep the lookups in cache)."""
     degree = _degree(a, b, n_slots)
-    position = np.empty(len(degree), dtype=np.int64)
+    position = np.empty(len(degree), dtype=np.int32)
     nodes = np.empty(len(degree) + 1, dtype=np.int64)
     n = 0
     for slot in range(len(degree)):
@@ -191,10 +210,9 @@ class HorizontalTies:
         if len(lo) == 0:
             return
         base = int(max(hi.max(), self.b.max() if len(self.b) else 0)) + 1
-        new_keys = np.unique(lo * base + hi)
-        new_keys = new_keys[_fresh(self.a, self.b, new_keys, base)]
-        self.a = np.concatenate((self.a, new_keys // base))
-        self.b = np.concatenate((self.b, new_keys % base))
+        lo, hi = _fresh_ties(self.a, self.b, np.sort(lo * base + hi), base)
+        self.a = np.concatenate((self.a, lo))
+        self.b = np.concatenate((self.b, hi))
 
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b = _kept(self.a, self.b, mask)
@@ -207,7 +225,7 @@ class HorizontalTies:
     def drop_firms(self, dead: np.ndarray) -> None:
         """Cut every tie touching a slot flagged in the boolean array ``dead``."""
         if len(self.a):
-            self.keep(_alive_ends(self.a, self.b, dead))
+            self.a, self.b = _without(self.a, self.b, dead)
 
     def touched(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Firms with at least one tie, their degree, and each tie's ends as positions among
@@ -216,6 +234,7 @@ class HorizontalTies:
         Learning only moves these firms, so it can work on them rather than on every slot.
         """
         nodes, degree, position = _touched(self.a, self.b, n_slots)
+        position = position.astype(np.int64)
         return nodes, degree, position[self.a], position[self.b]
 
     def tied_positions(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
