@@ -66,7 +66,10 @@ def _relative_cost(unit_cost, product, reference_cost):
 def _water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
     """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
     weight of the cluster's sellers per market). Per-market sums add sellers in index order,
-    as ``np.bincount`` does, so they are its sums bit for bit."""
+    as ``np.bincount`` does, so they are its sums bit for bit. The pass is branch-free (a
+    seller's values are selected in registers and always stored): whether a seller is full is
+    a coin toss the processor cannot predict, and a mispredicted branch costs more than the
+    arithmetic."""
     n_markets = len(outside)
     sales = np.zeros(len(weight))
     open_weight = weight.astype(np.float64)  # a copy: full sellers drop out of it
@@ -80,16 +83,17 @@ def _water_fill(market_index, weight, capacity_value, remaining, outside, rounds
         still_open = np.zeros(n_markets)
         any_full = False
         for k in range(len(weight)):
-            market = market_index[k]
-            offer = open_weight[k] * per_weight[market]
+            market, still = market_index[k], open_weight[k]
+            offer = still * per_weight[market]
             room = capacity_value[k] - sales[k]
             taken = minimum(offer, room)
             sales[k] += taken
-            if offer >= room:
-                any_full = True
-                open_weight[k] = 0.0
+            full = offer >= room
+            any_full |= full
+            still = 0.0 if full else still
+            open_weight[k] = still
             returned[market] += offer - taken
-            still_open[market] += open_weight[k]
+            still_open[market] += still
         if round_ == rounds - 1 or not any_full:
             break
         remaining, inside = returned, still_open

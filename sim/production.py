@@ -127,7 +127,9 @@ def produce_and_sell(model: ClusterModel) -> None:
     """Production capacity, input reliability, pricing, market clearing, input purchases."""
     f, r, rng, m = model.firms, rates(model), model.rng, model.market
     # producers' inputs may fail to arrive (a draw per producer): capacity falls short
-    failure_draw = rng.random(np.count_nonzero(f.stage == PRODUCER))
+    n_producers = np.count_nonzero(f.stage == PRODUCER)
+    failure_draw = np.empty(n_producers + 1)  # and a spare, which the kernel reads, unused
+    rng.random(out=failure_draw[:n_producers])
     nominal = kernels.capacity(
         f.stage, f.workers, f.productivity, f.supplier, failure_draw, r, f.output_capacity
     )

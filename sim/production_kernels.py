@@ -131,17 +131,19 @@ def eligibility(sellers, quality, knowledge, trader, threshold, r):
 @kernel
 def capacity(stage, workers, productivity, supplier, failure_draw, r, output_capacity):
     """Write this quarter's capacity; return nominal capacity. A producer's inputs fail to
-    arrive when its draw (one per producer, in slot order) reaches its supplier's reliability."""
+    arrive when its draw reaches its supplier's reliability. ``failure_draw``: one per producer
+    in slot order, then a spare: the loop is branch-free, it reads a draw for every firm and
+    keeps a producer's result only (firms' stages interleave, a branch would mispredict)."""
     nominal = np.empty(len(stage))
     producer = 0
     for i in range(len(stage)):
-        nominal[i] = workers[i] * output_per_worker(stage[i], productivity[i], r)
-        output_capacity[i] = nominal[i]
-        if stage[i] == PRODUCER:
-            reliability = r.local_reliability if supplier[i] >= 0 else r.outside_reliability
-            if failure_draw[producer] >= reliability:
-                output_capacity[i] = nominal[i] * (1 - r.shortfall)
-            producer += 1
+        nominal_i = workers[i] * output_per_worker(stage[i], productivity[i], r)
+        reliability = r.local_reliability if supplier[i] >= 0 else r.outside_reliability
+        is_producer = stage[i] == PRODUCER
+        fails = is_producer & (failure_draw[producer] >= reliability)
+        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
+        nominal[i] = nominal_i
+        producer += is_producer
     return nominal
 
 
@@ -295,34 +297,43 @@ def book_sales_and_inputs(
 ):
     """Book sellers' sales, then inputs: each producer asks its local supplier (sums in slot
     order, as ``np.bincount``), which fills the same share of every order, the rest is bought
-    outside; upstream firms sell to tied producers and part of their spare capacity outside."""
+    outside; upstream firms sell to tied producers and part of their spare capacity outside.
+
+    The second pass is branch-free: it works out every stage's rule for each firm and keeps the
+    firm's own stage's (stages interleave, a branch would mispredict)."""
     asked = np.zeros(len(stage))
     for k, i in enumerate(sellers):
         sales[i] = seller_sales[k]
         units[i] = seller_sales[k] / price[k]
-        if stage[i] == PRODUCER and supplier[i] >= 0:
+        if (stage[i] == PRODUCER) & (supplier[i] >= 0):
             asked[supplier[i]] += units[i] * r.input_coefficient
     for i in range(len(stage)):
-        materials[i] = 0.0
-        local_inputs[i] = 0.0
-        if stage[i] == PRODUCER:
-            need = units[i] * r.input_coefficient
-            local = 0.0
-            if supplier[i] >= 0:
-                tied = supplier[i]
-                fill = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
-                local = need * fill
-            joint = 1 - r.joint_purchasing_saving * (
-                joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
-            )
-            materials[i] = (local * r.local_input_price + (need - local) * r.input_price) * joint
-            local_inputs[i] = local
-        elif stage[i] == DOWNSTREAM:
-            materials[i] = units[i] * r.input_coefficient * r.input_price
-        elif stage[i] == UPSTREAM:
-            sold_local = minimum(asked[i], output_capacity[i])
-            spare = output_capacity[i] - sold_local
-            units[i] = sold_local + r.outside_input_sales * spare
-            sales[i] = units[i] * r.local_input_price
-            materials[i] = units[i] * r.raw_material_cost
-        utilisation[i] = units[i] / maximum(nominal[i], 1e-12)
+        producer, upstream = stage[i] == PRODUCER, stage[i] == UPSTREAM
+        # a producer's inputs: its supplier's share of the order locally, the rest outside
+        need = units[i] * r.input_coefficient
+        linked = supplier[i] >= 0
+        tied = supplier[i] if linked else 0  # slot 0 stands in for none (its result unused)
+        fill = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
+        local = need * fill if producer & linked else 0.0
+        joint = 1 - r.joint_purchasing_saving * (
+            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+        )
+        bought = (local * r.local_input_price + (need - local) * r.input_price) * joint
+        # an upstream firm's output: sold to tied producers, part of the spare sold outside
+        sold_local = minimum(asked[i], output_capacity[i])
+        made = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
+        units_i = made if upstream else units[i]
+        units[i] = units_i
+        if upstream:
+            sales[i] = made * r.local_input_price
+        materials[i] = (
+            bought
+            if producer
+            else made * r.raw_material_cost
+            if upstream
+            else need * r.input_price
+            if stage[i] == DOWNSTREAM
+            else 0.0
+        )
+        local_inputs[i] = local
+        utilisation[i] = units_i / maximum(nominal[i], 1e-12)
