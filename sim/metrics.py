@@ -176,7 +176,7 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     Thresholds are assumed, in the spirit of the typology in the literature (Tambunan 2005).
     """
     c = model.clusters
-    c.va_history = np.roll(c.va_history, 1, axis=0)
+    c.va_history[1:] = c.va_history[:-1]  # the oldest quarter drops out (cheaper than np.roll)
     c.va_history[0] = outcome["value_added"]
     oldest = c.va_history[-1]
     growth = np.where(oldest > 0, outcome["value_added"] / np.maximum(oldest, 1e-9) - 1, 0.0)
