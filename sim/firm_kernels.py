@@ -40,22 +40,13 @@ def _draw(u: np.ndarray, k: int) -> float:
 
 
 @kernel
-def count_linked(column: np.ndarray) -> int:
-    """Firms whose vertical tie in ``column`` is set."""
-    n = 0
-    for i in range(len(column)):
-        n += column[i] >= 0
-    return n
-
-
-@kernel
-def lapse(column: np.ndarray, u: np.ndarray, chance: float) -> None:
-    """Unset each set tie whose draw (one per set tie) falls below ``chance``."""
-    k = 0
-    for i in range(len(column)):
-        linked = column[i] >= 0
-        column[i] = -1 if linked & (_draw(u, k) < chance) else column[i]
-        k += linked
+def count_linked(supplier: np.ndarray, trader: np.ndarray) -> tuple[int, int]:
+    """Firms with a supplier, firms with a trader."""
+    suppliers = traders = 0
+    for i in range(len(supplier)):
+        suppliers += supplier[i] >= 0
+        traders += trader[i] >= 0
+    return suppliers, traders
 
 
 @kernel
@@ -64,12 +55,27 @@ def _unlinked_producer(stage: int, link: int) -> bool:
 
 
 @kernel
-def count_unlinked_producers(stage: np.ndarray, column: np.ndarray) -> int:
-    """Producers without a tie in ``column``."""
-    n = 0
-    for i in range(len(stage)):
-        n += _unlinked_producer(stage[i], column[i])
-    return n
+def lapse(
+    supplier: np.ndarray,
+    trader: np.ndarray,
+    stage: np.ndarray,
+    u_supplier: np.ndarray,
+    u_trader: np.ndarray,
+    chance: float,
+) -> tuple[int, int]:
+    """Unset each set vertical tie whose draw (one per set tie of each kind) falls below
+    ``chance``; return how many producers are then without a supplier and without a trader."""
+    s = t = 0
+    without_supplier = without_trader = 0
+    for i in range(len(supplier)):
+        has_supplier, has_trader = supplier[i] >= 0, trader[i] >= 0
+        supplier[i] = -1 if has_supplier & (_draw(u_supplier, s) < chance) else supplier[i]
+        trader[i] = -1 if has_trader & (_draw(u_trader, t) < chance) else trader[i]
+        s += has_supplier
+        t += has_trader
+        without_supplier += _unlinked_producer(stage[i], supplier[i])
+        without_trader += _unlinked_producer(stage[i], trader[i])
+    return without_supplier, without_trader
 
 
 @kernel
@@ -207,52 +213,6 @@ def settle(
 
 
 @kernel
-def invest(
-    cash: np.ndarray,
-    workers: np.ndarray,
-    quality: np.ndarray,
-    stage: np.ndarray,
-    segment: np.ndarray,
-    threshold: np.ndarray,
-    cash_buffer: float,
-    invest_share: float,
-    invest_efficiency: float,
-    top_segment: int,
-):
-    """Spend a share of cash above the buffer (``cash`` in place); return per firm the gain's
-    exponent for productivity and its step for quality. Below the next segment's quality
-    threshold, half the gain goes to quality (never upstream)."""
-    n = len(cash)
-    exponent = np.empty(n, dtype=np.float64)
-    quality_gain = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        spend = invest_share * _floor_at(cash[i] - cash_buffer * workers[i], 0.0)
-        cash[i] -= spend
-        per_worker = spend / _floor_at(workers[i], 1.0)
-        gain = invest_efficiency * per_worker / (1 + per_worker)
-        next_threshold = threshold[min(segment[i] + 1, top_segment)]
-        to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
-        exponent[i] = gain * (1 - to_quality)
-        quality_gain[i] = gain * to_quality
-    return exponent, quality_gain
-
-
-@kernel
-def improve(
-    productivity: np.ndarray,
-    quality: np.ndarray,
-    growth: np.ndarray,
-    quality_gain: np.ndarray,
-    kept: float,
-) -> None:
-    """Productivity grows by ``growth`` and depreciates; quality closes ``quality_gain`` of its
-    distance to 1."""
-    for i in range(len(productivity)):
-        productivity[i] = productivity[i] * (growth[i] * kept)
-        quality[i] = _cap_at(quality[i] + quality_gain[i] * (1 - quality[i]), 1.0)
-
-
-@kernel
 def _grows(utilisation: float, profit: float) -> bool:
     """Sold out and profitable."""
     return (utilisation > 0.95) & (profit > 0)
@@ -265,40 +225,73 @@ def _shrinks(utilisation: float, profit: float, workers: float) -> bool:
 
 
 @kernel
-def workforce_moves(utilisation: np.ndarray, profit: np.ndarray, workers: np.ndarray):
-    """How many firms grow (sold out and profitable) and shrink (idle and losing)."""
+def invest(
+    cash: np.ndarray,
+    workers: np.ndarray,
+    quality: np.ndarray,
+    stage: np.ndarray,
+    segment: np.ndarray,
+    utilisation: np.ndarray,
+    profit: np.ndarray,
+    threshold: np.ndarray,
+    cash_buffer: float,
+    invest_share: float,
+    invest_efficiency: float,
+    top_segment: int,
+):
+    """Spend a share of cash above the buffer (``cash`` in place); return per firm the gain's
+    exponent for productivity and its step for quality, and how many firms will grow and shrink
+    their workforce (each takes a draw). Below the next segment's quality threshold, half the
+    gain goes to quality (never upstream)."""
+    n = len(cash)
+    exponent = np.empty(n, dtype=np.float64)
+    quality_gain = np.empty(n, dtype=np.float64)
     grow = shrink = 0
-    for i in range(len(workers)):
+    for i in range(n):
+        spend = invest_share * _floor_at(cash[i] - cash_buffer * workers[i], 0.0)
+        cash[i] -= spend
+        per_worker = spend / _floor_at(workers[i], 1.0)
+        gain = invest_efficiency * per_worker / (1 + per_worker)
+        next_threshold = threshold[min(segment[i] + 1, top_segment)]
+        to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
+        exponent[i] = gain * (1 - to_quality)
+        quality_gain[i] = gain * to_quality
         grow += _grows(utilisation[i], profit[i])
         shrink += _shrinks(utilisation[i], profit[i], workers[i])
-    return grow, shrink
+    return exponent, quality_gain, grow, shrink
 
 
 @kernel
-def adjust_workforce(
+def improve_and_staff(
+    productivity: np.ndarray,
+    quality: np.ndarray,
     workers: np.ndarray,
     utilisation: np.ndarray,
     profit: np.ndarray,
+    growth: np.ndarray,
+    quality_gain: np.ndarray,
+    kept: float,
     u_grow: np.ndarray,
     u_shrink: np.ndarray,
     hiring_rate: float,
     management_span: float,
     firing_rate: float,
 ) -> None:
-    """Hire or lay off, rounded stochastically (one draw per growing, one per shrinking firm,
-    in slot order); at least one worker stays.
+    """Productivity grows by ``growth`` and depreciates (``kept``); quality closes
+    ``quality_gain`` of its distance to 1. Firms hire or lay off, rounded stochastically (one
+    draw per growing, one per shrinking firm, in slot order); at least one worker stays.
 
-    Both outcomes are computed for every firm and one is selected: no branch on the (random)
-    grow/shrink pattern."""
+    Both workforce outcomes are computed for every firm and one is selected: no branch on the
+    (random) grow/shrink pattern."""
     g = s = 0
     for i in range(len(workers)):
+        productivity[i] = productivity[i] * (growth[i] * kept)
+        quality[i] = _cap_at(quality[i] + quality_gain[i] * (1 - quality[i]), 1.0)
         w = workers[i]
         grows = _grows(utilisation[i], profit[i])
         shrinks = _shrinks(utilisation[i], profit[i], w)
-        draw_grow = u_grow[g] if g < len(u_grow) else 0.0
-        draw_shrink = u_shrink[s] if s < len(u_shrink) else 0.0
-        hired = w + np.floor(hiring_rate / (1 + w / management_span) * w + draw_grow)
-        fired = w - np.floor(firing_rate * w + draw_shrink)
+        hired = w + np.floor(hiring_rate / (1 + w / management_span) * w + _draw(u_grow, g))
+        fired = w - np.floor(firing_rate * w + _draw(u_shrink, s))
         w = hired if grows else (fired if shrinks else w)
         g += grows
         s += shrinks

@@ -26,17 +26,18 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
     f, p, rng, c = model.firms, model.config.firms, model.rng, model.clusters
     brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
-    # lapse
-    for column in (f.supplier, f.trader):
-        fk.lapse(column, rng.random(fk.count_linked(column)), p.tie_decay)
+    # lapse (a draw per tie)
+    linked_suppliers, linked_traders = fk.count_linked(f.supplier, f.trader)
+    u_supplier, u_trader = rng.random(linked_suppliers), rng.random(linked_traders)
+    unlinked = fk.lapse(f.supplier, f.trader, f.stage, u_supplier, u_trader, p.tie_decay)
     if len(model.ties):
         model.ties.keep(rng.random(len(model.ties)) >= p.tie_decay)
     # vertical formation: unlinked producers look for a local supplier and a local trader
-    for column, stage, rate in (
-        (f.supplier, UPSTREAM, p.vertical_tie_rate),
-        (f.trader, DOWNSTREAM, p.buyer_tie_rate),
+    for column, stage, rate, n_unlinked in (
+        (f.supplier, UPSTREAM, p.vertical_tie_rate, unlinked[0]),
+        (f.trader, DOWNSTREAM, p.buyer_tie_rate, unlinked[1]),
     ):
-        u = rng.random(fk.count_unlinked_producers(f.stage, column))
+        u = rng.random(n_unlinked)
         seekers = fk.unlinked_producers_seeking(f.stage, column, f.cluster, rate * brokerage, u)
         if len(seekers):
             column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
@@ -88,12 +89,14 @@ def account(model: ClusterModel) -> None:
 def invest_and_adjust(model: ClusterModel) -> None:
     """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
     f, p, rng = model.firms, model.config.firms, model.rng
-    exponent, quality_gain = fk.invest(
+    exponent, quality_gain, n_grow, n_shrink = fk.invest(
         f.cash,
         f.workers,
         f.quality,
         f.stage,
         f.segment,
+        f.utilisation,
+        f.profit,
         model.market.threshold,
         p.cash_buffer,
         p.invest_share,
@@ -101,17 +104,19 @@ def invest_and_adjust(model: ClusterModel) -> None:
         N_SEGMENTS - 1,
     )
     growth = np.exp(exponent, out=exponent)
-    fk.improve(f.productivity, f.quality, growth, quality_gain, 1 - p.depreciation)
-
     # workforce: grow when sold out and profitable, shrink when idle and losing (hires and
     # lay-offs rounded stochastically, a draw per firm that grows or shrinks)
-    n_grow, n_shrink = fk.workforce_moves(f.utilisation, f.profit, f.workers)
     u_grow = rng.random(n_grow)
     u_shrink = rng.random(n_shrink)
-    fk.adjust_workforce(
+    fk.improve_and_staff(
+        f.productivity,
+        f.quality,
         f.workers,
         f.utilisation,
         f.profit,
+        growth,
+        quality_gain,
+        1 - p.depreciation,
         u_grow,
         u_shrink,
         p.hiring_rate,
@@ -141,7 +146,8 @@ def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.n
     f, p, rng, w = model.firms, model.config.firms, model.rng, model.config.world
     n = len(slots)
     # incumbents only: empty slots and the new ones (cluster -1 until set below) are left out
-    log_productivity = np.log(np.maximum(f.productivity, 1e-9))
+    log_productivity = np.maximum(f.productivity, 1e-9)
+    np.log(log_productivity, out=log_productivity)
     counts, total_log_productivity, total_quality = fk.cluster_totals(
         f.cluster, log_productivity, f.quality, model.clusters.count
     )

@@ -16,7 +16,8 @@ from sim.firm_state import FirmState
 @kernel
 def _group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys: int):
     """Counting sort of slots by (cluster, stage): slots in key order, ascending within a key
-    (what a stable argsort gives), with each key's count and first position."""
+    (what a stable argsort gives), with each key's count and first position. Slots are 32-bit
+    (half the memory traffic); the draws return them as 64-bit."""
     counts = np.zeros(n_keys, dtype=np.int64)
     for i in range(len(cluster)):
         counts[cluster[i] * n_stages + stage[i]] += 1
@@ -26,7 +27,7 @@ def _group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys:
         starts[key] = total
         total += counts[key]
     fill = starts.copy()
-    slots = np.empty(len(cluster), dtype=np.int64)
+    slots = np.empty(len(cluster), dtype=np.int32)
     for i in range(len(cluster)):
         key = cluster[i] * n_stages + stage[i]
         slots[fill[key]] = i
