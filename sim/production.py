@@ -144,12 +144,12 @@ def produce_and_sell(model: ClusterModel) -> None:
     disutility = m.price_disutility(product, cost)
     choose_segments(model, sellers, product, cost, disutility, seen, eligible)
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
-    segment = kernels.settle_segments(f.segment, sellers, eligible)
-
-    market_index, capacity, price, capacity_value = kernels.offers(
-        sellers, product, segment, cost, f.output_capacity, m.premium, r.markup
-    )
-    weight = m.firm_weight(segment, disutility, f.quality[sellers], seen, capacity)
+    market_index, capacity, price, capacity_value, exponent = kernels.offers(
+        f.segment, sellers, eligible, product, cost, disutility, seen, f.quality,
+        f.output_capacity, m.threshold, m.premium, r.markup, m.params.quality_sensitivity,
+    )  # fmt: skip
+    weight = np.exp(exponent, out=exponent)  # logit weights, as Market.firm_weight
+    weight *= capacity
     sales = m.clear(market_index, weight, capacity_value)
     m.record_sales(market_index, sales)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;

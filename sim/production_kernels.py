@@ -246,34 +246,51 @@ def pick_segments(
 
 
 @kernel
-def settle_segments(segment, sellers, eligible):
-    """A seller whose segment it no longer qualifies for falls back to the highest one it does
-    (the last segment if none); returns every seller's segment."""
-    settled = np.empty(len(sellers), dtype=segment.dtype)
-    for k, i in enumerate(sellers):
-        if not eligible[k, segment[i]]:
-            fallback = N_SEGMENTS - 1
-            for s in range(N_SEGMENTS - 1, -1, -1):
-                if eligible[k, s]:
-                    fallback = s
-                    break
-            segment[i] = fallback
-        settled[k] = segment[i]
-    return settled
+def settled_segment(eligible, k, segment):
+    """Seller ``k``'s segment, or, if it no longer qualifies for it, the highest segment it does
+    (the last if none)."""
+    if eligible[k, segment]:
+        return segment
+    for s in range(N_SEGMENTS - 1, -1, -1):
+        if eligible[k, s]:
+            return s
+    return N_SEGMENTS - 1
 
 
 @kernel
-def offers(sellers, product, segment, cost, output_capacity, premium, markup):
-    """Per seller: its market (product x segment), capacity, price and capacity at that price."""
+def offers(
+    segment,
+    sellers,
+    eligible,
+    product,
+    cost,
+    price_disutility,
+    seen,
+    quality,
+    output_capacity,
+    threshold,
+    premium,
+    markup,
+    quality_sensitivity,
+):
+    """Per seller, after settling its segment (written back to ``segment``): its market
+    (product x segment), capacity, price, capacity at that price, and logit exponent (numpy
+    takes the exponential: the logit weight is capacity x exp(exponent), ``Market.firm_weight``).
+    """
     n = len(sellers)
     market_index = np.empty(n, dtype=np.int64)
-    capacity_of, price, capacity_value = np.empty(n), np.empty(n), np.empty(n)
+    capacity, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for k, i in enumerate(sellers):
-        market_index[k] = product[k] * N_SEGMENTS + segment[k]
-        capacity_of[k] = output_capacity[i]
-        price[k] = cost[k] * (1 + markup) * premium[segment[k]]
-        capacity_value[k] = capacity_of[k] * price[k]
-    return market_index, capacity_of, price, capacity_value
+        s = settled_segment(eligible, k, segment[i])
+        segment[i] = s
+        market_index[k] = product[k] * N_SEGMENTS + s
+        capacity[k] = output_capacity[i]
+        price[k] = cost[k] * (1 + markup) * premium[s]
+        capacity_value[k] = capacity[k] * price[k]
+        exponent[k] = logit_exponent(
+            quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+        )
+    return market_index, capacity, price, capacity_value, exponent
 
 
 @kernel
