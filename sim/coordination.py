@@ -57,14 +57,14 @@ def _join_and_leave(cluster, member, chance, draws, outsiders, n):
     often be mispredicted.
     """
     members = np.zeros(n, dtype=np.int64)
-    outsider, insider = 0, outsiders  # where the next outsider's and member's draws are
+    outsider, insider = 0, outsiders  # where the next outsider's and next member's draws are
     for i in range(len(cluster)):
-        k, was = cluster[i], np.int64(member[i])
-        draw = draws[insider if was else outsider]
-        now = (draw < chance[k, was]) != member[i]
+        k, is_member = cluster[i], np.int64(member[i])  # 0 or 1: a column of ``chance``
+        draw = draws[insider if is_member else outsider]
+        now = (draw < chance[k, is_member]) != member[i]  # a switch flips membership
         member[i] = now
-        outsider += 1 - was
-        insider += was
+        outsider += 1 - is_member
+        insider += is_member
         members[k] += now
     return members
 
@@ -83,7 +83,7 @@ def update_coordination(model: ClusterModel) -> None:
     pull = 1 + c.mobilisation + member_share + c.legitimacy * has_coordinator
     # draws for the firms each choice concerns: outsiders may join, members may leave
     outsiders = len(f.member) - np.count_nonzero(f.member)
-    draws = np.empty(len(f.member))
+    draws = np.empty(len(f.member))  # the outsiders' draws in slot order, then the members'
     rng.random(outsiders, out=draws[:outsiders])
     rng.random(len(f.member) - outsiders, out=draws[outsiders:])
     join_chance = np.minimum(p.join_rate * pull, 1)
