@@ -1,9 +1,9 @@
 """Inter-firm ties. Vertical ties (producer -> supplier, producer -> trader) are one slot index per
 firm in FirmState; horizontal cooperation ties are an undirected edge list, so learning is a
-pair of bincounts (a sparse mat-vec) rather than a loop over agents.
+pass over the edges (a sparse mat-vec) rather than a loop over agents.
 
-The per-edge and per-firm passes are compiled loops (``sim.compiled``): each reproduces the
-numpy expression it replaced exactly (same order of ties, same integer results)."""
+The per-edge and per-firm passes are compiled loops (``sim.compiled``) that give exactly what
+the numpy expressions they replaced gave: the same ties in the same order, the same draws."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def _group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys:
 
 
 @kernel
-def _pick(slots: np.ndarray, counts: np.ndarray, starts: np.ndarray, key: np.ndarray, u):
+def _pick(
+    slots: np.ndarray, counts: np.ndarray, starts: np.ndarray, key: np.ndarray, u: np.ndarray
+) -> np.ndarray:
     """The member at ``floor(u * count)`` of each key's group, -1 for an empty group."""
     picked = np.empty(len(key), dtype=np.int64)
     last = len(slots) - 1
@@ -204,8 +206,8 @@ class HorizontalTies:
         return _degree(self.a, self.b, capacity)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Add new ties, skipping self-ties and ties that already exist (new ones in (a, b)
-        order)."""
+        """Add new ties, skipping self-ties and ties that already exist; they are appended in
+        (lower end, upper end) order."""
         keep = a != b
         lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         if len(lo) == 0:
