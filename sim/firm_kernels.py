@@ -239,13 +239,12 @@ def invest(
     invest_efficiency: float,
     top_segment: int,
 ):
-    """Spend a share of cash above the buffer (``cash`` in place); return per firm the gain's
-    exponent for productivity and its step for quality, and how many firms will grow and shrink
-    their workforce (each takes a draw). Below the next segment's quality threshold, half the
-    gain goes to quality (never upstream)."""
+    """Spend a share of cash above the buffer (``cash`` in place). Below the next segment's
+    quality threshold half the gain goes to quality (never upstream), which closes that share
+    of its distance to 1 (``quality`` in place); return per firm the exponent of productivity's
+    growth, and how many firms will grow and shrink their workforce (each takes a draw)."""
     n = len(cash)
     exponent = np.empty(n, dtype=np.float64)
-    quality_gain = np.empty(n, dtype=np.float64)
     grow = shrink = 0
     for i in range(n):
         spend = invest_share * _floor_at(cash[i] - cash_buffer * workers[i], 0.0)
@@ -255,21 +254,19 @@ def invest(
         next_threshold = threshold[min(segment[i] + 1, top_segment)]
         to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
         exponent[i] = gain * (1 - to_quality)
-        quality_gain[i] = gain * to_quality
+        quality[i] = _cap_at(quality[i] + gain * to_quality * (1 - quality[i]), 1.0)
         grow += _grows(utilisation[i], profit[i])
         shrink += _shrinks(utilisation[i], profit[i], workers[i])
-    return exponent, quality_gain, grow, shrink
+    return exponent, grow, shrink
 
 
 @kernel
-def improve_and_staff(
+def grow_and_staff(
     productivity: np.ndarray,
-    quality: np.ndarray,
     workers: np.ndarray,
     utilisation: np.ndarray,
     profit: np.ndarray,
     growth: np.ndarray,
-    quality_gain: np.ndarray,
     kept: float,
     u_grow: np.ndarray,
     u_shrink: np.ndarray,
@@ -277,16 +274,15 @@ def improve_and_staff(
     management_span: float,
     firing_rate: float,
 ) -> None:
-    """Productivity grows by ``growth`` and depreciates (``kept``); quality closes
-    ``quality_gain`` of its distance to 1. Firms hire or lay off, rounded stochastically (one
-    draw per growing, one per shrinking firm, in slot order); at least one worker stays.
+    """Productivity grows by ``growth`` and depreciates (``kept``). Firms hire or lay off,
+    rounded stochastically (one draw per growing, one per shrinking firm, in slot order); at
+    least one worker stays.
 
     Both workforce outcomes are computed for every firm and one is selected: no branch on the
     (random) grow/shrink pattern."""
     g = s = 0
     for i in range(len(workers)):
         productivity[i] = productivity[i] * (growth[i] * kept)
-        quality[i] = _cap_at(quality[i] + quality_gain[i] * (1 - quality[i]), 1.0)
         w = workers[i]
         grows = _grows(utilisation[i], profit[i])
         shrinks = _shrinks(utilisation[i], profit[i], w)

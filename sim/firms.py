@@ -89,7 +89,7 @@ def account(model: ClusterModel) -> None:
 def invest_and_adjust(model: ClusterModel) -> None:
     """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
     f, p, rng = model.firms, model.config.firms, model.rng
-    exponent, quality_gain, n_grow, n_shrink = fk.invest(
+    exponent, n_grow, n_shrink = fk.invest(
         f.cash,
         f.workers,
         f.quality,
@@ -108,14 +108,12 @@ def invest_and_adjust(model: ClusterModel) -> None:
     # lay-offs rounded stochastically, a draw per firm that grows or shrinks)
     u_grow = rng.random(n_grow)
     u_shrink = rng.random(n_shrink)
-    fk.improve_and_staff(
+    fk.grow_and_staff(
         f.productivity,
-        f.quality,
         f.workers,
         f.utilisation,
         f.profit,
         growth,
-        quality_gain,
         1 - p.depreciation,
         u_grow,
         u_shrink,
