@@ -106,15 +106,12 @@ def choose_segments(
     if not len(review):
         return
     # exp(logit exponent) per segment, and exp(perception error): numpy takes the exponentials
+    misperception = rng.standard_normal((len(review), N_SEGMENTS))
     attraction = kernels.review_exponents(
-        reviewing, review, f.quality, price_disutility, seen, m.threshold,
-        m.params.quality_sensitivity,
+        reviewing, review, f.quality, f.knowledge, price_disutility, seen, m.threshold,
+        m.params.quality_sensitivity, model.config.instruments.perception_noise, misperception,
     )  # fmt: skip
     np.exp(attraction, out=attraction)
-    misperception = rng.standard_normal((len(review), N_SEGMENTS))
-    kernels.scale_noise(
-        misperception, review, f.knowledge, model.config.instruments.perception_noise
-    )
     np.exp(misperception, out=misperception)
     kernels.pick_segments(
         f.segment, review, reviewing, product, cost, f.output_capacity, attraction,

@@ -182,26 +182,30 @@ def seller_terms(
 
 @kernel
 def review_exponents(
-    reviewing, review, quality, price_disutility, seen, threshold, quality_sensitivity
+    reviewing,
+    review,
+    quality,
+    knowledge,
+    price_disutility,
+    seen,
+    threshold,
+    quality_sensitivity,
+    perception_noise,
+    noise,
 ):
-    """Logit exponent of each reviewing firm in every segment (numpy takes the exponential)."""
+    """What numpy exponentiates for the reviewing firms: each one's logit exponent in every
+    segment (returned), and its perception errors (``noise``, standard normal draws, scaled in
+    place: the noise shrinks with market knowledge)."""
     exponent = np.empty((len(review), N_SEGMENTS))
     for j in range(len(review)):
-        k = reviewing[j]
+        i, k = review[j], reviewing[j]
+        spread = perception_noise * (1 - knowledge[i])
         for s in range(N_SEGMENTS):
             exponent[j, s] = logit_exponent(
-                quality[review[j]], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+                quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
             )
+            noise[j, s] = spread * noise[j, s]
     return exponent
-
-
-@kernel
-def scale_noise(draws, review, knowledge, perception_noise):
-    """Turn standard normal draws into perception errors: noise shrinks with knowledge."""
-    for j in range(len(review)):
-        noise = perception_noise * (1 - knowledge[review[j]])
-        for s in range(N_SEGMENTS):
-            draws[j, s] = noise * draws[j, s]
 
 
 @kernel
@@ -221,27 +225,24 @@ def pick_segments(
 ):
     """Each reviewing firm takes the eligible segment with the best margin it senses: expected
     sales (logit weight at the last clearing's value per weight, capped by capacity) times the
-    margin, times its perception error (``np.argmax``'s choice: the first best, or a NaN)."""
+    margin, times its perception error. The choice is ``np.argmax``'s (the first best, or the
+    first NaN), made branch-free: which segment wins is a coin toss to the processor."""
     for j in range(len(review)):
         i, k = review[j], reviewing[j]
-        best, best_sensed = 0, -np.inf
+        best, best_sensed, settled = 0, -np.inf, False
         for s in range(N_SEGMENTS):
-            if eligible[k, s]:
-                weight = output_capacity[i] * attraction[j, s]
-                price = cost[k] * (1 + markup) * premium[s]
-                sales = minimum(
-                    weight * value_per_weight[product[k] * N_SEGMENTS + s],
-                    output_capacity[i] * price,
-                )
-                expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
-                sensed = expected * misperception[j, s]
-            else:
-                sensed = -np.inf
-            if sensed != sensed:
-                best = s
-                break
-            if sensed > best_sensed:
-                best, best_sensed = s, sensed
+            weight = output_capacity[i] * attraction[j, s]
+            price = cost[k] * (1 + markup) * premium[s]
+            sales = minimum(
+                weight * value_per_weight[product[k] * N_SEGMENTS + s],
+                output_capacity[i] * price,
+            )
+            expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
+            sensed = expected * misperception[j, s] if eligible[k, s] else -np.inf
+            better = (not settled) & ((sensed > best_sensed) | (sensed != sensed))
+            best = s if better else best
+            best_sensed = sensed if better else best_sensed
+            settled |= sensed != sensed
         segment[i] = best
 
 
