@@ -9,95 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.compiled import kernel
+from sim.production_kernels import logit_exponents, relative_costs, water_fill
 from sim.scenario import SEGMENTS, Shock
 from sim.scenario import Market as MarketParams
 
 N_SEGMENTS = len(SEGMENTS)
 EXPORT = SEGMENTS.index("export")
-
-
-@kernel
-def minimum(a: float, b: float) -> float:
-    """``np.minimum`` of two floats in a kernel: NaN if either is (builtin ``min`` drops a NaN
-    second argument), ``b`` on a tie as numpy returns it."""
-    if a != a:
-        return a
-    return a if a < b else b
-
-
-@kernel
-def maximum(a: float, b: float) -> float:
-    """``np.maximum`` of two floats in a kernel (NaN if either is, ``b`` on a tie)."""
-    if a != a:
-        return a
-    return a if a > b else b
-
-
-@kernel
-def logit_exponent(quality, threshold, price_disutility, visibility, quality_sensitivity):
-    """A seller's logit utility in a segment, capped at 50 so its exponential cannot overflow:
-    quality over the segment's threshold, less the price term, plus visibility."""
-    utility = quality_sensitivity * (quality - threshold) - price_disutility + visibility
-    return minimum(utility, 50.0)
-
-
-@kernel
-def _logit_exponents(segment, price_disutility, quality, visibility, threshold, sensitivity):
-    """``logit_exponent`` of every seller in its segment (numpy takes the exponential)."""
-    exponent = np.empty(len(price_disutility))
-    for k in range(len(exponent)):
-        exponent[k] = logit_exponent(
-            quality[k], threshold[segment[k]], price_disutility[k], visibility[k], sensitivity
-        )
-    return exponent
-
-
-@kernel
-def _relative_cost(unit_cost, product, reference_cost):
-    """Each seller's unit cost over its product's reference, floored at 1e-9 (numpy logs it)."""
-    relative = np.empty(len(unit_cost))
-    for k in range(len(relative)):
-        relative[k] = maximum(unit_cost[k] / reference_cost[product[k]], 1e-9)
-    return relative
-
-
-@kernel
-def _water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
-    """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
-    weight of the cluster's sellers per market). Per-market sums add sellers in index order,
-    as ``np.bincount`` does, so they are its sums bit for bit. The pass is branch-free (a
-    seller's values are selected in registers and always stored): whether a seller is full is
-    a coin toss the processor cannot predict, and a mispredicted branch costs more than the
-    arithmetic."""
-    n_markets = len(outside)
-    sales = np.zeros(len(weight))
-    open_weight = weight.astype(np.float64)  # a copy: full sellers drop out of it
-    inside = np.zeros(n_markets)
-    for k in range(len(weight)):
-        inside[market_index[k]] += open_weight[k]
-    all_weight = inside.copy()
-    for round_ in range(rounds):
-        per_weight = remaining / (inside + outside)
-        returned = np.zeros(n_markets)  # what buyers could not get from full sellers
-        still_open = np.zeros(n_markets)
-        any_full = False
-        for k in range(len(weight)):
-            market, still = market_index[k], open_weight[k]
-            offer = still * per_weight[market]
-            room = capacity_value[k] - sales[k]
-            taken = minimum(offer, room)
-            sales[k] += taken
-            full = offer >= room
-            any_full |= full
-            still = 0.0 if full else still
-            open_weight[k] = still
-            returned[market] += offer - taken
-            still_open[market] += still
-        if round_ == rounds - 1 or not any_full:
-            break
-        remaining, inside = returned, still_open
-    return sales, all_weight
 
 
 class Market:
@@ -200,7 +117,7 @@ class Market:
     def price_disutility(self, product: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
         """The price term of a seller's logit utility (its cost against the product's reference);
         it does not depend on the segment, so a firm weighing several segments computes it once."""
-        disutility = np.log(_relative_cost(unit_cost, product, self.reference_cost))
+        disutility = np.log(relative_costs(unit_cost, product, self.reference_cost))
         disutility *= self.params.price_sensitivity
         return disutility
 
@@ -215,7 +132,7 @@ class Market:
         """Logit weight of each selling firm: capacity x exp(quality - price + visibility)."""
         segments = np.broadcast_to(segment, np.shape(price_disutility))
         weight = np.exp(
-            _logit_exponents(
+            logit_exponents(
                 segments,
                 price_disutility,
                 quality,
@@ -242,7 +159,7 @@ class Market:
         """
         outside = self.outside_attractiveness().ravel()
         demand = self.effective_demand.ravel()
-        sales, inside = _water_fill(market_index, weight, capacity_value, demand, outside, rounds)
+        sales, inside = water_fill(market_index, weight, capacity_value, demand, outside, rounds)
         self.value_per_weight = (demand / (inside + outside)).reshape(self.demand.shape)
         return sales
 

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import production_kernels as kernels
-from sim.firms import PRODUCER, UPSTREAM
+from sim.firms import DOWNSTREAM, PRODUCER, UPSTREAM
 from sim.market import N_SEGMENTS
 from sim.production_kernels import Rates
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
+
+if (kernels.UPSTREAM, kernels.PRODUCER, kernels.DOWNSTREAM) != (UPSTREAM, PRODUCER, DOWNSTREAM):
+    raise ImportError("sim/production_kernels.py repeats sim.firms' stage codes: update it")
 
 
 def rates(model: ClusterModel) -> Rates:

@@ -1,9 +1,16 @@
-"""Compiled per-firm loops of production and sale (``sim/production.py`` calls them).
+"""Compiled per-firm loops of production and sale: ``sim/production.py`` and the market
+clearing of ``sim/market.py`` call them.
 
-Each firm rule (input price, unit cost, visibility, eligibility) is written once, as a scalar
-kernel, and used both by the whole-population functions and by the fused passes of
-``produce_and_sell``. Exponentials, logarithms and random draws stay in numpy (see
-``sim/compiled.py``): kernels return exponents and take draws as arrays.
+Each rule (a firm's input price, unit cost, visibility, eligibility; a seller's logit
+exponent) is written once, as a scalar kernel, and used both by the whole-population functions
+and by the fused passes of ``produce_and_sell``. Exponentials, logarithms and random draws stay
+in numpy (see ``sim/compiled.py``): kernels return exponents and take draws as arrays.
+
+Kernels that call one another live in this one module: numba's on-disk cache is invalidated
+by edits to a kernel's own file only, so a kernel inlining one from another module would keep
+running the old code after that module changed. For the same reason (and because
+``sim.firms`` imports ``sim.market``, which imports this module) the stage codes are repeated
+here; ``sim/production.py`` checks they match.
 """
 
 from __future__ import annotations
@@ -13,8 +20,11 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.compiled import kernel
-from sim.firms import DOWNSTREAM, PRODUCER, UPSTREAM
-from sim.market import EXPORT, N_SEGMENTS, logit_exponent, maximum, minimum
+from sim.scenario import SEGMENTS
+
+N_SEGMENTS = len(SEGMENTS)
+EXPORT = SEGMENTS.index("export")
+UPSTREAM, PRODUCER, DOWNSTREAM = 0, 1, 2  # sim.firms' stage codes
 
 
 class Rates(NamedTuple):
@@ -36,6 +46,92 @@ class Rates(NamedTuple):
     trader_quality_bridge: float
     joint_purchasing_saving: float
     joint_marketing_visibility: float
+
+
+# ---- numpy semantics, market rules and clearing -----------------------------------------------
+
+
+@kernel
+def minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats in a kernel: NaN if either is (builtin ``min`` drops a NaN
+    second argument), ``b`` on a tie as numpy returns it."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@kernel
+def maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats in a kernel (NaN if either is, ``b`` on a tie)."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@kernel
+def logit_exponent(quality, threshold, price_disutility, visibility, quality_sensitivity):
+    """A seller's logit utility in a segment, capped at 50 so its exponential cannot overflow:
+    quality over the segment's threshold, less the price term, plus visibility."""
+    utility = quality_sensitivity * (quality - threshold) - price_disutility + visibility
+    return minimum(utility, 50.0)
+
+
+@kernel
+def logit_exponents(segment, price_disutility, quality, visibility, threshold, sensitivity):
+    """``logit_exponent`` of every seller in its segment (numpy takes the exponential)."""
+    exponent = np.empty(len(price_disutility))
+    for k in range(len(exponent)):
+        exponent[k] = logit_exponent(
+            quality[k], threshold[segment[k]], price_disutility[k], visibility[k], sensitivity
+        )
+    return exponent
+
+
+@kernel
+def relative_costs(unit_cost, product, reference_cost):
+    """Each seller's unit cost over its product's reference, floored at 1e-9 (numpy logs it)."""
+    relative = np.empty(len(unit_cost))
+    for k in range(len(relative)):
+        relative[k] = maximum(unit_cost[k] / reference_cost[product[k]], 1e-9)
+    return relative
+
+
+@kernel
+def water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
+    """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
+    weight of the cluster's sellers per market). Per-market sums add sellers in index order,
+    as ``np.bincount`` does, so they are its sums bit for bit. The pass is branch-free (a
+    seller's values are selected in registers and always stored): whether a seller is full is
+    a coin toss the processor cannot predict, and a mispredicted branch costs more than the
+    arithmetic."""
+    n_markets = len(outside)
+    sales = np.zeros(len(weight))
+    open_weight = weight.astype(np.float64)  # a copy: full sellers drop out of it
+    inside = np.zeros(n_markets)
+    for k in range(len(weight)):
+        inside[market_index[k]] += open_weight[k]
+    all_weight = inside.copy()
+    for round_ in range(rounds):
+        per_weight = remaining / (inside + outside)
+        returned = np.zeros(n_markets)  # what buyers could not get from full sellers
+        still_open = np.zeros(n_markets)
+        any_full = False
+        for k in range(len(weight)):
+            market, still = market_index[k], open_weight[k]
+            offer = still * per_weight[market]
+            room = capacity_value[k] - sales[k]
+            taken = minimum(offer, room)
+            sales[k] += taken
+            full = offer >= room
+            any_full |= full
+            still = 0.0 if full else still
+            open_weight[k] = still
+            returned[market] += offer - taken
+            still_open[market] += still
+        if round_ == rounds - 1 or not any_full:
+            break
+        remaining, inside = returned, still_open
+    return sales, all_weight
 
 
 # ---- firm rules ---------------------------------------------------------------------------
