@@ -21,7 +21,8 @@ if (kernels.UPSTREAM, kernels.PRODUCER, kernels.DOWNSTREAM) != (UPSTREAM, PRODUC
 
 
 def rates(model: ClusterModel) -> Rates:
-    """The parameters production reads, computed as the numpy code computed its scalars."""
+    """The parameters production reads, as floats for the kernels; the two derived ones (the
+    local input price, labour and overhead per worker) are worked out here, once."""
     p, coordination = model.config.firms, model.config.coordination
     return Rates(
         input_price=float(p.input_price),

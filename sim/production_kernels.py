@@ -183,6 +183,7 @@ def mark_eligible(eligible, k, quality, knowledge, trader, threshold, r):
 
 @kernel
 def outputs_per_worker(stage, productivity, r):
+    """``output_per_worker`` of every firm."""
     per_worker = np.empty(len(stage))
     for i in range(len(stage)):
         per_worker[i] = output_per_worker(stage[i], productivity[i], r)
@@ -191,6 +192,7 @@ def outputs_per_worker(stage, productivity, r):
 
 @kernel
 def input_prices(stage, supplier, cluster, member, joint_action, r):
+    """``input_price`` of every firm."""
     price = np.empty(len(stage))
     for i in range(len(stage)):
         price[i] = input_price(stage[i], supplier[i], joint_action[cluster[i]], member[i], r)
@@ -199,6 +201,7 @@ def input_prices(stage, supplier, cluster, member, joint_action, r):
 
 @kernel
 def unit_costs(stage, price_of_inputs, per_worker, r):
+    """``unit_cost`` of every firm."""
     cost = np.empty(len(stage))
     for i in range(len(stage)):
         cost[i] = unit_cost(stage[i], price_of_inputs[i], per_worker[i], r)
@@ -207,6 +210,7 @@ def unit_costs(stage, price_of_inputs, per_worker, r):
 
 @kernel
 def visibilities(own, cluster, member, trader, joint_action, r):
+    """``visibility`` of every firm."""
     seen = np.empty(len(own))
     for i in range(len(own)):
         seen[i] = visibility(own[i], joint_action[cluster[i]], member[i], trader[i], r)
@@ -215,6 +219,7 @@ def visibilities(own, cluster, member, trader, joint_action, r):
 
 @kernel
 def eligibility(sellers, quality, knowledge, trader, threshold, r):
+    """[seller, segment]: ``mark_eligible`` for each of ``sellers``."""
     eligible = np.empty((len(sellers), N_SEGMENTS), dtype=np.bool_)
     for k, i in enumerate(sellers):
         mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
@@ -411,10 +416,7 @@ def book_sales_and_inputs(
 ):
     """Book sellers' sales, then inputs: each producer asks its local supplier (sums in slot
     order, as ``np.bincount``), which fills the same share of every order, the rest is bought
-    outside; upstream firms sell to tied producers and part of their spare capacity outside.
-
-    The second pass is branch-free: it works out every stage's rule for each firm and keeps the
-    firm's own stage's (stages interleave, a branch would mispredict)."""
+    outside; upstream firms sell to tied producers and part of their spare capacity outside."""
     asked = np.zeros(len(stage))
     for k, i in enumerate(sellers):
         sales[i] = seller_sales[k]
@@ -422,32 +424,22 @@ def book_sales_and_inputs(
         if (stage[i] == PRODUCER) & (supplier[i] >= 0):
             asked[supplier[i]] += units[i] * r.input_coefficient
     for i in range(len(stage)):
-        producer, upstream = stage[i] == PRODUCER, stage[i] == UPSTREAM
-        # a producer's inputs: its supplier's share of the order locally, the rest outside
-        need = units[i] * r.input_coefficient
-        linked = supplier[i] >= 0
-        tied = supplier[i] if linked else 0  # slot 0 stands in for none (its result unused)
-        fill = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
-        local = need * fill if producer & linked else 0.0
-        joint = 1 - r.joint_purchasing_saving * (
-            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
-        )
-        bought = (local * r.local_input_price + (need - local) * r.input_price) * joint
-        # an upstream firm's output: sold to tied producers, part of the spare sold outside
-        sold_local = minimum(asked[i], output_capacity[i])
-        made = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
-        units_i = made if upstream else units[i]
-        units[i] = units_i
-        if upstream:
-            sales[i] = made * r.local_input_price
-        materials[i] = (
-            bought
-            if producer
-            else made * r.raw_material_cost
-            if upstream
-            else need * r.input_price
-            if stage[i] == DOWNSTREAM
-            else 0.0
-        )
-        local_inputs[i] = local
-        utilisation[i] = units_i / maximum(nominal[i], 1e-12)
+        materials[i] = local_inputs[i] = 0.0
+        if stage[i] == PRODUCER:
+            need, local = units[i] * r.input_coefficient, 0.0
+            if supplier[i] >= 0:
+                tied = supplier[i]
+                local = need * minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
+            joint = 1 - r.joint_purchasing_saving * (
+                joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+            )
+            materials[i] = (local * r.local_input_price + (need - local) * r.input_price) * joint
+            local_inputs[i] = local
+        elif stage[i] == DOWNSTREAM:
+            materials[i] = units[i] * r.input_coefficient * r.input_price
+        elif stage[i] == UPSTREAM:
+            sold_local = minimum(asked[i], output_capacity[i])
+            units[i] = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
+            sales[i] = units[i] * r.local_input_price
+            materials[i] = units[i] * r.raw_material_cost
+        utilisation[i] = units[i] / maximum(nominal[i], 1e-12)
