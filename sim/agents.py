@@ -91,16 +91,19 @@ class Firm(mesa.Agent):
         return agents
 
     @staticmethod
-    def recycle(model: ClusterModel, agents: Sequence[Firm]) -> None:
-        """Make the agents of exited firms (still registered) agents of entrants: new ids.
+    def recycle(model: ClusterModel, agents: list[Firm]) -> list[int]:
+        """Hand the agents of exited firms (still registered) to entrants: each gets the next
+        unique id, as a new agent would; returns the ids.
 
         Thousands of firms enter and leave a quarter in a national world; creating and
         removing as many Python objects (each with weak references in Mesa's AgentSets) made
         CPython's cyclic garbage collector rescan every live agent again and again, a quarter
-        of the step. An entrant gets the next unique id, as a new agent would.
+        of the step.
         """
-        for agent, unique_id in zip(agents, _issue_unique_ids(model, len(agents)), strict=True):
+        new_uids = _issue_unique_ids(model, len(agents))
+        for agent, unique_id in zip(agents, new_uids, strict=True):
             agent.unique_id = unique_id
+        return new_uids
 
     @staticmethod
     def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.compiled import kernel
+
 # column name -> dtype, fill value for a fresh or freed slot
 FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "alive": (np.bool_, False),
@@ -41,6 +43,21 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "support_total": (np.float64, 0.0),
     "uid": (np.int64, -1),
 }
+
+# what code running between an exit and ``compact`` reads of an empty slot (entry counts firms
+# per cluster, agents look firms up by id); ``compact`` overwrites or refills everything else
+HOLE_COLUMNS = ("alive", "cluster", "uid")
+
+
+@kernel
+def _close_holes(
+    buffer: np.ndarray, holes: np.ndarray, movers: np.ndarray, end: int, size: int, fill
+) -> None:
+    """Move rows ``movers`` into rows ``holes`` and refill rows ``end .. size - 1``."""
+    for k in range(len(holes)):
+        buffer[holes[k]] = buffer[movers[k]]
+    for i in range(end, size):
+        buffer[i] = fill
 
 
 class FirmState:
@@ -81,12 +98,12 @@ class FirmState:
         return slots
 
     def release(self, slots: np.ndarray) -> None:
-        """Empty the slots of exiting firms (fill values); ties pointing at them are cut by
-        callers, and ``compact`` closes the holes."""
+        """Mark the slots of exiting firms empty (``HOLE_COLUMNS`` take their fill values, the
+        rest keeps stale values until ``compact``); callers cut ties pointing at them."""
         if len(slots) == 0:
             return
-        for name, (_, fill) in FIRM_COLUMNS.items():
-            getattr(self, name)[slots] = fill
+        for name in HOLE_COLUMNS:
+            getattr(self, name)[slots] = FIRM_COLUMNS[name][1]
         self.n_alive -= len(slots)
         self.generation += 1
 
@@ -98,10 +115,8 @@ class FirmState:
         n = self.n_alive
         holes = np.flatnonzero(~self.alive[:n])
         movers = n + np.flatnonzero(self.alive[n:])
-        for name, (_, fill) in FIRM_COLUMNS.items():
-            buffer = self._buffers[name]
-            buffer[holes] = buffer[movers]
-            buffer[n : self.size] = fill
+        for name, (dtype, fill) in FIRM_COLUMNS.items():
+            _close_holes(self._buffers[name], holes, movers, n, self.size, dtype(fill))
         self.size = n
         self._bind()
         if len(holes):

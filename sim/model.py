@@ -49,7 +49,7 @@ from sim.production import (
 from sim.scenario import Scenario, Shock
 from sim.scenario_files import load_scenario
 from sim.simulate import RunResult
-from sim.ties import HorizontalTies, PartnerIndex
+from sim.ties import HorizontalTies, PartnerIndex, cut_ties_to_dead
 from sim.world import build_clusters, build_regions, populate_firms
 
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
@@ -123,19 +123,21 @@ class ClusterModel(mesa.Model):
         self._collect()
 
     # ---- agent bookkeeping ----------------------------------------------------------------
-    def _register_firms(self, slots: np.ndarray, retired: list[Firm] | None = None) -> None:
-        """Give newly filled slots their Firm agents, ids in slot order: agents of firms that
-        exited this quarter first (``Firm.recycle``), new agents for the rest; retired agents
-        left over are removed from the model."""
-        retired = retired or []
-        reused = retired[: len(slots)]
-        Firm.recycle(self, reused)
-        agents = reused + Firm.create_many(self, len(slots) - len(reused))
-        Firm.remove_many(self, retired[len(slots) :])
-        if not agents:
-            return
-        uids = [agent.unique_id for agent in agents]
+    def _register_firms(self, slots: np.ndarray, retired_uids: list[int] | None = None) -> None:
+        """Give newly filled slots their Firm agents, ids in slot order: the agents of firms that
+        exited this quarter first (``retired_uids``; see ``Firm.recycle``), new agents for the
+        rest; retired agents left over are removed from the model."""
+        retired_uids = retired_uids or []
         by_uid = self._firm_by_uid
+        retired = [by_uid[uid] for uid in retired_uids]  # (touching cold objects is the cost)
+        for uid in retired_uids:
+            by_uid[uid] = None
+        reused = retired[: len(slots)]
+        agents = reused + Firm.create_many(self, len(slots) - len(reused))
+        uids = Firm.recycle(self, reused) + [agent.unique_id for agent in agents[len(reused) :]]
+        Firm.remove_many(self, retired[len(slots) :])
+        if not uids:
+            return
         if uids[-1] >= len(by_uid):  # ids rise in slot order
             grown = max(2 * len(by_uid), uids[-1] + 1)
             by_uid.extend([None] * (grown - len(by_uid)))
@@ -250,19 +252,16 @@ class ClusterModel(mesa.Model):
         f = self.firms
         leaving = exits(self)
         self.exits_step = len(leaving)
-        retired: list[Firm] = []
+        retired: list[int] = []
         if len(leaving):
             # one spare False at the end: a column's -1 ("no partner") looks it up
             dead = np.zeros(f.size + 1, dtype=bool)
             dead[leaving] = True
             for column in (f.supplier, f.trader):
-                column[dead[column]] = -1
+                cut_ties_to_dead(column, dead)
             self.ties.drop_firms(dead)
             gone = f.uid[leaving]
-            by_uid = self._firm_by_uid
-            for uid in gone.tolist():
-                retired.append(by_uid[uid])
-                by_uid[uid] = None
+            retired = gone.tolist()
             self._slot_by_uid[gone] = -1
             f.release(leaving)
         counts = entrants_per_cluster(self)

@@ -14,6 +14,15 @@ from sim.firm_state import FirmState
 
 
 @kernel
+def cut_ties_to_dead(column: np.ndarray, dead: np.ndarray) -> None:
+    """Vertical ties (one partner slot per firm, -1 for none) to exiting firms lapse; ``dead``
+    has one spare False at the end, which -1 looks up."""
+    for i in range(len(column)):
+        if dead[column[i]]:
+            column[i] = -1
+
+
+@kernel
 def _group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys: int):
     """Counting sort of slots by (cluster, stage): slots in key order, ascending within a key
     (what a stable argsort gives), with each key's count and first position. Slots are 32-bit

@@ -170,5 +170,10 @@ def test_compaction_keeps_live_firms_dense_and_their_rows_intact() -> None:
         assert state.n_alive == sum(r is not None for r in rows) and state.size == len(rows)
         expected = np.array([-1 if r is None else r for r in rows])
         assert state.uid.tolist() == expected.tolist()
-        assert np.array_equal(state.productivity, np.where(expected >= 0, expected * 0.5, 0.0))
-        assert state.alive.tolist() == [r is not None for r in rows]
+        live = expected >= 0  # an empty slot's other columns are stale until compact
+        assert np.array_equal(state.productivity[live], expected[live] * 0.5)
+        assert state.alive.tolist() == live.tolist()
+        assert (state.cluster[~live] == -1).all()
+        # beyond the live rows every buffer holds fill values (entrants rely on them)
+        spare = state._buffers["productivity"][state.size :]
+        assert (spare == 0.0).all() and (state._buffers["supplier"][state.size :] == -1).all()
