@@ -7,18 +7,50 @@ code's order, while transcendental functions (``exp``, ``log``) and every random
 numpy (numpy's vectorised ``exp``/``log`` round differently from the C library's), and
 ``error_model="numpy"`` keeps numpy's division semantics (inf/nan, no exception).
 
-Compiled code is cached next to the module (``__pycache__``), so only the first run on a machine
-pays the compilation (a few seconds); ``python -m sim.compiled`` compiles everything up front.
+Compiled code is cached on disk, so only the first run on a machine pays the compilation
+(``python -m sim.compiled``, which ``make install`` runs, compiles everything up front). Numba
+checks a cached kernel only against its own source file, so a kernel calling into another
+module, or reading a constant from one, would keep stale code after that module changed: the
+cache folder is therefore named by a digest of all the simulation's code
+(``sim/__pycache__/kernels-<digest>``, or the user cache folder if the package is read-only;
+``NUMBA_CACHE_DIR`` overrides it), and any change recompiles everything.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import numba
 
+from sim.code_digest import code_digest
+
 F = TypeVar("F", bound=Callable)
+
+
+def _kernel_cache_folder() -> Path:
+    """``kernels-<digest>`` in the package's ``__pycache__`` (or the user's cache folder);
+    folders of earlier code versions are removed."""
+    cache = Path(__file__).resolve().parent / "__pycache__"
+    try:
+        cache.mkdir(exist_ok=True)
+        writable = os.access(cache, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "klaster"
+    folder = cache / f"kernels-{code_digest()}"
+    for stale in cache.glob("kernels-*"):
+        if stale != folder:
+            shutil.rmtree(stale, ignore_errors=True)
+    return folder
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # must be set before the first kernel is defined
+    numba.config.CACHE_DIR = str(_kernel_cache_folder())
 
 
 def kernel(function: F) -> F:

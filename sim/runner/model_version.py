@@ -8,17 +8,9 @@ viewer and command modules are left out since they do not change what a run comp
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from pathlib import Path
-
 import sim
+from sim.code_digest import code_digest
 
 
-@functools.cache
 def model_version() -> str:
-    package = Path(sim.__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{sim.__version__}+{digest.hexdigest()[:12]}"
+    return f"{sim.__version__}+{code_digest()}"
