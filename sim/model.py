@@ -133,8 +133,10 @@ class ClusterModel(mesa.Model):
         for uid in retired_uids:
             by_uid[uid] = None
         reused = retired[: len(slots)]
-        agents = reused + Firm.create_many(self, len(slots) - len(reused))
-        uids = Firm.recycle(self, reused) + [agent.unique_id for agent in agents[len(reused) :]]
+        uids = Firm.recycle(self, reused)  # ids before the new agents': ids rise in slot order
+        fresh = Firm.create_many(self, len(slots) - len(reused))
+        uids += [agent.unique_id for agent in fresh]
+        agents = reused + fresh
         Firm.remove_many(self, retired[len(slots) :])
         if not uids:
             return

@@ -97,6 +97,8 @@ def test_batched_firm_agents_stay_registered_and_true() -> None:
     assert len(firms) == f.n_alive == int(f.alive.sum())
     assert sum(isinstance(a, Firm) for a in model.agents) == len(firms)
     assert sorted(a.unique_id for a in firms) == sorted(f.uid[: f.size].tolist())
+    entrants = f.uid[: f.size][f.uid[: f.size] > model._founder_max_uid]
+    assert len(entrants) and len(model._firm_by_uid) == len(model._slot_by_uid)
     for agent in firms[:: max(len(firms) // 50, 1)]:
         assert f.alive[agent.slot] and f.uid[agent.slot] == agent.unique_id
         assert model.firm_at(agent.slot) is agent
@@ -126,7 +128,10 @@ def test_an_exited_firms_agent_serves_an_entrant_under_a_new_id() -> None:
     f.cash[leaving] = -1e6
     f.loss_streak[leaving] = model.config.firms.exit_patience
     model.config.firms.entry_rate = 1.0  # plenty of entrants to take the three objects
+    size_before = f.size
     model._exit_and_entry()
+    entrant_ids = f.uid[size_before : f.size]  # entrants append; recycled and new objects
+    assert len(entrant_ids) > 3 and (np.diff(entrant_ids) > 0).all()  # ids rise in slot order
     model._compact()
     live_ids = {agent.unique_id for agent in model.agents_by_type[Firm]}
     assert model.entries_step >= 3 and not live_ids & set(old_ids)
