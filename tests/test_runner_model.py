@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main as cli
+from sim.code_digest import code_digest
 from sim.runner.executors import ExecutorSpec
-from sim.runner.model_version import model_version
 from sim.runner.plan import make_plan
 from sim.runner.sweep import run_sweep
 
@@ -86,7 +86,7 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_table(tmp_path: Path)
     )
     # Everything in fresh processes, which read the model's code as it is on disk now; the test
     # skips if that code changes meanwhile (others may be editing it), since runs are keyed by it.
-    version = model_version.__wrapped__()  # type: ignore[attr-defined]
+    version = code_digest.__wrapped__()  # type: ignore[attr-defined]
     reference = tmp_path / "reference"
     sweep_command = [sys.executable, "-m", "sim.cli", "sweep", str(experiment), "--quiet"]
     uninterrupted = sweep_command + ["--out", str(reference), "--executor", "serial"]
@@ -111,7 +111,7 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_table(tmp_path: Path)
     assert not (out / "outcomes.parquet").exists()
 
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if model_version.__wrapped__() != version:  # type: ignore[attr-defined]
+    if code_digest.__wrapped__() != version:  # type: ignore[attr-defined]
         pytest.skip("the model's code changed during the test (runs are keyed by it)")
     assert rerun.returncode == 0, rerun.stderr
     assert "already done, 0 failed" in rerun.stdout
