@@ -16,7 +16,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.runner.experiment import Design, Experiment, Factor
 
@@ -91,6 +90,8 @@ def factor_value(factor: Factor, u: float) -> Any:
         return factor.values[index]
     if factor.dist is None or factor.dist == "uniform":
         return _finish(factor, factor.low + u * (factor.high - factor.low))  # type: ignore[operator]
+    from scipy import stats  # here, not at the top: importing scipy costs every sweep a second
+
     q = min(max(u, _EDGE), 1 - _EDGE)
     if factor.dist == "normal":
         value = stats.norm.ppf(q, loc=factor.mean, scale=factor.sd)
