@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -33,7 +34,7 @@ F = TypeVar("F", bound=Callable)
 
 def _kernel_cache_folder() -> Path:
     """``kernels-<digest>`` in the package's ``__pycache__`` (or the user's cache folder);
-    folders of earlier code versions are removed."""
+    folders of earlier code versions are removed after an hour."""
     cache = Path(__file__).resolve().parent / "__pycache__"
     try:
         cache.mkdir(exist_ok=True)
@@ -43,8 +44,9 @@ def _kernel_cache_folder() -> Path:
     if not writable:
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "klaster"
     folder = cache / f"kernels-{code_digest()}"
+    hour_ago = time.time() - 3600  # (a process of the previous version may still be writing)
     for stale in cache.glob("kernels-*"):
-        if stale != folder:
+        if stale != folder and stale.stat().st_mtime < hour_ago:
             shutil.rmtree(stale, ignore_errors=True)
     return folder
 

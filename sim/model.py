@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import CentralGovernment, ClusterCoordinator, Firm, RegionalGovernment
+from sim.agents import CentralGovernment, ClusterCoordinator, Firm, RegionalGovernment, make_room
 from sim.cluster_state import ClusterState, RegionState
 from sim.coordination import update_coordination
 from sim.firm_state import FirmState
@@ -129,25 +129,23 @@ class ClusterModel(mesa.Model):
         rest; retired agents left over are removed from the model."""
         retired_uids = retired_uids or []
         by_uid = self._firm_by_uid
-        retired = [by_uid[uid] for uid in retired_uids]  # (touching cold objects is the cost)
-        for uid in retired_uids:
+        reused = min(len(retired_uids), len(slots))
+        uids = Firm.recycle(self, by_uid, retired_uids[:reused])  # first: ids rise with slots
+        fresh = Firm.create_many(self, len(slots) - reused)
+        leftover = retired_uids[reused:]
+        Firm.remove_many(self, [by_uid[uid] for uid in leftover])
+        for uid in leftover:
             by_uid[uid] = None
-        reused = retired[: len(slots)]
-        uids = Firm.recycle(self, reused)  # ids before the new agents': ids rise in slot order
-        fresh = Firm.create_many(self, len(slots) - len(reused))
-        uids += [agent.unique_id for agent in fresh]
-        agents = reused + fresh
-        Firm.remove_many(self, retired[len(slots) :])
-        if not uids:
-            return
-        if uids[-1] >= len(by_uid):  # ids rise in slot order
-            grown = max(2 * len(by_uid), uids[-1] + 1)
-            by_uid.extend([None] * (grown - len(by_uid)))
-            slot_by_uid = np.full(grown, -1, dtype=np.int64)
-            slot_by_uid[: len(self._slot_by_uid)] = self._slot_by_uid
-            self._slot_by_uid = slot_by_uid
-        for uid, agent in zip(uids, agents, strict=True):
-            by_uid[uid] = agent
+        if fresh:
+            fresh_uids = [agent.unique_id for agent in fresh]
+            make_room(by_uid, fresh_uids[-1])
+            for uid, agent in zip(fresh_uids, fresh, strict=True):
+                by_uid[uid] = agent
+            uids += fresh_uids
+        if len(self._slot_by_uid) < len(by_uid):
+            grown = np.full(len(by_uid), -1, dtype=np.int64)
+            grown[: len(self._slot_by_uid)] = self._slot_by_uid
+            self._slot_by_uid = grown
         self.firms.uid[slots] = uids
         self._slot_by_uid[uids] = slots
 
