@@ -76,8 +76,6 @@ def compile_all() -> None:
 
 
 if __name__ == "__main__":
-    import time
-
     started = time.perf_counter()
     compile_all()
     print(f"compiled kernels ready ({time.perf_counter() - started:.1f} s)")
