@@ -131,18 +131,17 @@ def produce_and_sell(model: ClusterModel) -> None:
     n_producers = np.count_nonzero(f.stage == PRODUCER)
     failure_draw = np.empty(n_producers + 1)  # and a spare, which the kernel reads, unused
     rng.random(out=failure_draw[:n_producers])
-    nominal = kernels.capacity(
-        f.stage, f.workers, f.productivity, f.supplier, failure_draw, r, f.output_capacity
-    )
-
-    sellers = np.flatnonzero(f.stage != UPSTREAM)
     # quality and traders do not move within production: eligibility holds for both uses
-    cost, seen, product, eligible = kernels.seller_terms(
-        sellers, f.stage, f.productivity, f.supplier, f.cluster, f.member, f.visibility,
-        f.trader, f.quality, f.knowledge, model.clusters.joint_action, model.clusters.product,
-        m.threshold, r,
+    nominal, sellers, cost, seen, product, eligible, disutility, buyers, buyer_supplier = (
+        kernels.capacity_and_seller_terms(
+            f.stage, f.workers, f.productivity, f.supplier, f.cluster, f.member, f.visibility,
+            f.trader, f.quality, f.knowledge, model.clusters.joint_action,
+            model.clusters.product, m.reference_cost, m.threshold, failure_draw, r,
+            f.output_capacity,
+        )
     )  # fmt: skip
-    disutility = m.price_disutility(product, cost)
+    np.log(disutility, out=disutility)  # the relative cost's log: Market.price_disutility
+    disutility *= m.params.price_sensitivity
     choose_segments(model, sellers, product, cost, disutility, seen, eligible)
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
     market_index, capacity, price, capacity_value, exponent = kernels.offers(
@@ -152,11 +151,13 @@ def produce_and_sell(model: ClusterModel) -> None:
     weight = np.exp(exponent, out=exponent)  # logit weights, as Market.firm_weight
     weight *= capacity
     sales = m.clear(market_index, weight, capacity_value)
-    m.record_sales(market_index, sales)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;
-    # upstream firms sell locally to tied producers and part of their spare capacity outside
+    # upstream firms sell locally to tied producers and part of their spare capacity outside;
+    # sales per market summed on the way (Market.record_sales)
+    market_sales = np.zeros(m.demand.size)
     kernels.book_sales_and_inputs(
         f.stage, f.supplier, f.cluster, f.member, model.clusters.joint_action,
-        f.output_capacity, nominal, sellers, sales, price, r,
-        f.sales, f.units, f.materials, f.local_inputs, f.utilisation,
+        f.output_capacity, nominal, buyers, buyer_supplier, sales, price, market_index, r,
+        f.sales, f.units, f.materials, f.local_inputs, f.utilisation, market_sales,
     )  # fmt: skip
+    m.inside_sales = market_sales.reshape(m.demand.shape)

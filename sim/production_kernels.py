@@ -230,28 +230,9 @@ def eligibility(sellers, quality, knowledge, trader, threshold, r):
 
 
 @kernel
-def capacity(stage, workers, productivity, supplier, failure_draw, r, output_capacity):
-    """Write this quarter's capacity; return nominal capacity. A producer's inputs fail to
-    arrive when its draw reaches its supplier's reliability. ``failure_draw``: one per producer
-    in slot order, then a spare: the loop is branch-free, it reads a draw for every firm and
-    keeps a producer's result only (firms' stages interleave, a branch would mispredict)."""
-    nominal = np.empty(len(stage))
-    producer = 0
-    for i in range(len(stage)):
-        nominal_i = workers[i] * output_per_worker(stage[i], productivity[i], r)
-        reliability = r.local_reliability if supplier[i] >= 0 else r.outside_reliability
-        is_producer = stage[i] == PRODUCER
-        fails = is_producer & (failure_draw[producer] >= reliability)
-        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
-        nominal[i] = nominal_i
-        producer += is_producer
-    return nominal
-
-
-@kernel
-def seller_terms(
-    sellers,
+def capacity_and_seller_terms(
     stage,
+    workers,
     productivity,
     supplier,
     cluster,
@@ -262,23 +243,68 @@ def seller_terms(
     knowledge,
     joint_action,
     cluster_product,
+    reference_cost,
     threshold,
+    failure_draw,
     r,
+    output_capacity,
 ):
-    """Per seller, in one pass: unit cost, visibility, product and eligible segments."""
-    n = len(sellers)
-    cost, seen = np.empty(n), np.empty(n)
+    """One pass over all firms: write this quarter's capacity and return nominal capacity, and
+    gather the sellers' terms into compact arrays the later passes stream through.
+
+    Capacity: a producer's inputs fail to arrive when its draw reaches its supplier's
+    reliability. ``failure_draw``: one per producer in slot order, then a spare.
+
+    Per seller (``sellers``, the firms not upstream, in slot order): unit cost, visibility,
+    product, eligible segments, and its cost relative to the product's reference (floored at
+    1e-9; numpy logs it into the price term). ``buyers``: the sellers that buy inputs from a
+    local supplier (producers with one), and ``buyer_supplier`` that supplier.
+
+    The pass is branch-free (firms' stages interleave, a branch would mispredict): every firm
+    reads a failure draw and writes its terms at the next seller slot, and only a producer's
+    draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
+    """
+    n = len(stage)
+    nominal = np.empty(n)
+    sellers = np.empty(n, dtype=np.int64)
+    cost, seen, relative = np.empty(n), np.empty(n), np.empty(n)
     product = np.empty(n, dtype=np.int64)
     eligible = np.empty((n, N_SEGMENTS), dtype=np.bool_)
-    for k, i in enumerate(sellers):
-        c = cluster[i]
-        price = input_price(stage[i], supplier[i], joint_action[c], member[i], r)
-        per_worker = output_per_worker(stage[i], productivity[i], r)
-        cost[k] = unit_cost(stage[i], price, per_worker, r)
+    buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    producer = k = n_buyers = 0
+    for i in range(n):
+        st, tied, c = stage[i], supplier[i], cluster[i]
+        per_worker = output_per_worker(st, productivity[i], r)
+        nominal_i = workers[i] * per_worker
+        reliability = r.local_reliability if tied >= 0 else r.outside_reliability
+        is_producer = st == PRODUCER
+        fails = is_producer & (failure_draw[producer] >= reliability)
+        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
+        nominal[i] = nominal_i
+        producer += is_producer
+
+        price = input_price(st, tied, joint_action[c], member[i], r)
+        cost_k = unit_cost(st, price, per_worker, r)
+        sellers[k] = i
+        cost[k] = cost_k
         seen[k] = visibility(own_visibility[i], joint_action[c], member[i], trader[i], r)
         product[k] = cluster_product[c]
+        relative[k] = maximum(cost_k / reference_cost[cluster_product[c]], 1e-9)
         mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
-    return cost, seen, product, eligible
+        buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
+        n_buyers += is_producer & (tied >= 0)
+        k += st != UPSTREAM
+    return (
+        nominal,
+        sellers[:k],
+        cost[:k],
+        seen[:k],
+        product[:k],
+        eligible[:k],
+        relative[:k],
+        buyers[:n_buyers],
+        buyer_supplier[:n_buyers],
+    )
 
 
 @kernel
@@ -404,42 +430,58 @@ def book_sales_and_inputs(
     joint_action,
     output_capacity,
     nominal,
-    sellers,
+    buyers,
+    buyer_supplier,
     seller_sales,
     price,
+    market_index,
     r,
     sales,
     units,
     materials,
     local_inputs,
     utilisation,
+    market_sales,
 ):
-    """Book sellers' sales, then inputs: each producer asks its local supplier (sums in slot
-    order, as ``np.bincount``), which fills the same share of every order, the rest is bought
-    outside; upstream firms sell to tied producers and part of their spare capacity outside."""
+    """Book sales and inputs. First what producers ask of their local suppliers (sums in slot
+    order, as ``np.bincount``); then one pass over all firms writes each column once: a
+    supplier fills the same share of every order, the rest is bought outside; upstream firms
+    sell to tied producers and part of their spare capacity outside. The pass also sums the
+    sellers' sales per market into ``market_sales`` (zeros; ``Market.record_sales``' sums).
+
+    Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
+    reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
+    +0.0 to a market, which changes no sum)."""
     asked = np.zeros(len(stage))
-    for k, i in enumerate(sellers):
-        sales[i] = seller_sales[k]
-        units[i] = seller_sales[k] / price[k]
-        if (stage[i] == PRODUCER) & (supplier[i] >= 0):
-            asked[supplier[i]] += units[i] * r.input_coefficient
+    for b in range(len(buyers)):
+        k = buyers[b]
+        asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
+    if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
+        seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
+    last = len(seller_sales) - 1
+    k = 0
     for i in range(len(stage)):
-        materials[i] = local_inputs[i] = 0.0
-        if stage[i] == PRODUCER:
-            need, local = units[i] * r.input_coefficient, 0.0
-            if supplier[i] >= 0:
-                tied = supplier[i]
-                local = need * minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
-            joint = 1 - r.joint_purchasing_saving * (
-                joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
-            )
-            materials[i] = (local * r.local_input_price + (need - local) * r.input_price) * joint
-            local_inputs[i] = local
-        elif stage[i] == DOWNSTREAM:
-            materials[i] = units[i] * r.input_coefficient * r.input_price
-        elif stage[i] == UPSTREAM:
-            sold_local = minimum(asked[i], output_capacity[i])
-            units[i] = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
-            sales[i] = units[i] * r.local_input_price
-            materials[i] = units[i] * r.raw_material_cost
-        utilisation[i] = units[i] / maximum(nominal[i], 1e-12)
+        st, tied = stage[i], supplier[i]
+        is_seller, is_producer, is_upstream = st != UPSTREAM, st == PRODUCER, st == UPSTREAM
+        next_seller = min(k, last)
+        sold = seller_sales[next_seller]
+        sold_units = sold / price[next_seller]
+        need = sold_units * r.input_coefficient
+        # a producer without a supplier reads slot -1's share, unused
+        share = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
+        local = need * share if tied >= 0 else 0.0
+        joint = 1 - r.joint_purchasing_saving * (
+            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+        )
+        producer_materials = (local * r.local_input_price + (need - local) * r.input_price) * joint
+        sold_local = minimum(asked[i], output_capacity[i])
+        upstream_units = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
+        u = upstream_units if is_upstream else sold_units
+        units[i] = u
+        sales[i] = u * r.local_input_price if is_upstream else sold
+        other_materials = u * r.raw_material_cost if is_upstream else need * r.input_price
+        materials[i] = producer_materials if is_producer else other_materials
+        local_inputs[i] = local if is_producer else 0.0
+        utilisation[i] = u / maximum(nominal[i], 1e-12)
+        market_sales[market_index[next_seller]] += sold if is_seller else 0.0
+        k += is_seller
