@@ -105,8 +105,8 @@ def choose_segments(
     ``price_disutility``, ``seen`` and ``eligible`` are per seller (``eligible_segments``).
     """
     f, m, rng = model.firms, model.market, model.rng
-    reviewing = np.flatnonzero(rng.random(len(sellers)) < model.config.firms.segment_review_rate)
-    review = sellers[reviewing]
+    draw = rng.random(len(sellers))
+    reviewing, review = kernels.reviewers(draw, model.config.firms.segment_review_rate, sellers)
     if not len(review):
         return
     # exp(logit exponent) per segment, and exp(perception error): numpy takes the exponentials

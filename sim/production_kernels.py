@@ -308,6 +308,19 @@ def capacity_and_seller_terms(
 
 
 @kernel
+def reviewers(draw, review_rate, sellers):
+    """The sellers whose draw falls below the review rate: their positions among the sellers
+    and their slots (``np.flatnonzero`` and a gather, in one branch-free pass)."""
+    reviewing = np.empty(len(draw), dtype=np.int64)
+    review = np.empty(len(draw), dtype=np.int64)
+    n = 0
+    for k in range(len(draw)):
+        reviewing[n], review[n] = k, sellers[k]
+        n += draw[k] < review_rate
+    return reviewing[:n], review[:n]
+
+
+@kernel
 def review_exponents(
     reviewing,
     review,
