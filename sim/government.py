@@ -8,7 +8,7 @@ effectiveness parameter; what support achieves is decided in ``sim.support`` by 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -19,9 +19,10 @@ from sim.support import (
     COACHING,
     EQUIPMENT,
     LINKAGE,
+    assess_needs,
     effects,
-    firm_needs,
-    perceived_needs,
+    firm_needs,  # noqa: F401 (govern reads needs through assess_needs; bench.phases names these)
+    perceived_needs,  # noqa: F401
     productivity_gap,
     recipients,
 )
@@ -46,36 +47,56 @@ def cluster_sums(
     return sums if values.ndim == 2 else sums[:, 0]
 
 
-def true_opportunity(model: ClusterModel) -> np.ndarray:
-    """Demand growth in the segments each cluster's firms can reach (quality permitting)."""
-    f, c, m = model.firms, model.clusters, model.market
-    reach = np.stack(
-        [cluster_sums(model, (f.quality >= m.threshold[s] - 0.05).astype(float)) for s in range(3)],
-        axis=1,
+class PlanTotals(NamedTuple):
+    """Per-cluster totals a planning round reads of the firms (``cluster_totals``)."""
+
+    size: np.ndarray  # firms
+    reach: np.ndarray  # [cluster, segment] firms whose quality reaches the segment
+    value_added: np.ndarray
+    workers: np.ndarray
+
+
+def cluster_totals(model: ClusterModel) -> PlanTotals:
+    """Firms, segment reach, value added and workers per cluster, in one pass over the firms
+    (a planning round reads them up to three times; nothing in it changes the firms)."""
+    f, m = model.firms, model.market
+    cuts = np.asarray(m.threshold[:3]) - 0.05
+    return PlanTotals(
+        *kernels.plan_totals(
+            f.cluster, f.quality, cuts, f.value_added, f.workers, model.clusters.count
+        )
     )
+
+
+def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
+    """Demand growth in the segments each cluster's firms can reach (quality permitting)."""
+    c, m = model.clusters, model.market
+    reach = (cluster_totals(model) if totals is None else totals).reach.copy()
     reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
     return (reach * m.growth[c.product]).sum(axis=1)
 
 
-def selection_score(model: ClusterModel) -> np.ndarray:
+def selection_score(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """The planner's ranking: known potential and/or an estimate of market opportunity.
 
     Planning quality is the correlation between the planner's estimate and the truth.
     """
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
-    size = np.bincount(model.firms.cluster, minlength=c.count)
-    known_potential = _z(_z(np.log1p(size)) + _z(c.tradition))
+    totals = cluster_totals(model) if totals is None else totals
+    known_potential = _z(_z(np.log1p(totals.size)) + _z(c.tradition))
     q = pol.planning_quality
-    estimate = q * _z(true_opportunity(model)) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
+    opportunity = true_opportunity(model, totals)
+    estimate = q * _z(opportunity) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
     return (1 - pol.market_attention) * known_potential + pol.market_attention * estimate
 
 
-def va_per_worker(model: ClusterModel) -> np.ndarray:
-    f = model.firms
-    return cluster_sums(model, f.value_added) / np.maximum(cluster_sums(model, f.workers), 1e-9)
+def va_per_worker(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
+    """Value added per worker in each cluster."""
+    totals = cluster_totals(model) if totals is None else totals
+    return totals.value_added / np.maximum(totals.workers, 1e-9)
 
 
-def monitor(model: ClusterModel) -> None:
+def monitor(model: ClusterModel, totals: PlanTotals | None = None) -> None:
     """Observe supported clusters' results where regional capacity allows; shift weights."""
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
@@ -85,7 +106,7 @@ def monitor(model: ClusterModel) -> None:
     observed = supported & (rng.random(c.count) < chance) & ~np.isnan(c.va_per_worker_at_plan)
     if observed.sum() < 2:
         return
-    performance = va_per_worker(model) / np.maximum(c.va_per_worker_at_plan, 1e-9) - 1
+    performance = va_per_worker(model, totals) / np.maximum(c.va_per_worker_at_plan, 1e-9) - 1
     score = np.clip(_z(performance[observed]), -2, 2)
     c.weight[observed] *= np.exp(pol.reallocation_rate * score)
     c.weight = np.clip(c.weight / c.weight[supported].mean(), 0.05, 20)
@@ -94,10 +115,11 @@ def monitor(model: ClusterModel) -> None:
 def plan(model: ClusterModel) -> None:
     """A planning round: monitor, then (re)select clusters and install appointed coordinators."""
     c, pol = model.clusters, model.config.policy
-    monitor(model)
+    totals = cluster_totals(model)
+    monitor(model, totals)
     first = not c.ever_selected.any()
     if pol.selected_clusters > 0 and (first or pol.reselect_each_cycle):
-        score = selection_score(model) + np.log(c.weight)
+        score = selection_score(model, totals) + np.log(c.weight)
         score = np.where(c.forced_designation, np.inf, score)
         chosen = np.argsort(-score, kind="stable")[: min(pol.selected_clusters, c.count)]
         c.selected[:] = False
@@ -105,7 +127,7 @@ def plan(model: ClusterModel) -> None:
         c.ever_selected |= c.selected
         if pol.appointed_coordinators:
             install_appointed(model, chosen)
-    c.va_per_worker_at_plan = va_per_worker(model)
+    c.va_per_worker_at_plan = va_per_worker(model, totals)
     c.support_since_plan[:] = 0
 
 
@@ -116,12 +138,17 @@ def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     quality rises; members' requests reach government through a coordinator, as well as its
     legitimacy allows.
     """
-    f, c, pol = model.firms, model.clusters, model.config.policy
-    everyone, members = kernels.needs_by_cluster(f.cluster, f.member, needs, c.count)
+    f, c = model.firms, model.clusters
+    return blend_mix(model, *kernels.needs_by_cluster(f.cluster, f.member, needs, c.count))
+
+
+def blend_mix(model: ClusterModel, needs: np.ndarray, member_needs: np.ndarray) -> np.ndarray:
+    """``cluster_mix`` from needs [cluster, instrument] summed over all firms and over members."""
+    c, pol = model.clusters, model.config.policy
     base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
     return kernels.blend_mix(
-        everyone,
-        members,
+        needs,
+        member_needs,
         base,
         float(pol.planning_quality),
         float(pol.needs_from_firms),
@@ -130,8 +157,13 @@ def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
     )
 
 
-def allocate(model: ClusterModel, applicant: np.ndarray) -> np.ndarray:
-    """Budget per cluster: a designated/selected pot by weight, an open pot by application."""
+def allocate(
+    model: ClusterModel, applicant: np.ndarray, applying_members: np.ndarray | None = None
+) -> np.ndarray:
+    """Budget per cluster: a designated/selected pot by weight, an open pot by application.
+
+    ``applying_members``: applicants among each cluster's members, if the caller counted them.
+    """
     c, pol = model.clusters, model.config.policy
     budget = pol.budget_per_quarter
     allocation = np.zeros(c.count)
@@ -140,7 +172,8 @@ def allocate(model: ClusterModel, applicant: np.ndarray) -> np.ndarray:
         allocation += budget * (1 - pol.open_share) * selected_weight / selected_weight.sum()
     if pol.open_share > 0:
         # Any organised cluster may apply; its association forwards its applying members.
-        applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
+        if applying_members is None:
+            applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
         request = np.where(c.coordinator > 0, applying_members, 0.0) * (
             model.config.instruments.coaching_dose_cost
             * (1 - pol.cofinancing_share * pol.voluntary)
@@ -159,12 +192,14 @@ def deliver(
     asked: np.ndarray,
     perceived: np.ndarray,
     gap: np.ndarray | None = None,
+    size: np.ndarray | None = None,
 ) -> np.ndarray:
     """Regional governments deliver: leakage where capacity is low; firms take up what fits.
 
     ``perceived`` holds the perceived needs of the firms in ``asked`` (sorted slots, a superset
-    of every firm in a cluster that receives anything). Returns budget spent per cluster
-    (delivered support plus what leaked on the way).
+    of every firm in a cluster that receives anything). ``gap`` and ``size`` (firms per
+    cluster): if the caller has them. Returns budget spent per cluster (delivered support plus
+    what leaked on the way).
     """
     f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
     capacity = model.regions.capacity[c.region]
@@ -195,7 +230,7 @@ def deliver(
         taken = per_cluster[:, COACHING].sum() + per_cluster[:, LINKAGE].sum()
     model.takeup_offered += int(offered)
     model.takeup_taken += int(taken)
-    size = kernels.firms_per_cluster(f.cluster, c.count)
+    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
     c.helped_share = helped / np.maximum(size, 1)
     return spent
 
@@ -209,21 +244,24 @@ def govern(model: ClusterModel) -> None:
         return
     if model.policy_quarter % pol.planning_cycle == 0:
         plan(model)
-    gap = productivity_gap(model)  # productivity does not move before coaching is delivered
-    needs = firm_needs(model, gap)
+    # Nothing in a quarter of government moves firms between clusters: count them once.
+    size = kernels.firms_per_cluster(f.cluster, c.count)
     # Support can only reach selected clusters and (through the open pot) organised ones, so
     # only their firms weigh up whether to apply or show up.
     reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
-    asked = kernels.firms_of(f.cluster, reachable)
-    perceived = perceived_needs(model, needs, asked)
-    mix = cluster_mix(model, needs)
+    # productivity does not move before coaching is delivered, so one gap serves throughout
+    assessed = assess_needs(model, reachable, size)
+    mix = blend_mix(model, assessed.needs, assessed.member_needs)
     participation_cost = model.config.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0
     )
     applicant = np.zeros(f.size, dtype=bool)
-    kernels.mark_applicants(applicant, asked, f.cluster, perceived, mix, participation_cost)
-    allocation = allocate(model, applicant)
-    spent = deliver(model, allocation, mix, applicant, asked, perceived, gap)
+    asked, perceived = assessed.asked, assessed.perceived
+    applying_members = kernels.mark_applicants(
+        applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
+    )
+    allocation = allocate(model, applicant, applying_members)
+    spent = deliver(model, allocation, mix, applicant, asked, perceived, assessed.gap, size)
     c.support_step[:] = spent
     c.support_total += spent
     c.support_since_plan += spent

@@ -8,7 +8,7 @@ cannot sell what it makes, credit where cash is short.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -22,15 +22,29 @@ COACHING, EQUIPMENT, LINKAGE, CREDIT = range(len(INSTRUMENTS))
 MAX_GRANT_PER_WORKER = 2.0  # equipment or credit a firm can put to use in a quarter (assumed)
 
 
-def productivity_gap(model: ClusterModel) -> np.ndarray:
-    """Distance to the frontier of the firm's product (90th percentile of productivity)."""
-    f, product = model.firms, model.clusters.product
+def productivity_gap(model: ClusterModel, size: np.ndarray | None = None) -> np.ndarray:
+    """Distance to the frontier of the firm's product (90th percentile of productivity).
+
+    ``size``: firms per cluster (``kernels.firms_per_cluster``), if the caller has it.
+    """
+    f = model.firms
+    return kernels.gap_to_frontier(
+        f.productivity, f.cluster, model.clusters.product, frontiers(model, size)
+    )
+
+
+def frontiers(model: ClusterModel, size: np.ndarray | None = None) -> np.ndarray:
+    """Each product's productivity frontier: the 90th percentile over its firms (1 if none)."""
+    f, c = model.firms, model.clusters
+    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
     frontier = np.ones(len(model.market.products))
-    grouped, bounds = kernels.group_by_product(f.cluster, product, f.productivity, len(frontier))
+    grouped, bounds = kernels.group_by_product(
+        f.cluster, c.product, f.productivity, size, len(frontier)
+    )
     for p in range(len(frontier)):
         if bounds[p + 1] > bounds[p]:
             frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
-    return kernels.gap_to_frontier(f.productivity, f.cluster, product, frontier)
+    return frontier
 
 
 def quantile(values: np.ndarray, q: float) -> float:
@@ -82,6 +96,40 @@ def perceived_needs(model: ClusterModel, needs: np.ndarray, slots: np.ndarray) -
     noise = model.config.instruments.perception_noise
     kernels.add_needs(perceived, needs, slots, model.firms.knowledge, noise)
     return perceived
+
+
+class Assessment(NamedTuple):
+    """A quarter's reading of firms' needs (``assess_needs``)."""
+
+    gap: np.ndarray  # per slot, as productivity_gap
+    needs: np.ndarray  # [cluster, instrument] summed over the cluster's firms
+    member_needs: np.ndarray  # [cluster, instrument] summed over its members
+    asked: np.ndarray  # slots of the firms in the clusters asked, in order
+    perceived: np.ndarray  # [row of asked, instrument], as perceived_needs
+
+
+def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> Assessment:
+    """``productivity_gap``, ``firm_needs`` summed per cluster (all firms, members) and
+    ``perceived_needs`` of the firms in the clusters ``asking``, in one pass over the firms
+    (``kernels.assess_needs``), with the same numbers and the same random draw.
+
+    ``size``: firms per cluster, which also sizes the draw before the pass.
+    """
+    f = model.firms
+    frontier = frontiers(model, size)
+    n_asked = int(size[asking].sum())
+    perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
+    columns = kernels.NeedsInputs(*(getattr(f, name) for name in kernels.NeedsInputs._fields))
+    gap, needs, member_needs, asked = kernels.assess_needs(
+        columns,
+        model.clusters.product,
+        frontier,
+        float(model.config.firms.cash_buffer),
+        asking,
+        float(model.config.instruments.perception_noise),
+        perceived,
+    )
+    return Assessment(gap, needs, member_needs, asked, perceived)
 
 
 def apply_support(

@@ -67,13 +67,18 @@ def _unit(x: float) -> float:
 # ---- what firms need --------------------------------------------------------------------------
 @kernel
 def group_by_product(
-    cluster: np.ndarray, cluster_product: np.ndarray, productivity: np.ndarray, n_products: int
+    cluster: np.ndarray,
+    cluster_product: np.ndarray,
+    productivity: np.ndarray,
+    size: np.ndarray,
+    n_products: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Productivity grouped by the firm's product (a counting sort) and each group's bounds:
-    product p's firms are ``grouped[bounds[p]:bounds[p + 1]]``."""
+    product p's firms are ``grouped[bounds[p]:bounds[p + 1]]``. ``size``: firms per cluster
+    (``firms_per_cluster``), so the firms need not be counted again."""
     bounds = np.zeros(n_products + 1, dtype=np.int64)
-    for i in range(len(cluster)):
-        bounds[cluster_product[cluster[i]] + 1] += 1
+    for c in range(len(size)):
+        bounds[cluster_product[c] + 1] += size[c]
     for p in range(n_products):
         bounds[p + 1] += bounds[p]
     fill = bounds[:-1].copy()
@@ -101,6 +106,19 @@ def gap_to_frontier(
 
 
 @kernel
+def _needs_of(
+    gap: float, absorptive: float, utilisation: float, cash: float, workers: float, buffer: float
+) -> tuple[float, float, float, float]:
+    """One firm's true need for coaching, equipment, linkage and credit, 0..1."""
+    return (
+        gap * absorptive,
+        _unit((utilisation - 0.85) / 0.15),
+        _unit((0.85 - utilisation) / 0.85),
+        _unit(1 - cash / _floor_at(buffer * workers, 1e-9)),
+    )
+
+
+@kernel
 def fill_needs(
     needs: np.ndarray,
     gap: np.ndarray,
@@ -112,10 +130,13 @@ def fill_needs(
 ) -> None:
     """Each firm's true need for coaching, equipment, linkage and credit (columns of ``needs``)."""
     for i in range(len(gap)):
-        needs[i, COACHING] = gap[i] * absorptive[i]
-        needs[i, EQUIPMENT] = _unit((utilisation[i] - 0.85) / 0.15)
-        needs[i, LINKAGE] = _unit((0.85 - utilisation[i]) / 0.85)
-        needs[i, CREDIT] = _unit(1 - cash[i] / _floor_at(cash_buffer * workers[i], 1e-9))
+        coaching, equipment, linkage, credit = _needs_of(
+            gap[i], absorptive[i], utilisation[i], cash[i], workers[i], cash_buffer
+        )
+        needs[i, COACHING] = coaching
+        needs[i, EQUIPMENT] = equipment
+        needs[i, LINKAGE] = linkage
+        needs[i, CREDIT] = credit
 
 
 @kernel
@@ -133,6 +154,70 @@ def add_needs(
         noise = perception_noise * (1 - knowledge[slot])
         for j in range(perceived.shape[1]):
             perceived[row, j] = perceived[row, j] * noise + needs[slot, j]
+
+
+class NeedsInputs(NamedTuple):
+    """The firm columns a needs assessment reads (views of ``model.firms``)."""
+
+    cluster: np.ndarray
+    productivity: np.ndarray
+    absorptive: np.ndarray
+    utilisation: np.ndarray
+    cash: np.ndarray
+    workers: np.ndarray
+    knowledge: np.ndarray
+    member: np.ndarray
+
+
+@kernel
+def assess_needs(
+    firms: NeedsInputs,
+    cluster_product: np.ndarray,
+    frontier: np.ndarray,
+    cash_buffer: float,
+    asking: np.ndarray,
+    perception_noise: float,
+    perceived: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Everything a quarter of government reads off the firms' needs, in one pass over them.
+
+    Per firm: its gap to the frontier (``gap_to_frontier``) and true needs (``fill_needs``),
+    added to its cluster's sums over all firms and over members (``needs_by_cluster``). A firm
+    of a cluster in ``asking`` also turns its row of standard normal draws ``perceived`` into
+    its perceived needs (``add_needs``) and is listed in ``asked`` (``firms_of``). The needs
+    array itself is never stored: a pass writing it and another reading it back cost more than
+    this one (whose divisions cannot use SIMD, as the per-cluster sums are scattered).
+
+    Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots).
+    """
+    n_clusters = len(asking)
+    gap = np.empty(len(firms.cluster))
+    everyone = np.zeros((n_clusters, N_INSTRUMENTS))
+    members = np.zeros((n_clusters, N_INSTRUMENTS))
+    asked = np.empty(len(perceived), dtype=np.int64)
+    row = 0
+    for i in range(len(firms.cluster)):
+        c = firms.cluster[i]
+        gap[i] = _unit(1 - firms.productivity[i] / frontier[cluster_product[c]])
+        needs = _needs_of(
+            gap[i],
+            firms.absorptive[i],
+            firms.utilisation[i],
+            firms.cash[i],
+            firms.workers[i],
+            cash_buffer,
+        )
+        member = firms.member[i]
+        for j in range(N_INSTRUMENTS):
+            everyone[c, j] += needs[j]
+            members[c, j] += needs[j] if member else 0.0  # (+0.0 leaves any sum as it was)
+        if asking[c]:
+            noise = perception_noise * (1 - firms.knowledge[i])
+            for j in range(N_INSTRUMENTS):
+                perceived[row, j] = perceived[row, j] * noise + needs[j]
+            asked[row] = i
+            row += 1
+    return gap, everyone, members, asked
 
 
 # ---- per-cluster sums -------------------------------------------------------------------------
@@ -233,18 +318,33 @@ def firms_per_cluster(cluster: np.ndarray, n_clusters: int) -> np.ndarray:
 
 
 @kernel
-def firms_of(cluster: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Slots whose cluster is ``chosen``, in order (``np.flatnonzero(chosen[cluster])``)."""
-    n = 0
+def plan_totals(
+    cluster: np.ndarray,
+    quality: np.ndarray,
+    cuts: np.ndarray,
+    value_added: np.ndarray,
+    workers: np.ndarray,
+    n_clusters: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What a planning round reads of the firms, per cluster, in one pass: firms, firms whose
+    quality reaches each segment (``quality >= cuts[s]``, as floats), value added and workers
+    (summed in slot order, as ``np.bincount`` and ``sums_by_cluster`` add them).
+
+    Reach is counted in integers (faster to add than floats): a float sum of ones is the same
+    exact count.
+    """
+    size = np.zeros(n_clusters, dtype=np.int64)
+    reach = np.zeros((n_clusters, len(cuts)), dtype=np.int64)
+    value = np.zeros(n_clusters)
+    employed = np.zeros(n_clusters)
     for i in range(len(cluster)):
-        n += chosen[cluster[i]]
-    slots = np.empty(n, dtype=np.int64)
-    n = 0
-    for i in range(len(cluster)):
-        if chosen[cluster[i]]:
-            slots[n] = i
-            n += 1
-    return slots
+        c = cluster[i]
+        size[c] += 1
+        for s in range(len(cuts)):
+            reach[c, s] += quality[i] >= cuts[s]
+        value[c] += value_added[i]
+        employed[c] += workers[i]
+    return size, reach.astype(np.float64), value, employed
 
 
 # ---- applying and delivery --------------------------------------------------------------------
@@ -253,18 +353,28 @@ def mark_applicants(
     applicant: np.ndarray,
     asked: np.ndarray,
     cluster: np.ndarray,
+    member: np.ndarray,
     perceived: np.ndarray,
     mix: np.ndarray,
     participation_cost: float,
-) -> None:
+) -> np.ndarray:
     """Firms apply where the perceived needs, weighted by their cluster's mix, outweigh the cost
-    of taking part (the four products added left to right, as ``.sum(axis=1)`` would)."""
+    of taking part (the four products added left to right, as ``.sum(axis=1)`` would).
+
+    Returns the applying members per cluster, as floats: what ``cluster_sums`` of ``applicant``
+    over members gives, since only asked firms can apply (a sum of ones is exact).
+    """
+    applying_members = np.zeros(len(mix))
     for row in range(len(asked)):
-        c = cluster[asked[row]]
+        slot = asked[row]
+        c = cluster[slot]
         usefulness = perceived[row, 0] * mix[c, 0] + perceived[row, 1] * mix[c, 1]
         usefulness = usefulness + perceived[row, 2] * mix[c, 2]
         usefulness = usefulness + perceived[row, 3] * mix[c, 3]
-        applicant[asked[row]] = usefulness > participation_cost
+        applies = usefulness > participation_cost
+        applicant[slot] = applies
+        applying_members[c] += 1.0 if applies and member[slot] else 0.0
+    return applying_members
 
 
 @kernel
