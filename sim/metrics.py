@@ -64,39 +64,43 @@ def _cluster_totals(
     upstream,
     producer,
     export,
+    small_workers,
 ):
-    """Per-cluster sums of the firm columns outcomes need, in one pass over the firms.
+    """Per-cluster sums of the firm columns outcomes need, and the two per-firm extracts the
+    aggregate row needs, in one pass over the firms (each column is read once a quarter).
 
     Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
-    the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. Stage
-    and segment codes are arguments, not globals: numba's disk cache would not see them change.
+    the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. A
+    cluster's nine running sums sit side by side (one row of ``sums``), so a firm updates one
+    or two cache lines, not nine scattered ones. The extracts: productivity floored at 1e-9
+    (``np.maximum``, for numpy's log), and ``value_added[(stage == producer) & (workers <
+    small_workers)]`` in slot order (numpy then sums it pairwise, as before). Stage and segment
+    codes are arguments, not globals: numba's disk cache would not see them change.
     """
-    firms, employment, total_sales = np.zeros(n), np.zeros(n), np.zeros(n)
-    final_sales, export_sales, total_va = np.zeros(n), np.zeros(n), np.zeros(n)
-    input_units, total_local, total_productivity = np.zeros(n), np.zeros(n), np.zeros(n)
+    sums = np.zeros((n, 9))
+    floored = np.empty(len(cluster))
+    small_va = np.empty(len(cluster))
+    small = 0
     for i in range(len(cluster)):
-        k = cluster[i]
+        row = sums[cluster[i]]
         final = sales[i] if stage[i] != upstream else 0.0
-        firms[k] += 1.0
-        employment[k] += workers[i]
-        total_sales[k] += sales[i]
-        final_sales[k] += final
-        export_sales[k] += final if segment[i] == export else 0.0
-        total_va[k] += value_added[i]
-        input_units[k] += units[i] if stage[i] == producer else 0.0
-        total_local[k] += local_inputs[i]
-        total_productivity[k] += productivity[i]
-    return (
-        firms,
-        employment,
-        total_sales,
-        final_sales,
-        export_sales,
-        total_va,
-        input_units,
-        total_local,
-        total_productivity,
-    )
+        row[0] += 1.0
+        row[1] += workers[i]
+        row[2] += sales[i]
+        row[3] += final
+        row[4] += final if segment[i] == export else 0.0
+        row[5] += value_added[i]
+        row[6] += units[i] if stage[i] == producer else 0.0
+        row[7] += local_inputs[i]
+        row[8] += productivity[i]
+        floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
+        small_va[small] = value_added[i]
+        small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
+    totals = [np.empty(n) for _ in range(9)]  # one contiguous array per sum
+    for k in range(n):
+        for j in range(9):
+            totals[j][k] = sums[k, j]
+    return totals, floored, small_va[:small]
 
 
 @kernel
@@ -111,22 +115,13 @@ def _count_per_cluster(cluster, slots, n):
 def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
 
-    Also the cluster totals the aggregate row is summed from (keys starting with ``total_``,
-    not recorded per cluster), so no firm column is reduced twice.
+    Also what the aggregate row is computed from (not recorded per cluster): the cluster totals
+    it sums (keys starting with ``total_``), each firm's log productivity and small producers'
+    value added (``firm_`` and ``small_producer_va``), so no firm column is read twice.
     """
     f, c = model.firms, model.clusters
     n = c.count
-    (
-        firms,
-        employment,
-        sales,
-        final_sales,
-        export_sales,
-        value_added,
-        producer_units,
-        local_inputs,  # only producers buy locally
-        productivity,
-    ) = _cluster_totals(
+    totals, floored_productivity, small_producer_va = _cluster_totals(
         f.cluster,
         f.stage,
         f.segment,
@@ -140,7 +135,19 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
         UPSTREAM,
         PRODUCER,
         EXPORT,
+        SMALL_FIRM_WORKERS,
     )
+    (
+        firms,
+        employment,
+        sales,
+        final_sales,
+        export_sales,
+        value_added,
+        producer_units,
+        local_inputs,  # only producers buy locally
+        productivity,
+    ) = totals
     input_units = producer_units * model.config.firms.input_coefficient
     ties_a, _ = model.ties.pairs()
     ties = _count_per_cluster(f.cluster, ties_a, n)
@@ -167,6 +174,8 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
         "total_input_units": input_units,
         "total_local_inputs": local_inputs,
         "total_productivity": productivity,
+        "firm_log_productivity": np.log(floored_productivity, out=floored_productivity),
+        "small_producer_va": small_producer_va,
     }
 
 
@@ -195,19 +204,6 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     return kind
 
 
-@kernel
-def _small_producer_value_added(stage, workers, value_added, producer, small_workers):
-    """``value_added[(stage == producer) & (workers < small_workers)]`` in one pass, without
-    numpy's slow boolean gather. Slot order and length as numpy's, so numpy sums it exactly as
-    before (pairwise, which a loop sum would not reproduce)."""
-    out = np.empty(len(value_added))
-    count = 0
-    for i in range(len(value_added)):
-        out[count] = value_added[i]
-        count += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
-    return out[:count]
-
-
 def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
     """Economy-wide outcomes for the current quarter."""
     f, c, m = model.firms, model.clusters, model.market
@@ -216,14 +212,10 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     value_added = per_cluster["value_added"].sum()
     final_sales = per_cluster["total_final_sales"].sum()
     input_units = per_cluster["total_input_units"].sum()
-    log_productivity = np.log(np.maximum(f.productivity, 1e-9))
     firms = per_cluster["firms"]
     pairs = (firms * (firms - 1) / 2).sum()
     shares = m.market_share()
     demand = m.effective_demand
-    small_producer_va = _small_producer_value_added(
-        f.stage, f.workers, f.value_added, PRODUCER, SMALL_FIRM_WORKERS
-    )
     supported_ever = c.support_total > 0
     types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
     row: dict[str, float] = {
@@ -252,7 +244,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             "productivity_mean": float(per_cluster["total_productivity"].sum() / f.n_alive)
             if alive
             else 0.0,
-            "productivity_spread": float(log_productivity.std()) if alive else 0.0,
+            "productivity_spread": float(per_cluster["firm_log_productivity"].std())
+            if alive
+            else 0.0,
             "quality_mean": float(f.quality.mean()) if alive else 0.0,
             "vertical_linkage": float(
                 per_cluster["total_local_inputs"].sum() / max(input_units, 1e-12)
@@ -270,7 +264,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
             "takeup_rate": float(model.takeup_taken / model.takeup_offered)
             if model.takeup_offered
             else float("nan"),
-            "small_producer_va_share": float(small_producer_va.sum() / max(value_added, 1e-12)),
+            "small_producer_va_share": float(
+                per_cluster["small_producer_va"].sum() / max(value_added, 1e-12)
+            ),
         }
     )
     for t, name in enumerate(CLUSTER_TYPES):
