@@ -138,6 +138,14 @@ def _relabelled(a: np.ndarray, b: np.ndarray, where: np.ndarray, start: int):
 
 
 @kernel
+def _add_degree(degree: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """New ties' ends gain a tie."""
+    for k in range(len(lo)):
+        degree[lo[k]] += 1
+        degree[hi[k]] += 1
+
+
+@kernel
 def _fresh_ties(a: np.ndarray, b: np.ndarray, keys: np.ndarray, base: int):
     """Ends (lo, hi) of the distinct sorted keys ``lo * base + hi`` that are not a tie yet, in
     key order. An existing tie can only match if it starts where a new one does, so only those
@@ -179,31 +187,36 @@ def _fresh_ties(a: np.ndarray, b: np.ndarray, keys: np.ndarray, base: int):
 
 
 @kernel
-def _touched(a: np.ndarray, b: np.ndarray, n_slots: int):
+def _touched(degree: np.ndarray):
     """Tied slots, their degree, and each slot's position among them (-1 if untied; 32-bit, to
-    keep the lookups in cache)."""
-    degree = _degree(a, b, n_slots)
+    keep the lookups in cache). Counts the tied slots first, so nothing is sized for all."""
+    n = 0
+    for slot in range(len(degree)):
+        n += degree[slot] > 0
     position = np.empty(len(degree), dtype=np.int32)
-    nodes = np.empty(len(degree) + 1, dtype=np.int64)
+    nodes = np.empty(n + 1, dtype=np.int64)  # a spare: each is written before it is tested
+    node_degree = np.empty(n + 1, dtype=np.int64)
     n = 0
     for slot in range(len(degree)):
         tied = degree[slot] > 0
         position[slot] = n if tied else -1
         nodes[n] = slot
+        node_degree[n] = degree[slot]
         n += tied
-    nodes = nodes[:n].copy()
-    node_degree = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        node_degree[k] = degree[nodes[k]]
-    return nodes, node_degree, position
+    return nodes[:n], node_degree[:n], position
 
 
 class HorizontalTies:
-    """Undirected cooperation ties as an edge list (a < b, no duplicates)."""
+    """Undirected cooperation ties as an edge list (a < b, no duplicates).
+
+    The ties' degrees are counted once when asked for and then kept while only new ties come
+    (a quarter asks for them when ties form and again in learning, just after)."""
 
     def __init__(self) -> None:
         self.a = np.empty(0, dtype=np.int64)
         self.b = np.empty(0, dtype=np.int64)
+        self._degree: np.ndarray | None = None  # ties per slot, None when ties were cut or moved
+        self._degree_capacity = 0  # the capacity it was counted for
 
     def __len__(self) -> int:
         return len(self.a)
@@ -212,7 +225,12 @@ class HorizontalTies:
         return self.a, self.b
 
     def degree(self, capacity: int) -> np.ndarray:
-        return _degree(self.a, self.b, capacity)
+        """Ties per slot (``np.bincount`` of both ends, at least ``capacity`` long)."""
+        if self._degree is None or self._degree_capacity != capacity:
+            self._degree, self._degree_capacity = _degree(self.a, self.b, capacity), capacity
+        degree = self._degree[:]
+        degree.flags.writeable = False  # a view of the kept counts
+        return degree
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
         """Add new ties, skipping self-ties and ties that already exist; they are appended in
@@ -225,19 +243,26 @@ class HorizontalTies:
         lo, hi = _fresh_ties(self.a, self.b, np.sort(lo * base + hi), base)
         self.a = np.concatenate((self.a, lo))
         self.b = np.concatenate((self.b, hi))
+        if self._degree is not None and len(self._degree) >= base:
+            _add_degree(self._degree, lo, hi)
+        else:
+            self._degree = None
 
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b = _kept(self.a, self.b, mask)
+        self._degree = None
 
     def relabel(self, where: np.ndarray, start: int) -> None:
         """Follow firms that moved slot: slot ``start + i`` moved to ``where[i]``; slots below
         ``start`` stayed. Ends stay ordered (a < b)."""
         self.a, self.b = _relabelled(self.a, self.b, where, start)
+        self._degree = None
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Cut every tie touching a slot flagged in the boolean array ``dead``."""
         if len(self.a):
             self.a, self.b = _without(self.a, self.b, dead)
+            self._degree = None
 
     def touched(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Firms with at least one tie, their degree, and each tie's ends as positions among
@@ -245,14 +270,14 @@ class HorizontalTies:
 
         Learning only moves these firms, so it can work on them rather than on every slot.
         """
-        nodes, degree, position = _touched(self.a, self.b, n_slots)
+        nodes, degree, position = _touched(self.degree(n_slots))
         position = position.astype(np.int64)
         return nodes, degree, position[self.a], position[self.b]
 
     def tied_positions(self, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Like ``touched``, but each slot's position among the tied firms (-1 if untied)
         instead of per-tie positions: compiled loops look ends up themselves."""
-        return _touched(self.a, self.b, n_slots)
+        return _touched(self.degree(n_slots))
 
     def neighbour_gap_mean(self, values: np.ndarray, capacity: int) -> np.ndarray:
         """Mean over a firm's partners of max(0, partner value - own value): what it can learn."""
