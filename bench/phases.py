@@ -34,9 +34,8 @@ PHASES: dict[object, tuple[str, ...]] = {
     sim.government: (
         "plan",
         "productivity_gap",
-        "firm_needs",
-        "perceived_needs",
-        "cluster_mix",
+        "assess_needs",
+        "blend_mix",
         "allocate",
         "deliver",
     ),

@@ -21,8 +21,6 @@ from sim.support import (
     LINKAGE,
     assess_needs,
     effects,
-    firm_needs,  # noqa: F401 (govern reads needs through assess_needs; bench.phases names these)
-    perceived_needs,  # noqa: F401
     productivity_gap,
     recipients,
 )
@@ -131,19 +129,11 @@ def plan(model: ClusterModel) -> None:
     c.support_since_plan[:] = 0
 
 
-def cluster_mix(model: ClusterModel, needs: np.ndarray) -> np.ndarray:
-    """Instrument shares per cluster: the planner's package, blended with members' requests.
-
-    The planner's package moves from the uniform mix toward the cluster's true needs as planning
-    quality rises; members' requests reach government through a coordinator, as well as its
-    legitimacy allows.
-    """
-    f, c = model.firms, model.clusters
-    return blend_mix(model, *kernels.needs_by_cluster(f.cluster, f.member, needs, c.count))
-
-
 def blend_mix(model: ClusterModel, needs: np.ndarray, member_needs: np.ndarray) -> np.ndarray:
-    """``cluster_mix`` from needs [cluster, instrument] summed over all firms and over members."""
+    """Instrument shares per cluster, from needs [cluster, instrument] summed over all firms and
+    over members: the planner's package moves from the uniform mix toward the cluster's true
+    needs as planning quality rises; members' requests reach government through a coordinator,
+    as well as its legitimacy allows."""
     c, pol = model.clusters, model.config.policy
     base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
     return kernels.blend_mix(

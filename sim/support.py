@@ -70,34 +70,6 @@ def quantile(values: np.ndarray, q: float) -> float:
     return above - difference * (1 - t) if t >= 0.5 else below + difference * t
 
 
-def firm_needs(model: ClusterModel, gap: np.ndarray | None = None) -> np.ndarray:
-    """True need for each instrument, [slot, instrument], 0..1, read off the firm's state.
-
-    ``gap`` is ``productivity_gap(model)`` if the caller has it already (it costs a quantile
-    per product).
-    """
-    f = model.firms
-    # column-major: each need is summed per cluster, and read by the caller, as one column
-    needs = np.empty((f.size, len(INSTRUMENTS)), order="F")
-    gap = productivity_gap(model) if gap is None else gap
-    kernels.fill_needs(
-        needs, gap, f.absorptive, f.utilisation, f.cash, f.workers, model.config.firms.cash_buffer
-    )
-    return needs
-
-
-def perceived_needs(model: ClusterModel, needs: np.ndarray, slots: np.ndarray) -> np.ndarray:
-    """What the firms in ``slots`` believe they need: noisy, less so with market knowledge.
-
-    Only firms that can meet a programme this quarter are asked (the caller picks them), so
-    noise is drawn for those alone.
-    """
-    perceived = model.policy_rng.standard_normal((len(slots), needs.shape[1]))
-    noise = model.config.instruments.perception_noise
-    kernels.add_needs(perceived, needs, slots, model.firms.knowledge, noise)
-    return perceived
-
-
 class Assessment(NamedTuple):
     """A quarter's reading of firms' needs (``assess_needs``)."""
 
@@ -105,12 +77,12 @@ class Assessment(NamedTuple):
     needs: np.ndarray  # [cluster, instrument] summed over the cluster's firms
     member_needs: np.ndarray  # [cluster, instrument] summed over its members
     asked: np.ndarray  # slots of the firms in the clusters asked, in order
-    perceived: np.ndarray  # [row of asked, instrument], as perceived_needs
+    perceived: np.ndarray  # [row of asked, instrument]: true need plus perception noise
 
 
 def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> Assessment:
-    """``productivity_gap``, ``firm_needs`` summed per cluster (all firms, members) and
-    ``perceived_needs`` of the firms in the clusters ``asking``, in one pass over the firms
+    """``productivity_gap``, true needs summed per cluster (all firms, members) and the
+    perceived needs of the firms in the clusters ``asking``, in one pass over the firms
     (``kernels.assess_needs``), with the same numbers and the same random draw.
 
     ``size``: firms per cluster, which also sizes the draw before the pass.

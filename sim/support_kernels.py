@@ -118,44 +118,6 @@ def _needs_of(
     )
 
 
-@kernel
-def fill_needs(
-    needs: np.ndarray,
-    gap: np.ndarray,
-    absorptive: np.ndarray,
-    utilisation: np.ndarray,
-    cash: np.ndarray,
-    workers: np.ndarray,
-    cash_buffer: float,
-) -> None:
-    """Each firm's true need for coaching, equipment, linkage and credit (columns of ``needs``)."""
-    for i in range(len(gap)):
-        coaching, equipment, linkage, credit = _needs_of(
-            gap[i], absorptive[i], utilisation[i], cash[i], workers[i], cash_buffer
-        )
-        needs[i, COACHING] = coaching
-        needs[i, EQUIPMENT] = equipment
-        needs[i, LINKAGE] = linkage
-        needs[i, CREDIT] = credit
-
-
-@kernel
-def add_needs(
-    perceived: np.ndarray,
-    needs: np.ndarray,
-    slots: np.ndarray,
-    knowledge: np.ndarray,
-    perception_noise: float,
-) -> None:
-    """Turn standard normal draws ``perceived[row]`` into the perceived needs of ``slots[row]``:
-    the draw scaled by the firm's ignorance of the market, plus its true need."""
-    for row in range(len(slots)):
-        slot = slots[row]
-        noise = perception_noise * (1 - knowledge[slot])
-        for j in range(perceived.shape[1]):
-            perceived[row, j] = perceived[row, j] * noise + needs[slot, j]
-
-
 class NeedsInputs(NamedTuple):
     """The firm columns a needs assessment reads (views of ``model.firms``)."""
 
@@ -181,10 +143,11 @@ def assess_needs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Everything a quarter of government reads off the firms' needs, in one pass over them.
 
-    Per firm: its gap to the frontier (``gap_to_frontier``) and true needs (``fill_needs``),
-    added to its cluster's sums over all firms and over members (``needs_by_cluster``). A firm
-    of a cluster in ``asking`` also turns its row of standard normal draws ``perceived`` into
-    its perceived needs (``add_needs``) and is listed in ``asked`` (in slot order, as
+    Per firm: its gap to the frontier (``gap_to_frontier``) and true needs (``_needs_of``),
+    added to its cluster's sums over all firms and over members (in slot order, as
+    ``np.bincount``). A firm of a cluster in ``asking`` also turns its row of standard normal
+    draws ``perceived`` into its perceived needs (the true need plus noise that shrinks with
+    market knowledge) and is listed in ``asked`` (in slot order, as
     ``np.flatnonzero(asking[cluster])``). The needs array itself is never stored: a pass
     writing it and another reading it back cost more than this one (measured 1.1 -> 0.65 ms at
     105k firms, although its divisions cannot use SIMD, as the per-cluster sums are scattered).
@@ -236,37 +199,6 @@ def sums_by_cluster(
 
 
 @kernel
-def needs_by_cluster(
-    cluster: np.ndarray, member: np.ndarray, needs: np.ndarray, n_clusters: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Needs [slot, instrument] summed over each cluster's firms, and over its members only.
-
-    A firm's four needs are read before any sum is written: a store that might alias ``needs``
-    would otherwise force every read after it to wait (measured 1.7x slower).
-    """
-    everyone = np.zeros((n_clusters, N_INSTRUMENTS))
-    members = np.zeros((n_clusters, N_INSTRUMENTS))
-    for i in range(len(cluster)):
-        c = cluster[i]
-        coaching, equipment, linkage, credit = (
-            needs[i, COACHING],
-            needs[i, EQUIPMENT],
-            needs[i, LINKAGE],
-            needs[i, CREDIT],
-        )
-        everyone[c, COACHING] += coaching
-        everyone[c, EQUIPMENT] += equipment
-        everyone[c, LINKAGE] += linkage
-        everyone[c, CREDIT] += credit
-        if member[i]:
-            members[c, COACHING] += coaching
-            members[c, EQUIPMENT] += equipment
-            members[c, LINKAGE] += linkage
-            members[c, CREDIT] += credit
-    return everyone, members
-
-
-@kernel
 def _row_sum(values: np.ndarray, row: int) -> float:
     """``values[row].sum()`` of a row of four: left to right, as numpy adds a short axis."""
     return ((values[row, 0] + values[row, 1]) + values[row, 2]) + values[row, 3]
@@ -289,7 +221,7 @@ def blend_mix(
     legitimacy: np.ndarray,
     coordinator: np.ndarray,
 ) -> np.ndarray:
-    """Instrument shares per cluster (``sim.government.cluster_mix``), from needs summed per
+    """Instrument shares per cluster (``sim.government.blend_mix``), from needs summed per
     cluster over all firms and over members, operation by operation as the numpy version."""
     n_clusters, n_instruments = needs.shape
     mix = np.empty((n_clusters, n_instruments))
