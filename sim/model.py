@@ -315,13 +315,16 @@ class ClusterModel(mesa.Model):
     def latest(self) -> dict[str, float]:
         return self._aggregate_rows[-1]
 
+    # The browser view reads outcomes while its Play loop steps the model in another thread:
+    # readers take a snapshot of complete steps (a step's aggregate row is appended last).
     def history(self) -> pd.DataFrame:
-        return pd.DataFrame(self._aggregate_rows)
+        return pd.DataFrame(list(self._aggregate_rows))
 
     def cluster_table(self) -> pd.DataFrame:
-        """Per-cluster state now: one row per cluster."""
+        """Per-cluster state at the last complete step: one row per cluster."""
         c = self.clusters
-        frame = pd.DataFrame({name: rows[-1] for name, rows in self._cluster_rows.items()})
+        last = len(self._aggregate_rows) - 1
+        frame = pd.DataFrame({name: rows[last] for name, rows in self._cluster_rows.items()})
         frame.insert(0, "cluster", np.arange(c.count))
         frame.insert(1, "name", c.name)
         frame.insert(2, "product", [self.config.world.products[p] for p in c.product])
@@ -337,7 +340,7 @@ class ClusterModel(mesa.Model):
             "cluster": np.tile(np.arange(c.count), steps),
         }
         for name, rows in self._cluster_rows.items():
-            data[name] = np.concatenate(rows)
+            data[name] = np.concatenate(rows[:steps])
         frame = pd.DataFrame(data)
         frame.insert(2, "name", pd.Categorical(np.tile(np.asarray(c.name), steps)))
         frame.insert(3, "product", np.tile(c.product, steps))

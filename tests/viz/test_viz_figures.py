@@ -268,3 +268,21 @@ def test_cli_parses_viz_arguments() -> None:
 )
 def test_loopback_classification(url: str, local: bool) -> None:
     assert is_loopback(url) is local
+
+
+def test_outcome_readers_see_complete_steps_while_a_step_is_being_recorded() -> None:
+    """Play steps the model in another thread while the view reads it: halfway through
+    recording a step (per-cluster rows appended, aggregate row not yet), readers still see
+    whole steps only, of matching lengths."""
+    from sim.model import ClusterModel
+
+    model = ClusterModel(scenario="no_policy", seed=2, overrides={"run.burn_in": 2})
+    model.step()
+    steps, clusters = len(model.history()), model.clusters.count
+    table_before = model.cluster_table()
+    for rows in model._cluster_rows.values():  # the next step, half recorded
+        rows.append(np.full(clusters, -1.0))
+    assert len(model.history()) == steps
+    long = model.cluster_history()
+    assert len(long) == steps * clusters and (long["step"].max() == steps - 1)
+    assert model.cluster_table().equals(table_before)
