@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from sim.cli import main as cli
@@ -305,8 +306,11 @@ def test_reductions() -> None:
         "final": 6.0, "initial": 1.0, "mean": 3.0, "min": 1.0, "max": 6.0, "sum": 12.0,
         "change": 5.0, "growth": 5.0, "mean_last_2": 4.5, "std": float(np.std([1, 2, 3, 6])),
     }  # fmt: skip
+    as_arrow = pa.Table.from_pandas(steps, preserve_index=False)  # how consolidation reads runs
     for how, value in expected.items():
-        assert reduce_column(steps, Summary(column="x", reduce=how)) == pytest.approx(value), how
+        summary = Summary(column="x", reduce=how)
+        assert reduce_column(steps, summary) == pytest.approx(value), how
+        assert reduce_column(as_arrow, summary) == reduce_column(steps, summary), how
 
 
 def test_mesa_caches_and_model_registries_are_cleared_between_runs() -> None:

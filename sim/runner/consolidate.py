@@ -25,11 +25,22 @@ from sim.runner.plan import Plan
 ID_COLUMNS = ("point", "replicate", "seed", "scenario")
 
 
-def reduce_column(steps: pd.DataFrame, summary: Summary) -> float:
-    """Apply a named summary to one run's per-step table."""
-    if "step" in steps.columns:
-        steps = steps.sort_values("step", kind="stable")
-    values = steps[summary.column].to_numpy(dtype=float)
+def reduce_column(steps: pd.DataFrame | pa.Table, summary: Summary) -> float:
+    """Apply a named summary to one run's per-step table (rows in step order)."""
+    names = steps.column_names if isinstance(steps, pa.Table) else list(steps.columns)
+
+    def column(name: str) -> np.ndarray:
+        data = steps.column(name) if isinstance(steps, pa.Table) else steps[name]
+        return np.asarray(data.to_numpy(), dtype=float)
+
+    values = column(summary.column)
+    if "step" in names:
+        values = values[np.argsort(column("step"), kind="stable")]
+    return reduce_values(values, summary)
+
+
+def reduce_values(values: np.ndarray, summary: Summary) -> float:
+    """A named summary of one outcome's values, in step order."""
     if values.size == 0:
         return math.nan
     how = summary.reduce
@@ -81,22 +92,25 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
             done = store.is_done(out_dir, spec.key)
             row["failed"] = not done
             if done:
-                record = store.read_record(out_dir, spec.key)
-                outcomes = dict(record["summary"])
-                if needs_steps or experiment.keep == "every_step":
-                    steps = store.read_steps(out_dir, spec.key)
+                if not (needs_steps or experiment.keep == "every_step"):
+                    outcomes = dict(store.read_record(out_dir, spec.key)["summary"])
+                else:  # one read of the run file gives its record and its steps
+                    run_table = store.read_run(out_dir, spec.key)
+                    outcomes = dict(store.record_of(run_table.schema)["summary"])
                     if needs_steps:
-                        check_summaries(plan, list(steps.columns))
+                        check_summaries(plan, run_table.column_names)
                         for name, summary in experiment.summaries.items():
-                            outcomes[name] = reduce_column(steps, summary)
+                            outcomes[name] = reduce_column(run_table, summary)
                     if experiment.keep == "every_step":
+                        steps = run_table.to_pandas()
                         steps.insert(0, "replicate", spec.replicate)
                         steps.insert(0, "point", spec.point)
                         table = pa.Table.from_pandas(steps, preserve_index=False)
                         if steps_writer is None:
                             steps_writer = pq.ParquetWriter(steps_temp, table.schema)
                         steps_writer.write_table(table.cast(steps_writer.schema))
-                    del steps
+                        del steps
+                    del run_table
                 outcome_columns.update(dict.fromkeys(outcomes))
                 row.update(outcomes)
             rows.append(row)

@@ -71,8 +71,17 @@ def write_run(
 
 def read_record(out_dir: Path, key: str) -> dict[str, Any]:
     """The run record (seed, parameters, summary) without reading the table itself."""
-    metadata = pq.read_schema(run_path(out_dir, key)).metadata or {}
-    return json.loads(metadata[RUN_META])
+    return record_of(pq.read_schema(run_path(out_dir, key)))
+
+
+def record_of(schema: pa.Schema) -> dict[str, Any]:
+    """The run record stored in a run file's schema (``read_run`` reads both at once)."""
+    return json.loads((schema.metadata or {})[RUN_META])
+
+
+def read_run(out_dir: Path, key: str) -> pa.Table:
+    """A run's per-step table, its record in ``record_of(table.schema)``: one read of the file."""
+    return pq.read_table(run_path(out_dir, key))
 
 
 def read_diagnostics(out_dir: Path, key: str) -> dict[str, Any]:

@@ -161,10 +161,7 @@ def _drive(
                     outcome = _lost(run, f"{type(exc).__name__}: {exc}")
                 if outcome.ok:
                     report.succeeded += 1
-                    diagnostics = store.read_diagnostics(out_dir, run.key)
-                    report.peak_worker_rss_mb = max(
-                        report.peak_worker_rss_mb, float(diagnostics.get("peak_rss_mb") or 0)
-                    )
+                    report.peak_worker_rss_mb = max(report.peak_worker_rss_mb, outcome.peak_rss_mb)
                     if not summaries_checked and plan.experiment.summaries:
                         check_summaries(plan, store.step_columns(out_dir, run.key))
                         summaries_checked = True

@@ -51,6 +51,7 @@ class RunOutcome:
     seconds: float
     error: str = ""
     traceback: str = ""
+    peak_rss_mb: float = 0.0  # the worker's, after this run (the main process reads no run file)
 
 
 def execute(task: RunTask) -> RunOutcome:
@@ -80,7 +81,14 @@ def execute(task: RunTask) -> RunOutcome:
         }
         store.write_run(Path(task.out_dir), task.key, result.aggregate, record, diagnostics)
         del result
-        return RunOutcome(task.key, task.point, task.replicate, True, seconds)
+        return RunOutcome(
+            task.key,
+            task.point,
+            task.replicate,
+            True,
+            seconds,
+            peak_rss_mb=float(diagnostics["peak_rss_mb"] or 0),
+        )
     except Exception as exc:  # noqa: BLE001 (isolating any run failure is the point)
         return RunOutcome(
             task.key,
