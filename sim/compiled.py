@@ -60,6 +60,18 @@ def kernel(function: F) -> F:
     return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
 
 
+@kernel
+def floor_at(x: float, low: float) -> float:
+    """``np.maximum(x, low)`` for a number ``low``: x unless it is below ``low`` (NaN stays NaN)."""
+    return low if x < low else x
+
+
+@kernel
+def cap_at(x: float, high: float) -> float:
+    """``np.minimum(x, high)`` for a number ``high``: x unless it is above ``high`` (NaN stays)."""
+    return high if x > high else x
+
+
 def compile_all() -> None:
     """Run every regime's code path once on a tiny world, so every kernel is compiled and cached
     (``make install`` does this; a sweep's worker processes then load kernels from the cache)."""

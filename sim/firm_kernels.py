@@ -10,21 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.compiled import kernel
+from sim.compiled import cap_at, floor_at, kernel
 
 UPSTREAM, PRODUCER = 0, 1
-
-
-@kernel
-def _floor_at(x: float, low: float) -> float:
-    """``np.maximum(x, low)``: x unless it is below ``low`` (NaN stays NaN)."""
-    return low if x < low else x
-
-
-@kernel
-def _cap_at(x: float, high: float) -> float:
-    """``np.minimum(x, high)``: x unless it is above ``high`` (NaN stays NaN)."""
-    return high if x > high else x
 
 
 # ---- ties -------------------------------------------------------------------------------------
@@ -125,7 +113,7 @@ def floored_at(values: np.ndarray, nodes: np.ndarray, low: float) -> np.ndarray:
     """``np.maximum(values[nodes], low)``, contiguous (for ``np.log``)."""
     out = np.empty(len(nodes), dtype=np.float64)
     for k in range(len(nodes)):
-        out[k] = _floor_at(values[nodes[k]], low)
+        out[k] = floor_at(values[nodes[k]], low)
     return out
 
 
@@ -159,10 +147,10 @@ def spill_over(
         i, j = position[a[e]], position[b[e]]
         productivity_gap = value[j, 0] - value[i, 0]
         quality_gap = value[j, 1] - value[i, 1]
-        lead[i, 0] += _floor_at(productivity_gap, 0.0)
-        lead[i, 1] += _floor_at(quality_gap, 0.0)
-        lead[j, 2] += _floor_at(-productivity_gap, 0.0)
-        lead[j, 3] += _floor_at(-quality_gap, 0.0)
+        lead[i, 0] += floor_at(productivity_gap, 0.0)
+        lead[i, 1] += floor_at(quality_gap, 0.0)
+        lead[j, 2] += floor_at(-productivity_gap, 0.0)
+        lead[j, 3] += floor_at(-quality_gap, 0.0)
     step = np.empty(m, dtype=np.float64)
     for k in range(m):
         absorbed = rate * absorptive[nodes[k]]
@@ -247,14 +235,14 @@ def invest(
     exponent = np.empty(n, dtype=np.float64)
     grow = shrink = 0
     for i in range(n):
-        spend = invest_share * _floor_at(cash[i] - cash_buffer * workers[i], 0.0)
+        spend = invest_share * floor_at(cash[i] - cash_buffer * workers[i], 0.0)
         cash[i] -= spend
-        per_worker = spend / _floor_at(workers[i], 1.0)
+        per_worker = spend / floor_at(workers[i], 1.0)
         gain = invest_efficiency * per_worker / (1 + per_worker)
         next_threshold = threshold[min(segment[i] + 1, top_segment)]
         to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
         exponent[i] = gain * (1 - to_quality)
-        quality[i] = _cap_at(quality[i] + gain * to_quality * (1 - quality[i]), 1.0)
+        quality[i] = cap_at(quality[i] + gain * to_quality * (1 - quality[i]), 1.0)
         grow += _grows(utilisation[i], profit[i])
         shrink += _shrinks(utilisation[i], profit[i], workers[i])
     return exponent, grow, shrink
@@ -291,7 +279,7 @@ def grow_and_staff(
         w = hired if grows else (fired if shrinks else w)
         g += grows
         s += shrinks
-        workers[i] = _floor_at(w, 1.0)
+        workers[i] = floor_at(w, 1.0)
 
 
 # ---- exit and entry ---------------------------------------------------------------------------

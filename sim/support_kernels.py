@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.compiled import kernel
+from sim.compiled import cap_at, floor_at, kernel
 from sim.scenario import INSTRUMENTS
 
 COACHING, EQUIPMENT, LINKAGE, CREDIT = range(len(INSTRUMENTS))
@@ -47,21 +47,9 @@ class Recipients(NamedTuple):
 
 
 @kernel
-def _floor_at(x: float, low: float) -> float:
-    """``np.maximum(x, low)``: x unless it is below ``low`` (NaN stays NaN)."""
-    return low if x < low else x
-
-
-@kernel
-def _cap_at(x: float, high: float) -> float:
-    """``np.minimum(x, high)``: x unless it is above ``high`` (NaN stays NaN)."""
-    return high if x > high else x
-
-
-@kernel
 def _unit(x: float) -> float:
     """``np.clip(x, 0, 1)`` (NaN stays NaN); two selects, no branch to mispredict."""
-    return _cap_at(_floor_at(x, 0.0), 1.0)
+    return cap_at(floor_at(x, 0.0), 1.0)
 
 
 # ---- what firms need --------------------------------------------------------------------------
@@ -114,7 +102,7 @@ def _needs_of(
         gap * absorptive,
         _unit((utilisation - 0.85) / 0.15),
         _unit((0.85 - utilisation) / 0.85),
-        _unit(1 - cash / _floor_at(buffer * workers, 1e-9)),
+        _unit(1 - cash / floor_at(buffer * workers, 1e-9)),
     )
 
 
@@ -208,7 +196,7 @@ def _row_sum(values: np.ndarray, row: int) -> float:
 def _shares(total: np.ndarray, c: int, j: int, base: np.ndarray) -> float:
     """Cluster ``c``'s share of instrument ``j`` in ``total``; ``base`` where it has none."""
     row = _row_sum(total, c)
-    return total[c, j] / _floor_at(row, 1e-12) if row > 0 else base[j]
+    return total[c, j] / floor_at(row, 1e-12) if row > 0 else base[j]
 
 
 @kernel
@@ -360,7 +348,7 @@ def dose_cost(effects: Effects, instrument: int, workers: float) -> float:
         return effects.coaching_dose_cost
     if instrument == LINKAGE:
         return effects.linkage_dose_cost
-    return effects.max_grant_per_worker * _floor_at(workers, 1.0)
+    return effects.max_grant_per_worker * floor_at(workers, 1.0)
 
 
 @kernel
@@ -385,7 +373,7 @@ def take_support(
         )
         firms.knowledge[slot] += 0.05 * dose * (1 - firms.knowledge[slot])
     elif instrument == EQUIPMENT:
-        per_worker = amount / _floor_at(firms.workers[slot], 1.0)
+        per_worker = amount / floor_at(firms.workers[slot], 1.0)
         growth = effects.equipment_effect * per_worker / (1 + per_worker)
     elif instrument == LINKAGE:
         dose = amount / effects.linkage_dose_cost
@@ -465,7 +453,7 @@ def grant(
             if not receives[row, i]:
                 continue
             absorbable = dose_cost(effects, i, firms.workers[slot])
-            public = _cap_at(share[c, i], absorbable * (1 - cofinance))
+            public = cap_at(share[c, i], absorbable * (1 - cofinance))
             total = public / (1 - cofinance)
             firms.cash[slot] -= total - public
             growth[row, i] = take_support(firms, effects, slot, i, total, gap[slot])
