@@ -111,14 +111,10 @@ def _kept(a: np.ndarray, b: np.ndarray, keep: np.ndarray):
 @kernel
 def _without(a: np.ndarray, b: np.ndarray, dead: np.ndarray):
     """The ties with neither end flagged ``dead``, in order."""
-    kept_a = np.empty(len(a) + 1, dtype=a.dtype)  # a spare: each is written before it is tested
-    kept_b = np.empty(len(b) + 1, dtype=b.dtype)
-    n = 0
+    keep = np.empty(len(a), dtype=np.bool_)
     for e in range(len(a)):
-        kept_a[n] = a[e]
-        kept_b[n] = b[e]
-        n += not (dead[a[e]] | dead[b[e]])
-    return kept_a[:n], kept_b[:n]
+        keep[e] = not (dead[a[e]] | dead[b[e]])
+    return _kept(a, b, keep)
 
 
 @kernel
