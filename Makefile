@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz]"
-	$(BIN)/python -m sim.compiled  # compile and cache the numba kernels once, not in every run
+	$(BIN)/python -m sim.model.warmup  # compile and cache the numba kernels once, not in every run
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -127,16 +127,16 @@ exp-sensitivity-morris: $(STAMP)
 exp-sensitivity-sobol: $(STAMP)
 	$(BIN)/klaster sweep experiments/sensitivity_sobol.yaml --out results/sensitivity_sobol $(EXEC)
 
-# the Indonesian experiment needs per-cluster group outcomes: same runner, own run function
+# the Indonesian experiment asks for group outcomes in its file (outcomes: groups)
 exp-indonesia: $(STAMP)
-	$(BIN)/python -m sim.report.groups experiments/indonesia.yaml --out results/indonesia $(EXEC)
+	$(BIN)/klaster sweep experiments/indonesia.yaml --out results/indonesia $(EXEC)
 
 experiments: exp-regimes exp-decomposition exp-where-top-down-works exp-resilience \
 	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validate
 
 # pattern-oriented validation: prints each stylized fact, observed vs target (failures are findings)
 validate: $(STAMP)
-	$(BIN)/python -m sim.validation --out results/validation
+	$(BIN)/python -m sim.calibrate.patterns --out results/validation
 
 report: $(STAMP)
 	$(BIN)/klaster report --results results --out results/report.html --summaries results/summary

@@ -11,8 +11,8 @@ import gc
 import time
 from collections.abc import Callable
 
-import sim.government
 import sim.model
+import sim.model.government
 
 # module -> functions the step calls through that module's namespace
 PHASES: dict[object, tuple[str, ...]] = {
@@ -31,7 +31,7 @@ PHASES: dict[object, tuple[str, ...]] = {
         "entrants_per_cluster",
         "initialise_entrants",
     ),
-    sim.government: (
+    sim.model.government: (
         "plan",
         "productivity_gap",
         "assess_needs",

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from bench.commands import cold_run, first_run, sweep_throughput
 from bench.reference import boltzmann
+from sim.scenario.presets import PRESETS
 
-REGIMES = ("no_policy", "top_down", "demand_driven", "bottom_up")
+REGIMES = PRESETS
 # label -> world.scale, repetitions, steps per repetition (fewer at 100k to stay in budget)
 SIZES: dict[str, tuple[float, int, int]] = {
     "1k": (0.45, 5, 8),

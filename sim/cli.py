@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from sim.input_errors import InputError
+from sim.scenario.errors import InputError
 
 # subcommand -> module providing ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -18,9 +18,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("sim.commands.compare", "Run scenarios over several seeds and compare them."),
     "validate": ("sim.commands.validate", "Check scenario files without running them."),
     "schema": ("sim.commands.schema", "Print the JSON Schema of scenario files."),
-    "sweep": ("sim.runner.command", "Run an experiment file: a parameter sweep."),
-    "report": ("sim.report.command", "Build the HTML report from experiment results."),
-    "viz": ("sim.viz.command", "Serve the interactive browser view."),
+    "sweep": ("sim.commands.sweep", "Run an experiment file: a parameter sweep."),
+    "report": ("sim.commands.report", "Build the HTML report from experiment results."),
+    "viz": ("sim.commands.viz", "Serve the interactive browser view."),
 }
 
 

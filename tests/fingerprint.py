@@ -26,7 +26,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "demand_driven": ("demand_driven", {}),
     "bottom_up": ("bottom_up", {}),
     "indonesia": ("indonesia", {}),
-    # a larger world with an export shock: entry, exit, slot reuse and recovery at more than toy size
+    # a larger world with an export shock: entry, exit, slot reuse, recovery beyond toy size
     "bottom_up_large_shock": (
         "bottom_up",
         {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.comparison import add_baseline_gains, mean_interval, summary_table
-from sim.comparison_report import paired_differences, write_comparison_report
+from sim.report.comparison import paired_differences, write_comparison_report
+from sim.runner.compare import add_baseline_gains, mean_interval, summary_table
 
 
 def _runs() -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sim.cli import main as klaster
-from sim.report import groups
+from sim.model import groups
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
@@ -48,7 +48,7 @@ def test_comparison_experiments_use_common_seeds_and_screening_does_not() -> Non
 
 
 def test_indonesia_variants_restate_the_presets_policies() -> None:
-    from sim.scenario_files import load_scenario
+    from sim.scenario.files import load_scenario
 
     for regime in ("demand_driven", "bottom_up"):
         variant = load_scenario(EXPERIMENTS / "indonesia" / f"{regime}.yaml")
@@ -66,7 +66,7 @@ def test_indonesia_variants_restate_the_presets_policies() -> None:
 
 def test_group_designation_matches_the_top_down_plan() -> None:
     from sim.model import ClusterModel
-    from sim.scenario_files import load_scenario
+    from sim.scenario.files import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "indonesia.yaml", {"world.n_clusters": 30})
     model = ClusterModel(scenario=scenario, seed=5)
@@ -82,10 +82,7 @@ def smoke_results(tmp_path_factory) -> Path:
     for path in SMOKE:
         name = _load(path)["name"]
         args = [str(path), "--out", str(root / name), "--executor", "serial", "--quiet"]
-        if name == "indonesia":
-            assert groups.main(args) == 0
-        else:
-            assert klaster(["sweep", *args]) == 0
+        assert klaster(["sweep", *args]) == 0
     return root
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fingerprint import CASES, STORE, fingerprint, recorded_with
 
 STORED = json.loads(STORE.read_text())
@@ -23,7 +22,6 @@ def test_fingerprint_sees_a_one_bit_change() -> None:
     """The digest is of raw bytes: the smallest change of one value changes it."""
     import numpy as np
     import pandas as pd
-
     from fingerprint import frame_digest
 
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.cluster_state import EMERGENT, NO_COORDINATOR
-from sim.coordination import membership_threshold, update_coordination
-from sim.firms import PRODUCER
-from sim.government import monitor
-from sim.metrics import gini, resilience
-from sim.production import input_price
-from sim.simulate import simulate
-from sim.support import COACHING, apply_support, productivity_gap
+from sim.model.coordination import membership_threshold, update_coordination
+from sim.model.government import monitor
+from sim.model.metrics import gini, resilience
+from sim.model.production import input_price
+from sim.model.simulate import simulate
+from sim.model.support import apply_support, productivity_gap
+from sim.scenario.codes import COACHING, EMERGENT, NO_COORDINATOR, PRODUCER
 from tests.conftest import SMALL_WORLD, small_model
 
 
@@ -88,7 +87,7 @@ def test_joint_purchasing_lowers_members_input_cost_only():
 
 def test_demand_shock_lowers_output_and_raises_exit():
     base = {**SMALL_WORLD, "run.steps": 16}
-    from sim.scenario_files import load_scenario
+    from sim.scenario.files import load_scenario
 
     calm = load_scenario("no_policy", base)
     shocked = load_scenario(
@@ -169,7 +168,7 @@ def test_spillover_pulls_a_laggard_toward_its_partner():
     f.productivity[a], f.productivity[b] = 1.0, 2.0
     f.absorptive[a] = 0.8
     model.ties.add(np.array([a]), np.array([b]))
-    from sim.firms import learn
+    from sim.model.firms import learn
 
     learn(model)
     assert 1.0 < f.productivity[a] < 2.0
@@ -241,7 +240,7 @@ def test_capacity_caps_sales_and_unserved_demand_goes_elsewhere():
 
 
 def test_same_seed_same_output_different_seed_differs():
-    from sim.scenario_files import load_scenario
+    from sim.scenario.files import load_scenario
 
     scenario = load_scenario("demand_driven", {**SMALL_WORLD, "run.steps": 6})
     a, b, c = simulate(scenario, 7), simulate(scenario, 7), simulate(scenario, 8)
@@ -267,7 +266,7 @@ def test_gini_and_resilience_reporters():
 
 
 def test_better_planning_selects_clusters_with_better_markets():
-    from sim.government import selection_score, true_opportunity
+    from sim.model.government import selection_score, true_opportunity
 
     hits = {}
     for quality in (0.0, 1.0):
@@ -280,15 +279,15 @@ def test_better_planning_selects_clusters_with_better_markets():
 
 
 def test_no_regime_effectiveness_parameter_exists():
-    from sim.scenario import Policy
+    from sim.scenario.schema import Policy
 
     names = " ".join(Policy.model_fields)
     assert "effect" not in names and "multiplier" not in names
 
 
 def test_export_needs_a_trader_tie_or_enough_market_knowledge():
-    from sim.market import EXPORT
-    from sim.production import eligible_segments
+    from sim.model.production import eligible_segments
+    from sim.scenario.codes import EXPORT
 
     model = small_model("no_policy")
     f = model.firms
@@ -311,7 +310,7 @@ def test_legitimacy_grows_with_support_members_find_useful_not_with_support_arri
         c = model.clusters
         coordinated = np.flatnonzero(c.coordinator > NO_COORDINATOR)
         if not len(coordinated):
-            from sim.coordination import install_appointed
+            from sim.model.coordination import install_appointed
 
             install_appointed(model, np.array([0]))
             coordinated = np.array([0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.parameter_table import BEGIN, END, parameter_markdown
+from sim.report.parameters import BEGIN, END, parameter_markdown
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 
@@ -13,7 +13,7 @@ def test_odd_parameter_tables_match_the_schema():
     text = ODD.read_text(encoding="utf-8")
     block = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert block == parameter_markdown().strip(), (
-        "docs/ODD.md is stale: run `python -m sim.parameter_table --write docs/ODD.md`"
+        "docs/ODD.md is stale: run `python -m sim.report.parameters --write docs/ODD.md`"
     )
 
 

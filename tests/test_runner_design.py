@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main as cli
-from sim.input_errors import InputError
 from sim.runner.design import expected_point_count, factor_value
 from sim.runner.experiment import Factor, load_experiment
 from sim.runner.plan import make_plan
 from sim.runner.seeds import run_seed
+from sim.scenario.errors import InputError
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main as cli
-from sim.code_digest import code_digest
+from sim.model.digest import code_digest
 from sim.runner.executors import ExecutorSpec
 from sim.runner.plan import make_plan
 from sim.runner.sweep import run_sweep
@@ -138,8 +138,8 @@ def test_a_worker_keeps_no_model_alive_after_a_run(tmp_path: Path) -> None:
 
     import mesa
 
+    from sim.model.simulate import simulate
     from sim.runner.worker import RunTask, execute
-    from sim.simulate import simulate
 
     plan = make_plan(SMOKE)
     for run in plan.runs[:2]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.input_errors import InputError
 from sim.runner.plan import make_plan
 from sim.runner.seeds import run_seed
+from sim.scenario.errors import InputError
 
 
 def _plan(tmp_path: Path, seeds: str | None):

@@ -22,7 +22,6 @@ import pyarrow as pa
 import pytest
 
 from sim.cli import main as cli
-from sim.input_errors import InputError
 from sim.runner import store
 from sim.runner.consolidate import reduce_column
 from sim.runner.executors import ExecutorSpec
@@ -31,7 +30,8 @@ from sim.runner.plan import make_plan
 from sim.runner.store import SweepLocked, folder_lock
 from sim.runner.sweep import run_sweep
 from sim.runner.worker import clear_mesa_caches
-from sim.scenario import Scenario
+from sim.scenario.errors import InputError
+from sim.scenario.schema import Scenario
 
 CRASH_DIR = "KLASTER_TEST_CRASH_ONCE_DIR"
 STARTED_DIR = "KLASTER_TEST_STARTED_DIR"
@@ -197,7 +197,9 @@ def test_failing_runs_are_isolated_recorded_and_reported(
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete_with_failures"
 
     # the command's exit status and summary line say how many failed
-    monkeypatch.setattr("sim.runner.sweep.default_run_function", lambda: failing_run)
+    monkeypatch.setattr(
+        "sim.runner.sweep.default_run_function", lambda outcomes="standard": failing_run
+    )
     code = cli(
         [
             "sweep",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.input_errors import InputError
-from sim.scenario_files import load_scenario
+from sim.scenario.errors import InputError
+from sim.scenario.files import load_scenario
+from sim.scenario.presets import PRESETS
 
 
 def klaster(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -20,7 +21,7 @@ def klaster(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def test_presets_share_the_world_and_differ_only_in_policy():
-    presets = [load_scenario(n) for n in ("no_policy", "top_down", "demand_driven", "bottom_up")]
+    presets = [load_scenario(n) for n in PRESETS]
     for other in presets[1:]:
         assert other.world == presets[0].world
         assert other.market == presets[0].market

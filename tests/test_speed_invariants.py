@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.scenario.presets import PRESETS
+
 REFERENCE = Path(__file__).parent / "data" / "speed_reference.json"
-REGIMES = ("no_policy", "top_down", "demand_driven", "bottom_up")
+REGIMES = PRESETS
 SEED = 7
 STEPS = 30
 # a world with a few hundred clusters exercises entry/exit and slot reuse at more than toy size
@@ -86,8 +88,8 @@ if __name__ == "__main__" and "--write" in sys.argv:
 
 def test_batched_firm_agents_stay_registered_and_true() -> None:
     """Firms made and removed in batches are ordinary Mesa agents viewing their own rows."""
-    from sim.agents import Firm
     from sim.model import ClusterModel
+    from sim.model.agents import Firm
 
     model = ClusterModel(scenario="bottom_up", seed=3, overrides={"run.burn_in": 4})
     for _ in range(6):
@@ -116,8 +118,8 @@ def test_batched_firm_agents_stay_registered_and_true() -> None:
 def test_an_exited_firms_agent_serves_an_entrant_under_a_new_id() -> None:
     """Recycling agent objects must not recycle identities: an entrant's id is new, the exited
     firm's id is gone from the model, and the model holds exactly its live firms."""
-    from sim.agents import Firm
     from sim.model import ClusterModel
+    from sim.model.agents import Firm
 
     model = ClusterModel(scenario="no_policy", seed=5, overrides={"run.burn_in": 2})
     f = model.firms
@@ -144,7 +146,7 @@ def test_an_exited_firms_agent_serves_an_entrant_under_a_new_id() -> None:
 def test_compaction_keeps_live_firms_dense_and_their_rows_intact() -> None:
     """Entrants append, exits leave holes, ``compact`` moves the last live firms into them: a
     firm's row travels with it, and which slot a firm gets is part of a run's identity."""
-    from sim.firm_state import FirmState
+    from sim.model.firm_state import FirmState
 
     rng = np.random.default_rng(0)
     state, rows, next_uid = FirmState(16), [], 0  # rows: uid per slot, None for a hole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import validation as v
+from sim.calibrate import patterns as v
 
 
 def test_firm_size_share_and_skew() -> None:

@@ -15,14 +15,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.commands.arguments import non_negative_int, positive_int
-from sim.comparison import add_baseline_gains, format_table, summary_table
-from sim.outputs import atomic_folder, write_json, write_table
-from sim.provenance import provenance
-from sim.scenario import Scenario
-from sim.scenario_files import load_scenario
-from sim.simulate import simulate
-
-PRESETS = ("no_policy", "top_down", "demand_driven", "bottom_up")
+from sim.model.simulate import simulate
+from sim.runner.compare import add_baseline_gains, format_table, summary_table
+from sim.runner.outputs import atomic_folder, write_json, write_table
+from sim.runner.provenance import provenance
+from sim.scenario.files import load_scenario
+from sim.scenario.presets import PRESETS
+from sim.scenario.schema import Scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
         write_table(runs, folder, "runs")
         write_table(steps, folder, "steps")
         write_table(table, folder, "comparison")
-        from sim.comparison_report import write_comparison_report
+        from sim.report.comparison import write_comparison_report
 
         write_comparison_report(runs, steps, table, folder / "report.html")
         write_json(

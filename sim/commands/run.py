@@ -9,10 +9,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from sim.commands.arguments import non_negative_int, positive_int
-from sim.outputs import atomic_folder, write_json, write_table
-from sim.provenance import provenance
-from sim.scenario_files import load_scenario
-from sim.simulate import simulate
+from sim.model.simulate import simulate
+from sim.runner.outputs import atomic_folder, write_json, write_table
+from sim.runner.provenance import provenance
+from sim.scenario.files import load_scenario
 
 HEADLINE_ROWS = (
     ("value_added", "Value added per quarter (final year)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.scenario_files import scenario_json_schema
+from sim.scenario.files import scenario_json_schema
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

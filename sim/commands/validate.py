@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.scenario_files import load_scenario
+from sim.scenario.files import load_scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

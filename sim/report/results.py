@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.input_errors import InputError
+from sim.scenario.errors import InputError
 
 
 @dataclass

@@ -28,10 +28,11 @@ from sim.report.statistics import (
     seed_means,
     verdict,
 )
+from sim.scenario.presets import PRESETS
 
 HEADLINE = "va_index"  # see sim.report.results.add_headline
 HEADLINE_LABEL = "value added index (run mean / policy start - 1)"
-REGIMES = ["no_policy", "top_down", "demand_driven", "bottom_up"]
+REGIMES = list(PRESETS)
 REGIME_OUTCOMES = [
     (HEADLINE, HEADLINE_LABEL),
     ("cumulative_value_added", "cumulative value added, all policy quarters"),

@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.input_errors import InputError
 from sim.runner import store
 from sim.runner.experiment import Summary
 from sim.runner.plan import Plan
+from sim.scenario.errors import InputError
 
 ID_COLUMNS = ("point", "replicate", "seed", "scenario")
 

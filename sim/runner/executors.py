@@ -18,7 +18,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sim.input_errors import InputError
+from sim.scenario.errors import InputError
 
 EXECUTORS = ("serial", "process", "dask")
 

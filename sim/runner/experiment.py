@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.input_errors import InputError, describe_validation_error
-from sim.scenario_files import read_yaml_mapping
+from sim.scenario.errors import InputError, describe_validation_error
+from sim.scenario.files import read_yaml_mapping
 
 DESIGN_KINDS = ("factorial", "lhs", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "normal", "lognormal", "triangular", "truncnormal")
@@ -197,6 +197,12 @@ class Experiment(Strict):
     )
     steps: int | None = Field(
         None, ge=1, le=100_000, description="Policy quarters per run; defaults to each scenario's."
+    )
+    outcomes: Literal["standard", "groups"] = Field(
+        "standard",
+        description="What each run computes: standard (the aggregate and per-cluster outcomes) "
+        "or groups (adds designated versus other clusters and the named clusters' series per "
+        "step: the Indonesian experiment). Part of every run's key.",
     )
     keep: Literal["final", "every_step"] = Field(
         "final", description="every_step also writes steps.parquet: one row per run and step."

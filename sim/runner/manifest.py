@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sim.provenance import environment
+from sim.runner.provenance import environment
 
 __all__ = ["environment", "file_sha256", "read_manifest", "write_manifest"]
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.input_errors import InputError
 from sim.runner.design import design_points
 from sim.runner.experiment import Experiment, load_experiment
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
-from sim.scenario import Scenario
-from sim.scenario_files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
+from sim.scenario.errors import InputError
+from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,23 @@ class Plan:
         return _build(self, self.bases[point.base], point.index, point.params)
 
 
-def run_key(scenario_hash: str, params: dict[str, Any], seed: int, model_version: str) -> str:
-    """Content key of a run: same scenario, parameters, seed and model version -> same result."""
+def run_key(
+    scenario_hash: str,
+    params: dict[str, Any],
+    seed: int,
+    model_version: str,
+    outcomes: str = "standard",
+) -> str:
+    """Content key of a run: same scenario, parameters, seed, model version and run function
+    (``outcomes``) -> same result."""
     payload = json.dumps(
-        {"scenario": scenario_hash, "params": params, "seed": seed, "model": model_version},
+        {
+            "scenario": scenario_hash,
+            "params": params,
+            "seed": seed,
+            "model": model_version,
+            "outcomes": outcomes,
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -85,10 +98,11 @@ def make_plan(experiment_path: str | Path) -> Plan:
             plan.points.append(
                 Point(index, base_index, scenario.name, params, scenario.content_hash())
             )
+    version = model_version()
     for point in plan.points:
         for replicate in range(experiment.replicates):
             seed = run_seed(experiment.master_seed, point.index, replicate, experiment.seeds)
-            key = run_key(point.scenario_hash, point.params, seed, model_version())
+            key = run_key(point.scenario_hash, point.params, seed, version, experiment.outcomes)
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.input_errors import InputError
+from sim.scenario.errors import InputError
 
 RUN_META = b"klaster.run"
 DIAGNOSTICS_META = b"klaster.diagnostics"

@@ -46,10 +46,11 @@ class SweepReport:
         return self.skipped + self.succeeded
 
 
-def default_run_function() -> RunFunction:
-    from sim.simulate import simulate
+def default_run_function(outcomes: str = "standard") -> RunFunction:
+    """The model's run function that an experiment's ``outcomes`` key names."""
+    from sim.model.simulate import RUN_FUNCTIONS
 
-    return simulate
+    return RUN_FUNCTIONS[outcomes]
 
 
 def run_sweep(
@@ -65,7 +66,7 @@ def run_sweep(
     The executor is started before anything is written, so an unreachable scheduler or a folder
     another sweep holds is an input error that leaves no trace.
     """
-    run_fn = run_fn or default_run_function()
+    run_fn = run_fn or default_run_function(plan.experiment.outcomes)
     report = SweepReport(out_dir=out_dir, planned=len(plan.runs))
     store.ensure_unlocked(out_dir)
     anything_to_do = any(not store.is_done(out_dir, run.key) for run in plan.runs)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.runner import store
-from sim.scenario import Scenario
+from sim.scenario.schema import Scenario
 
 RunFunction = Callable[[Scenario, int], Any]  # returns an object with .aggregate and .summary
 

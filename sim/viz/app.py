@@ -13,9 +13,10 @@ import pandas as pd
 import solara
 from mesa.visualization import SolaraViz
 
+from sim.scenario.presets import PRESET_LABELS
 from sim.viz import controls, figures
 from sim.viz.plot import LivePlot
-from sim.viz.viz_model import PRESET_LABELS, VizModel
+from sim.viz.viz_model import VizModel
 
 # Plotly's widget sizes itself once, before the grid cell has a width, then keeps 700 px and
 # overflows half-width cells; a fixed width that fits a 1600 px window (or a collapsed sidebar).

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import solara
 
-from sim.viz.viz_model import PRESET_LABELS, PRESETS, PolicySettings
+from sim.scenario.presets import PRESET_LABELS, PRESETS
+from sim.viz.viz_model import PolicySettings
 
 DEFAULT_SCENARIO = "top_down"
 

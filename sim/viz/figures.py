@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sim.cluster_state import CLUSTER_TYPES
+from sim.scenario.codes import CLUSTER_TYPES
 
 STAGE_NAMES: tuple[str, ...] = ("upstream supplier", "producer", "downstream trader")
 STAGE_COLOURS: tuple[str, ...] = ("#8c6d31", "#3182bd", "#31a354")

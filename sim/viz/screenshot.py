@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sim.viz import browser
-from sim.viz.command import offline_env, solara_command
+from sim.viz.server import offline_env, solara_command
 
 VIEWPORT = {"width": 1680, "height": 2150}
 

@@ -17,16 +17,8 @@ from typing import Any
 import pandas as pd
 
 from sim.model import ClusterModel
-from sim.scenario_files import load_scenario
-
-PRESETS: tuple[str, ...] = ("no_policy", "top_down", "demand_driven", "bottom_up")
-PRESET_LABELS: dict[str, str] = {
-    "no_policy": "No policy",
-    "top_down": "Top-down",
-    "demand_driven": "Demand-driven",
-    "bottom_up": "Bottom-up",
-}
-BASELINE = "no_policy"
+from sim.scenario.files import load_scenario
+from sim.scenario.presets import BASELINE
 
 # control name -> dotted scenario key it overrides
 POLICY_KEYS: dict[str, str] = {

@@ -8,10 +8,12 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from sim.input_errors import InputError
-from sim.viz import command, figures
+from sim.commands import viz as command
+from sim.scenario.errors import InputError
+from sim.scenario.presets import PRESETS
+from sim.viz import figures
 from sim.viz.browser import is_loopback
-from sim.viz.viz_model import PRESETS, PolicySettings, VizModel
+from sim.viz.viz_model import PolicySettings, VizModel
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Confronting the model with evidence: the stylized facts as checks (``patterns``)."""

@@ -1,0 +1,104 @@
+"""``klaster report``: build the self-contained HTML report from experiment result folders.
+
+Looks for sweep output folders under ``--results`` (one per experiment), analyses each it knows,
+adds the validation results if ``make validate`` wrote them, and writes one HTML page. With
+``--summaries`` it also writes the small curated tables (CSV and Markdown) that may be committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from sim.report.results import find_results
+from sim.report.sections import ANALYSES, Section
+from sim.scenario.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    parser.add_argument("--out", type=Path, default=Path("results/report.html"))
+    parser.add_argument(
+        "--summaries", type=Path, default=None, help="folder for curated CSV/MD summary tables"
+    )
+    parser.add_argument(
+        "--figures", type=Path, default=None, help="also export figures as SVG/PNG (kaleido)"
+    )
+
+
+def build_sections(results_root: Path) -> tuple[list[Section], list[str]]:
+    """Analyse every known experiment found under ``results_root``; name the missing ones."""
+    found = find_results(results_root)
+    sections = [ANALYSES[name](found[name]) for name in ANALYSES if name in found]
+    missing = [name for name in ANALYSES if name not in found]
+    return sections, missing
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no tabulate dependency)."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "n/a" if value != value else f"{value:.4g}"
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |"]
+    lines.append("|" + "|".join("---" for _ in table.columns) + "|")
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_summaries(sections: list[Section], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for section in sections:
+        for name, table in section.summaries.items():
+            csv = folder / f"{name}.csv"
+            table.to_csv(csv, index=False, float_format="%.6g")
+            md = folder / f"{name}.md"
+            md.write_text(markdown_table(table), encoding="utf-8")
+            written += [csv, md]
+    return written
+
+
+def main(args: argparse.Namespace) -> int:
+    if not args.results.is_dir():
+        raise InputError(f"--results {args.results}: no such folder (run `make experiments`)")
+    sections, missing = build_sections(args.results)
+    validation_path = args.results / "validation" / "validation.json"
+    validation = (
+        json.loads(validation_path.read_text(encoding="utf-8"))
+        if validation_path.is_file()
+        else None
+    )
+    if not sections and validation is None:
+        raise InputError(f"{args.results}: no experiment results found (run `make experiments`)")
+    from sim.report.html import render
+
+    page = render(sections, validation, missing=missing)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(page, encoding="utf-8")
+    print(f"report: {len(sections)} experiment(s) -> {args.out}")
+    if missing:
+        print(f"report: not found under {args.results}: {', '.join(missing)}")
+    if args.summaries is not None:
+        written = write_summaries(sections, args.summaries)
+        if validation is not None:
+            table = pd.DataFrame(validation["checks"])[
+                ["name", "observed_text", "target", "passed"]
+            ]
+            path = args.summaries / "validation.md"
+            path.write_text(markdown_table(table), encoding="utf-8")
+            written.append(path)
+        print(f"report: {len(written)} summary files -> {args.summaries}")
+    if args.figures is not None:
+        from sim.report.export import export_figures
+
+        done, reason = export_figures(sections, args.figures)
+        print(f"report: {done} figure files -> {args.figures}" if done else f"report: {reason}")
+    return 0

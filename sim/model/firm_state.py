@@ -1,0 +1,132 @@
+"""Struct-of-arrays storage for firms: the hot path reads and writes whole columns.
+
+Live firms are kept dense in slots ``0 .. n_alive - 1``: each column attribute is a view of that
+many rows of a larger buffer, so every pass of the step touches live firms only. Entrants are
+appended; an exit leaves a hole that ``compact`` closes by moving the last live firms into it
+(the caller then re-points ties and agents). Buffers only grow (doubling) when the population
+outgrows them, never on every entry or exit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.kernels.compiled import kernel
+
+# column name -> dtype, fill value for a fresh or freed slot
+FIRM_COLUMNS: dict[str, tuple[type, float]] = {
+    "alive": (np.bool_, False),
+    "cluster": (np.int32, -1),
+    "stage": (np.int8, 0),
+    "workers": (np.float64, 0.0),
+    "productivity": (np.float64, 0.0),
+    "quality": (np.float64, 0.0),
+    "cash": (np.float64, 0.0),
+    "knowledge": (np.float64, 0.0),
+    "absorptive": (np.float64, 0.0),
+    "age": (np.int32, 0),
+    "member": (np.bool_, False),
+    "loss_streak": (np.int16, 0),
+    "segment": (np.int8, 0),
+    "visibility": (np.float64, 0.0),
+    "supplier": (np.int32, -1),
+    "trader": (np.int32, -1),
+    "output_capacity": (np.float64, 0.0),
+    "units": (np.float64, 0.0),
+    "sales": (np.float64, 0.0),
+    "materials": (np.float64, 0.0),
+    "local_inputs": (np.float64, 0.0),
+    "value_added": (np.float64, 0.0),
+    "profit": (np.float64, 0.0),
+    "utilisation": (np.float64, 0.0),
+    "support": (np.float64, 0.0),
+    "support_total": (np.float64, 0.0),
+    "uid": (np.int64, -1),
+}
+
+# what code running between an exit and ``compact`` reads of an empty slot (entry counts firms
+# per cluster, agents look firms up by id); ``compact`` overwrites or refills everything else
+HOLE_COLUMNS = ("alive", "cluster", "uid")
+
+
+@kernel
+def _close_holes(
+    buffer: np.ndarray, holes: np.ndarray, movers: np.ndarray, end: int, size: int, fill
+) -> None:
+    """Move rows ``movers`` into rows ``holes`` and refill rows ``end .. size - 1``."""
+    for k in range(len(holes)):
+        buffer[holes[k]] = buffer[movers[k]]
+    for i in range(end, size):
+        buffer[i] = fill
+
+
+class FirmState:
+    """All numeric firm state, one view per column over slots ``0 .. size - 1``.
+
+    Between an exit (``release``) and ``compact``, ``size`` exceeds ``n_alive`` and ``alive``
+    marks the holes; at every other time all ``size`` slots are live.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(int(capacity), 16)
+        self._buffers = {
+            name: np.full(self.capacity, fill, dtype=dtype)
+            for name, (dtype, fill) in FIRM_COLUMNS.items()
+        }
+        self.size = 0  # slots in use: live firms plus holes not yet compacted
+        self.n_alive = 0
+        self.generation = 0  # bumps whenever slots are allocated, freed or moved
+        self._bind()
+
+    def _bind(self) -> None:
+        for name, buffer in self._buffers.items():
+            setattr(self, name, buffer[: self.size])
+
+    def alive_slots(self) -> np.ndarray:
+        return np.flatnonzero(self.alive)
+
+    def allocate(self, count: int) -> np.ndarray:
+        """Append ``count`` slots (growing the buffers if needed) and mark them alive."""
+        if self.size + count > self.capacity:
+            self._grow(max(self.capacity * 2, self.size + count))
+        slots = np.arange(self.size, self.size + count)
+        self.size += count
+        self.n_alive += count
+        self._bind()
+        self.alive[slots] = True
+        self.generation += 1
+        return slots
+
+    def release(self, slots: np.ndarray) -> None:
+        """Mark the slots of exiting firms empty (``HOLE_COLUMNS`` take their fill values, the
+        rest keeps stale values until ``compact``); callers cut ties pointing at them."""
+        if len(slots) == 0:
+            return
+        for name in HOLE_COLUMNS:
+            getattr(self, name)[slots] = FIRM_COLUMNS[name][1]
+        self.n_alive -= len(slots)
+        self.generation += 1
+
+    def compact(self) -> tuple[np.ndarray, np.ndarray]:
+        """Move the last live firms into the holes below ``n_alive``; return (from, to) slots.
+
+        Callers re-point whatever holds slot numbers (vertical ties, horizontal ties, agents).
+        """
+        n = self.n_alive
+        holes = np.flatnonzero(~self.alive[:n])
+        movers = n + np.flatnonzero(self.alive[n:])
+        for name, (dtype, fill) in FIRM_COLUMNS.items():
+            _close_holes(self._buffers[name], holes, movers, n, self.size, dtype(fill))
+        self.size = n
+        self._bind()
+        if len(holes):
+            self.generation += 1
+        return movers, holes
+
+    def _grow(self, new_capacity: int) -> None:
+        for name, (dtype, fill) in FIRM_COLUMNS.items():
+            buffer = np.full(new_capacity, fill, dtype=dtype)
+            buffer[: self.size] = self._buffers[name][: self.size]
+            self._buffers[name] = buffer
+        self.capacity = new_capacity
+        self._bind()

@@ -1,0 +1,164 @@
+"""Firm behaviour, whole-array: ties, learning, accounting, investment, workforce, exit and
+entry (production and sale: ``sim.model.production``). Every rule applies to all firms at once;
+nothing loops over agents: the per-firm passes are compiled loops (``sim.model.kernels.firms``).
+
+Firm arrays hold live firms only (``FirmState`` keeps them dense), except inside exit and entry,
+between an exit and ``compact``: only ``entrants_per_cluster`` and ``initialise_entrants`` run
+there, and they leave the empty slots (cluster -1) out of their cluster counts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.kernels import firms as fk
+from sim.model.ties import PartnerIndex
+from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, UPSTREAM
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
+    """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
+    f, p, rng, c = model.firms, model.config.firms, model.rng, model.clusters
+    brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
+    # lapse (a draw per tie)
+    linked_suppliers, linked_traders = fk.count_linked(f.supplier, f.trader)
+    u_supplier, u_trader = rng.random(linked_suppliers), rng.random(linked_traders)
+    unlinked = fk.lapse(f.supplier, f.trader, f.stage, u_supplier, u_trader, p.tie_decay)
+    if len(model.ties):
+        model.ties.keep(rng.random(len(model.ties)) >= p.tie_decay)
+    # vertical formation: unlinked producers look for a local supplier and a local trader
+    for column, stage, rate, n_unlinked in (
+        (f.supplier, UPSTREAM, p.vertical_tie_rate, unlinked[0]),
+        (f.trader, DOWNSTREAM, p.buyer_tie_rate, unlinked[1]),
+    ):
+        u = rng.random(n_unlinked)
+        seekers = fk.unlinked_producers_seeking(f.stage, column, f.cluster, rate * brokerage, u)
+        if len(seekers):
+            column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
+    # horizontal cooperation among firms of the same stage, helped by joint action
+    degree, cap = model.ties.degree(f.size), p.max_horizontal_ties
+    chance = p.horizontal_tie_rate * (1.0 + model.config.coordination.brokerage * c.joint_action)
+    u = rng.random(fk.count_below(degree, cap))
+    seekers = fk.below_cap_seeking(degree, cap, f.cluster, chance, u)
+    if len(seekers):
+        partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
+        ok = partner >= 0
+        model.ties.add(seekers[ok], partner[ok])
+
+
+def learn(model: ClusterModel) -> None:
+    """Spillover through cooperation ties: a share of each partner's lead, scaled by absorption."""
+    f, rate = model.firms, model.config.firms.spillover_rate
+    if not len(model.ties) or rate == 0:
+        return
+    # Only firms with ties move (elsewhere the gain is exactly 0), so work on those firms alone
+    nodes, degree, position = model.ties.tied_positions(f.size)
+    a, b = model.ties.pairs()
+    log_productivity = np.log(fk.floored_at(f.productivity, nodes, 1e-9))
+    step = fk.spill_over(
+        a, b, position, nodes, degree, log_productivity, f.quality, f.absorptive, rate
+    )
+    fk.scale_at(f.productivity, nodes, np.exp(step, out=step))
+
+
+def account(model: ClusterModel) -> None:
+    """Value added, commissions to traders, wages and overheads, profit and cash."""
+    f, p = model.firms, model.config.firms
+    fk.settle(
+        f.trader,
+        f.sales,
+        f.materials,
+        f.workers,
+        f.value_added,
+        f.profit,
+        f.cash,
+        f.age,
+        f.visibility,
+        p.trader_commission,
+        p.wage + p.overhead_per_worker,
+        1 - model.config.instruments.visibility_decay,
+    )
+
+
+def invest_and_adjust(model: ClusterModel) -> None:
+    """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
+    f, p, rng = model.firms, model.config.firms, model.rng
+    exponent, n_grow, n_shrink = fk.invest(
+        f.cash,
+        f.workers,
+        f.quality,
+        f.stage,
+        f.segment,
+        f.utilisation,
+        f.profit,
+        model.market.threshold,
+        p.cash_buffer,
+        p.invest_share,
+        p.invest_efficiency,
+        N_SEGMENTS - 1,
+    )
+    growth = np.exp(exponent, out=exponent)
+    # workforce: grow when sold out and profitable, shrink when idle and losing (hires and
+    # lay-offs rounded stochastically, a draw per firm that grows or shrinks)
+    u_grow = rng.random(n_grow)
+    u_shrink = rng.random(n_shrink)
+    fk.grow_and_staff(
+        f.productivity,
+        f.workers,
+        f.utilisation,
+        f.profit,
+        growth,
+        1 - p.depreciation,
+        u_grow,
+        u_shrink,
+        p.hiring_rate,
+        p.management_span,
+        p.firing_rate,
+    )
+
+
+def exits(model: ClusterModel) -> np.ndarray:
+    """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
+    f = model.firms
+    return fk.leavers(f.cash, f.loss_streak, model.config.firms.exit_patience)
+
+
+def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
+    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
+    f, c = model.firms, model.clusters
+    # empty slots (cluster -1) are left out
+    n, profit, sales = fk.cluster_totals(f.cluster, f.profit, f.sales, c.count)
+    margin = np.where(sales > 0, profit / np.maximum(sales, 1e-12), 0.0)
+    expected = model.config.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
+    return model.rng.poisson(expected)
+
+
+def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
+    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
+    f, p, rng, w = model.firms, model.config.firms, model.rng, model.config.world
+    n = len(slots)
+    # incumbents only: empty slots and the new ones (cluster -1 until set below) are left out
+    log_productivity = np.maximum(f.productivity, 1e-9)
+    np.log(log_productivity, out=log_productivity)
+    counts, total_log_productivity, total_quality = fk.cluster_totals(
+        f.cluster, log_productivity, f.quality, model.clusters.count
+    )
+    mean_log_productivity = total_log_productivity / np.maximum(counts, 1)
+    mean_quality = total_quality / np.maximum(counts, 1)
+    f.cluster[slots] = cluster_of
+    f.stage[slots] = rng.choice(3, size=n, p=w.stage_shares)
+    f.workers[slots] = 1.0 + rng.poisson(1.0, n)
+    f.productivity[slots] = np.exp(
+        mean_log_productivity[cluster_of] - 0.1 + 0.15 * rng.standard_normal(n)
+    )
+    f.quality[slots] = np.clip(
+        mean_quality[cluster_of] - 0.05 + 0.05 * rng.standard_normal(n), 0.01, 0.95
+    )
+    f.knowledge[slots] = np.clip(p.market_knowledge_mean + 0.1 * rng.standard_normal(n), 0.01, 0.99)
+    f.absorptive[slots] = np.clip(p.absorptive_mean + 0.15 * rng.standard_normal(n), 0.01, 0.99)
+    f.cash[slots] = p.cash_buffer * f.workers[slots]
+    f.segment[slots] = 0

@@ -1,0 +1,269 @@
+"""Central planning, allocation, regional delivery, monitoring and reallocation.
+
+Regimes differ here only in who decides (planner or firms), with what information (known
+potential or noisy market signals, planning quality), for whom (designated clusters or any
+organised applicant) and whether results are watched (monitoring). No regime has an
+effectiveness parameter; what support achieves is decided in ``sim.model.support`` by firms' state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from sim.model.coordination import install_appointed
+from sim.model.kernels import support as kernels
+from sim.model.support import (
+    assess_needs,
+    effects,
+    productivity_gap,
+    recipients,
+)
+from sim.scenario.codes import COACHING, EQUIPMENT, INSTRUMENTS, LINKAGE
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
+
+
+def cluster_sums(
+    model: ClusterModel, values: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum a per-slot quantity (1-D or [slot, k]) over each cluster's firms (``mask``: some)."""
+    f = model.firms
+    columns = values if values.ndim == 2 else values[:, None]
+    counted = np.ones(len(f.cluster), dtype=bool) if mask is None else mask
+    sums = kernels.sums_by_cluster(f.cluster, columns, counted, model.clusters.count)
+    return sums if values.ndim == 2 else sums[:, 0]
+
+
+class PlanTotals(NamedTuple):
+    """Per-cluster totals a planning round reads of the firms (``cluster_totals``)."""
+
+    size: np.ndarray  # firms
+    reach: np.ndarray  # [cluster, segment] firms whose quality reaches the segment
+    value_added: np.ndarray
+    workers: np.ndarray
+
+
+def cluster_totals(model: ClusterModel) -> PlanTotals:
+    """Firms, segment reach, value added and workers per cluster, in one pass over the firms
+    (a planning round reads them up to three times; nothing in it changes the firms)."""
+    f, m = model.firms, model.market
+    cuts = np.asarray(m.threshold[:3]) - 0.05
+    return PlanTotals(
+        *kernels.plan_totals(
+            f.cluster, f.quality, cuts, f.value_added, f.workers, model.clusters.count
+        )
+    )
+
+
+def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
+    """Demand growth in the segments each cluster's firms can reach (quality permitting)."""
+    c, m = model.clusters, model.market
+    reach = (cluster_totals(model) if totals is None else totals).reach.copy()
+    reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
+    return (reach * m.growth[c.product]).sum(axis=1)
+
+
+def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
+    """What a planner sees without market information: a cluster's size (``size``: firms per
+    cluster) and its tradition, each standardised across clusters."""
+    return _z(_z(np.log1p(size)) + _z(model.clusters.tradition))
+
+
+def selection_score(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
+    """The planner's ranking: known potential and/or an estimate of market opportunity.
+
+    Planning quality is the correlation between the planner's estimate and the truth.
+    """
+    c, pol, rng = model.clusters, model.config.policy, model.policy_rng
+    totals = cluster_totals(model) if totals is None else totals
+    potential = known_potential(model, totals.size)
+    q = pol.planning_quality
+    opportunity = true_opportunity(model, totals)
+    estimate = q * _z(opportunity) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
+    return (1 - pol.market_attention) * potential + pol.market_attention * estimate
+
+
+def rank(model: ClusterModel, score: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` clusters a plan picks: those forced into designation first, then by ``score``
+    (ties keep cluster order)."""
+    c = model.clusters
+    score = np.where(c.forced_designation, np.inf, score)
+    return np.argsort(-score, kind="stable")[: min(k, c.count)]
+
+
+def va_per_worker(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
+    """Value added per worker in each cluster."""
+    totals = cluster_totals(model) if totals is None else totals
+    return totals.value_added / np.maximum(totals.workers, 1e-9)
+
+
+def monitor(model: ClusterModel, totals: PlanTotals | None = None) -> None:
+    """Observe supported clusters' results where regional capacity allows; shift weights."""
+    c, pol, rng = model.clusters, model.config.policy, model.policy_rng
+    if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
+        return
+    supported = c.support_since_plan > 0
+    chance = pol.monitoring * model.regions.capacity[c.region]
+    observed = supported & (rng.random(c.count) < chance) & ~np.isnan(c.va_per_worker_at_plan)
+    if observed.sum() < 2:
+        return
+    performance = va_per_worker(model, totals) / np.maximum(c.va_per_worker_at_plan, 1e-9) - 1
+    score = np.clip(_z(performance[observed]), -2, 2)
+    c.weight[observed] *= np.exp(pol.reallocation_rate * score)
+    c.weight = np.clip(c.weight / c.weight[supported].mean(), 0.05, 20)
+
+
+def plan(model: ClusterModel) -> None:
+    """A planning round: monitor, then (re)select clusters and install appointed coordinators."""
+    c, pol = model.clusters, model.config.policy
+    totals = cluster_totals(model)
+    monitor(model, totals)
+    first = not c.ever_selected.any()
+    if pol.selected_clusters > 0 and (first or pol.reselect_each_cycle):
+        score = selection_score(model, totals) + np.log(c.weight)
+        chosen = rank(model, score, pol.selected_clusters)
+        c.selected[:] = False
+        c.selected[chosen] = True
+        c.ever_selected |= c.selected
+        if pol.appointed_coordinators:
+            install_appointed(model, chosen)
+    c.va_per_worker_at_plan = va_per_worker(model, totals)
+    c.support_since_plan[:] = 0
+
+
+def blend_mix(model: ClusterModel, needs: np.ndarray, member_needs: np.ndarray) -> np.ndarray:
+    """Instrument shares per cluster, from needs [cluster, instrument] summed over all firms and
+    over members: the planner's package moves from the uniform mix toward the cluster's true
+    needs as planning quality rises; members' requests reach government through a coordinator,
+    as well as its legitimacy allows."""
+    c, pol = model.clusters, model.config.policy
+    base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
+    return kernels.blend_mix(
+        needs,
+        member_needs,
+        base,
+        float(pol.planning_quality),
+        float(pol.needs_from_firms),
+        c.legitimacy,
+        c.coordinator,
+    )
+
+
+def allocate(
+    model: ClusterModel, applicant: np.ndarray, applying_members: np.ndarray | None = None
+) -> np.ndarray:
+    """Budget per cluster: a designated/selected pot by weight, an open pot by application.
+
+    ``applying_members``: applicants among each cluster's members, if the caller counted them.
+    """
+    c, pol = model.clusters, model.config.policy
+    budget = pol.budget_per_quarter
+    allocation = np.zeros(c.count)
+    selected_weight = np.where(c.selected, c.weight, 0.0)
+    if selected_weight.sum() > 0:
+        allocation += budget * (1 - pol.open_share) * selected_weight / selected_weight.sum()
+    if pol.open_share > 0:
+        # Any organised cluster may apply; its association forwards its applying members.
+        if applying_members is None:
+            applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
+        request = np.where(c.coordinator > 0, applying_members, 0.0) * (
+            model.config.instruments.coaching_dose_cost
+            * (1 - pol.cofinancing_share * pol.voluntary)
+        )
+        demand = c.weight * request
+        if demand.sum() > 0:
+            allocation += np.minimum(budget * pol.open_share * demand / demand.sum(), request)
+    return allocation
+
+
+def deliver(
+    model: ClusterModel,
+    allocation: np.ndarray,
+    mix: np.ndarray,
+    applicant: np.ndarray,
+    asked: np.ndarray,
+    perceived: np.ndarray,
+    gap: np.ndarray | None = None,
+    size: np.ndarray | None = None,
+) -> np.ndarray:
+    """Regional governments deliver: leakage where capacity is low; firms take up what fits.
+
+    ``perceived`` holds the perceived needs of the firms in ``asked`` (sorted slots, a superset
+    of every firm in a cluster that receives anything). ``gap`` and ``size`` (firms per
+    cluster): if the caller has them. Returns budget spent per cluster (delivered support plus
+    what leaked on the way).
+    """
+    f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
+    capacity = model.regions.capacity[c.region]
+    leaked = allocation * pol.delivery_leakage * (1 - capacity)
+    delivered = allocation - leaked
+    cofinance = pol.cofinancing_share if pol.voluntary else 0.0
+    pot = delivered[:, None] * mix  # [cluster, instrument]
+    receives, per_cluster, helped, in_supported = kernels.choose_recipients(
+        asked, f.cluster, delivered, pot, perceived, applicant, pol.voluntary, k.takeup_cost
+    )
+    share = pot / np.maximum(per_cluster, 1)
+    gap = productivity_gap(model) if gap is None else gap
+    public, growth = kernels.grant(
+        recipients(model), effects(model), asked, f.cluster, receives, share, cofinance, gap
+    )
+    for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
+        slots, logs = kernels.received(asked, receives, growth, instrument)
+        f.productivity[slots] *= np.exp(logs)
+    spent = leaked.copy()
+    for instrument in range(len(INSTRUMENTS)):
+        if per_cluster[:, instrument].any():
+            spent += public[:, instrument]
+    if pol.voluntary:
+        offered, taken = in_supported, per_cluster[:, COACHING].sum()
+    else:
+        # Enrolled firms still choose whether to show up for coaching and linkage.
+        offered = 2 * in_supported
+        taken = per_cluster[:, COACHING].sum() + per_cluster[:, LINKAGE].sum()
+    model.takeup_offered += int(offered)
+    model.takeup_taken += int(taken)
+    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
+    c.helped_share = helped / np.maximum(size, 1)
+    return spent
+
+
+def govern(model: ClusterModel) -> None:
+    """One quarter of government: plan when due, allocate, deliver, record support."""
+    c, f, pol = model.clusters, model.firms, model.config.policy
+    c.support_step[:] = 0
+    f.support[:] = 0
+    if not model.config.policy_active:
+        return
+    if model.policy_quarter % pol.planning_cycle == 0:
+        plan(model)
+    # Nothing in a quarter of government moves firms between clusters: count them once.
+    size = kernels.firms_per_cluster(f.cluster, c.count)
+    # Support can only reach selected clusters and (through the open pot) organised ones, so
+    # only their firms weigh up whether to apply or show up.
+    reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
+    # productivity does not move before coaching is delivered, so one gap serves throughout
+    assessed = assess_needs(model, reachable, size)
+    mix = blend_mix(model, assessed.needs, assessed.member_needs)
+    participation_cost = model.config.instruments.takeup_cost + (
+        pol.cofinancing_share if pol.voluntary else 0
+    )
+    applicant = np.zeros(f.size, dtype=bool)
+    asked, perceived = assessed.asked, assessed.perceived
+    applying_members = kernels.mark_applicants(
+        applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
+    )
+    allocation = allocate(model, applicant, applying_members)
+    spent = deliver(model, allocation, mix, applicant, asked, perceived, assessed.gap, size)
+    c.support_step[:] = spent
+    c.support_total += spent
+    c.support_since_plan += spent
+    c.last_mix = mix
+    model.budget_spent += spent.sum()

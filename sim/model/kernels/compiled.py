@@ -1,0 +1,73 @@
+"""Compiled per-firm loops: one pass over the firms instead of dozens of numpy passes.
+
+At 100,000 firms a quarter is a few hundred whole-array numpy operations, each a trip through
+memory; a loop compiled by numba does the same arithmetic in one trip. Kernels keep the model's
+output bit-for-bit: they do only IEEE arithmetic, comparisons, gathers and sums in the numpy
+code's order, while transcendental functions (``exp``, ``log``) and every random draw stay in
+numpy (numpy's vectorised ``exp``/``log`` round differently from the C library's), and
+``error_model="numpy"`` keeps numpy's division semantics (inf/nan, no exception).
+
+Compiled code is cached on disk, so only the first run on a machine pays the compilation
+(``python -m sim.model.warmup``, which ``make install`` runs, compiles everything up front). The
+cache folder is named by the digest of the model's code (``sim.model.digest``: every file in
+``sim/model/`` and ``sim/scenario/``), so a kernel that inlines another module's kernel or reads
+a constant from ``sim.scenario.codes`` never runs stale code: any change to the model
+recompiles everything, and a change to the report, the viewer or the commands recompiles
+nothing. The folder is ``sim/model/__pycache__/kernels-<digest>`` (or the user cache folder if
+the package is read-only); ``NUMBA_CACHE_DIR`` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numba
+
+from sim.model.digest import code_digest
+
+F = TypeVar("F", bound=Callable)
+
+
+def _kernel_cache_folder() -> Path:
+    """``kernels-<digest>`` in the model package's ``__pycache__`` (or the user's cache folder);
+    folders of earlier code versions are removed after an hour."""
+    cache = Path(__file__).resolve().parent.parent / "__pycache__"
+    try:
+        cache.mkdir(exist_ok=True)
+        writable = os.access(cache, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "klaster"
+    folder = cache / f"kernels-{code_digest()}"
+    hour_ago = time.time() - 3600  # (a process of the previous version may still be writing)
+    for stale in cache.glob("kernels-*"):
+        if stale != folder and stale.stat().st_mtime < hour_ago:
+            shutil.rmtree(stale, ignore_errors=True)
+    return folder
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # must be set before the first kernel is defined
+    numba.config.CACHE_DIR = str(_kernel_cache_folder())
+
+
+def kernel(function: F) -> F:
+    """Compile a per-firm loop (cached on disk; numpy's division and overflow semantics)."""
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+@kernel
+def floor_at(x: float, low: float) -> float:
+    """``np.maximum(x, low)`` for a number ``low``: x unless it is below ``low`` (NaN stays NaN)."""
+    return low if x < low else x
+
+
+@kernel
+def cap_at(x: float, high: float) -> float:
+    """``np.minimum(x, high)`` for a number ``high``: x unless it is above ``high`` (NaN stays)."""
+    return high if x > high else x

@@ -1,0 +1,311 @@
+"""Compiled per-firm loops behind ``sim.model.firms``: ties, learning, accounts, investment,
+entry and exit, each rule in one pass over the firms.
+
+``exp``/``log`` and random draws stay with the caller, in numpy (``sim.model.kernels.compiled``
+says why). Comparisons are written so that NaN passes through as it does in
+``np.maximum``/``np.minimum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.kernels.compiled import cap_at, floor_at, kernel
+from sim.scenario.codes import PRODUCER, UPSTREAM
+
+# ---- ties -------------------------------------------------------------------------------------
+# A rule draws one number per candidate firm, in slot order, so it takes two passes: count the
+# candidates (the caller draws that many numbers), then walk the firms again applying the draws.
+# The walks select rather than branch: which firms are candidates, and which succeed, is random.
+
+
+@kernel
+def _draw(u: np.ndarray, k: int) -> float:
+    """The k-th draw; past the last one (no candidate is left to use it) a dummy."""
+    return u[k] if k < len(u) else 1.0
+
+
+@kernel
+def count_linked(supplier: np.ndarray, trader: np.ndarray) -> tuple[int, int]:
+    """Firms with a supplier, firms with a trader."""
+    suppliers = traders = 0
+    for i in range(len(supplier)):
+        suppliers += supplier[i] >= 0
+        traders += trader[i] >= 0
+    return suppliers, traders
+
+
+@kernel
+def _unlinked_producer(stage: int, link: int) -> bool:
+    return (stage == PRODUCER) & (link < 0)
+
+
+@kernel
+def lapse(
+    supplier: np.ndarray,
+    trader: np.ndarray,
+    stage: np.ndarray,
+    u_supplier: np.ndarray,
+    u_trader: np.ndarray,
+    chance: float,
+) -> tuple[int, int]:
+    """Unset each set vertical tie whose draw (one per set tie of each kind) falls below
+    ``chance``; return how many producers are then without a supplier and without a trader."""
+    s = t = 0
+    without_supplier = without_trader = 0
+    for i in range(len(supplier)):
+        has_supplier, has_trader = supplier[i] >= 0, trader[i] >= 0
+        supplier[i] = -1 if has_supplier & (_draw(u_supplier, s) < chance) else supplier[i]
+        trader[i] = -1 if has_trader & (_draw(u_trader, t) < chance) else trader[i]
+        s += has_supplier
+        t += has_trader
+        without_supplier += _unlinked_producer(stage[i], supplier[i])
+        without_trader += _unlinked_producer(stage[i], trader[i])
+    return without_supplier, without_trader
+
+
+@kernel
+def unlinked_producers_seeking(
+    stage: np.ndarray, column: np.ndarray, cluster: np.ndarray, chance: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Producers without a tie in ``column`` whose draw falls below their cluster's ``chance``
+    (one draw per such producer), in slot order."""
+    chosen = np.empty(len(u) + 1, dtype=np.int64)  # a spare: each is written before it is tested
+    n = k = 0
+    for i in range(len(stage)):
+        candidate = _unlinked_producer(stage[i], column[i])
+        chosen[n] = i
+        n += candidate & (_draw(u, k) < chance[cluster[i]])
+        k += candidate
+    return chosen[:n].copy()  # a few among many: do not keep the whole buffer alive
+
+
+@kernel
+def count_below(degree: np.ndarray, cap: int) -> int:
+    """Firms with fewer than ``cap`` horizontal ties."""
+    n = 0
+    for i in range(len(degree)):
+        n += degree[i] < cap
+    return n
+
+
+@kernel
+def below_cap_seeking(
+    degree: np.ndarray, cap: int, cluster: np.ndarray, chance: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Firms with fewer than ``cap`` ties whose draw falls below their cluster's ``chance`` (one
+    draw per such firm), in slot order."""
+    chosen = np.empty(len(u) + 1, dtype=np.int64)
+    n = k = 0
+    for i in range(len(degree)):
+        candidate = degree[i] < cap
+        chosen[n] = i
+        n += candidate & (_draw(u, k) < chance[cluster[i]])
+        k += candidate
+    return chosen[:n].copy()
+
+
+# ---- learning ---------------------------------------------------------------------------------
+@kernel
+def floored_at(values: np.ndarray, nodes: np.ndarray, low: float) -> np.ndarray:
+    """``np.maximum(values[nodes], low)``, contiguous (for ``np.log``)."""
+    out = np.empty(len(nodes), dtype=np.float64)
+    for k in range(len(nodes)):
+        out[k] = floor_at(values[nodes[k]], low)
+    return out
+
+
+@kernel
+def spill_over(
+    a: np.ndarray,
+    b: np.ndarray,
+    position: np.ndarray,
+    nodes: np.ndarray,
+    degree: np.ndarray,
+    log_productivity: np.ndarray,
+    quality: np.ndarray,
+    absorptive: np.ndarray,
+    rate: float,
+) -> np.ndarray:
+    """Learning along ties: each tied firm gains ``rate * absorptive`` times the mean of its
+    partners' leads. Updates ``quality`` in place and returns the log-productivity step of each
+    node (the caller exponentiates it). ``log_productivity`` is per node; ``quality`` and
+    ``absorptive`` per slot.
+
+    Like the two bincounts it replaces, each firm sums its leads as the lower end of its ties
+    (in tie order), then adds the sum as the upper end. A node's values and sums sit side by
+    side (one cache line per end of a tie)."""
+    m = len(nodes)
+    value = np.empty((m, 2))  # log productivity, quality
+    for k in range(m):
+        value[k, 0] = log_productivity[k]
+        value[k, 1] = quality[nodes[k]]
+    lead = np.zeros((m, 4))  # as lower end: productivity, quality; as upper end: the same
+    for e in range(len(a)):
+        i, j = position[a[e]], position[b[e]]
+        productivity_gap = value[j, 0] - value[i, 0]
+        quality_gap = value[j, 1] - value[i, 1]
+        lead[i, 0] += floor_at(productivity_gap, 0.0)
+        lead[i, 1] += floor_at(quality_gap, 0.0)
+        lead[j, 2] += floor_at(-productivity_gap, 0.0)
+        lead[j, 3] += floor_at(-quality_gap, 0.0)
+    step = np.empty(m, dtype=np.float64)
+    for k in range(m):
+        absorbed = rate * absorptive[nodes[k]]
+        step[k] = absorbed * ((lead[k, 0] + lead[k, 2]) / degree[k])
+        quality[nodes[k]] = value[k, 1] + absorbed * ((lead[k, 1] + lead[k, 3]) / degree[k])
+    return step
+
+
+@kernel
+def scale_at(values: np.ndarray, nodes: np.ndarray, factor: np.ndarray) -> None:
+    """``values[nodes] *= factor`` (nodes distinct)."""
+    for k in range(len(nodes)):
+        values[nodes[k]] = values[nodes[k]] * factor[k]
+
+
+# ---- accounts and investment ------------------------------------------------------------------
+@kernel
+def settle(
+    trader: np.ndarray,
+    sales: np.ndarray,
+    materials: np.ndarray,
+    workers: np.ndarray,
+    value_added: np.ndarray,
+    profit: np.ndarray,
+    cash: np.ndarray,
+    age: np.ndarray,
+    visibility: np.ndarray,
+    commission_rate: float,
+    cost_per_worker: float,
+    visibility_kept: float,
+) -> None:
+    """Value added after commissions paid and earned, profit, cash, age, fading visibility.
+
+    Commissions are first summed per trader in slot order, as ``np.bincount`` does (it also
+    adds untied firms' 0.0 to bin 0, which never changes a sum that starts at +0.0), then each
+    firm's accounts are settled."""
+    earned = np.zeros(len(trader))
+    for i in range(len(trader)):
+        if trader[i] >= 0:
+            earned[trader[i]] += commission_rate * sales[i]
+    for i in range(len(trader)):
+        commission = commission_rate * sales[i] if trader[i] >= 0 else 0.0
+        value_added[i] = sales[i] - materials[i] - commission + earned[i]
+        profit[i] = value_added[i] - workers[i] * cost_per_worker
+        cash[i] += profit[i]
+        age[i] += 1
+        visibility[i] *= visibility_kept
+
+
+@kernel
+def _grows(utilisation: float, profit: float) -> bool:
+    """Sold out and profitable."""
+    return (utilisation > 0.95) & (profit > 0)
+
+
+@kernel
+def _shrinks(utilisation: float, profit: float, workers: float) -> bool:
+    """Idle and losing, with someone to lay off."""
+    return (utilisation < 0.7) & (profit < 0) & (workers > 1)
+
+
+@kernel
+def invest(
+    cash: np.ndarray,
+    workers: np.ndarray,
+    quality: np.ndarray,
+    stage: np.ndarray,
+    segment: np.ndarray,
+    utilisation: np.ndarray,
+    profit: np.ndarray,
+    threshold: np.ndarray,
+    cash_buffer: float,
+    invest_share: float,
+    invest_efficiency: float,
+    top_segment: int,
+):
+    """Spend a share of cash above the buffer (``cash`` in place). Below the next segment's
+    quality threshold half the gain goes to quality (never upstream), which closes that share
+    of its distance to 1 (``quality`` in place); return per firm the exponent of productivity's
+    growth, and how many firms will grow and shrink their workforce (each takes a draw)."""
+    n = len(cash)
+    exponent = np.empty(n, dtype=np.float64)
+    grow = shrink = 0
+    for i in range(n):
+        spend = invest_share * floor_at(cash[i] - cash_buffer * workers[i], 0.0)
+        cash[i] -= spend
+        per_worker = spend / floor_at(workers[i], 1.0)
+        gain = invest_efficiency * per_worker / (1 + per_worker)
+        next_threshold = threshold[min(segment[i] + 1, top_segment)]
+        to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
+        exponent[i] = gain * (1 - to_quality)
+        quality[i] = cap_at(quality[i] + gain * to_quality * (1 - quality[i]), 1.0)
+        grow += _grows(utilisation[i], profit[i])
+        shrink += _shrinks(utilisation[i], profit[i], workers[i])
+    return exponent, grow, shrink
+
+
+@kernel
+def grow_and_staff(
+    productivity: np.ndarray,
+    workers: np.ndarray,
+    utilisation: np.ndarray,
+    profit: np.ndarray,
+    growth: np.ndarray,
+    kept: float,
+    u_grow: np.ndarray,
+    u_shrink: np.ndarray,
+    hiring_rate: float,
+    management_span: float,
+    firing_rate: float,
+) -> None:
+    """Productivity grows by ``growth`` and depreciates (``kept``). Firms hire or lay off,
+    rounded stochastically (one draw per growing, one per shrinking firm, in slot order); at
+    least one worker stays.
+
+    Both workforce outcomes are computed for every firm and one is selected: no branch on the
+    (random) grow/shrink pattern."""
+    g = s = 0
+    for i in range(len(workers)):
+        productivity[i] = productivity[i] * (growth[i] * kept)
+        w = workers[i]
+        grows = _grows(utilisation[i], profit[i])
+        shrinks = _shrinks(utilisation[i], profit[i], w)
+        hired = w + np.floor(hiring_rate / (1 + w / management_span) * w + _draw(u_grow, g))
+        fired = w - np.floor(firing_rate * w + _draw(u_shrink, s))
+        w = hired if grows else (fired if shrinks else w)
+        g += grows
+        s += shrinks
+        workers[i] = floor_at(w, 1.0)
+
+
+# ---- exit and entry ---------------------------------------------------------------------------
+@kernel
+def leavers(cash: np.ndarray, loss_streak: np.ndarray, patience: int) -> np.ndarray:
+    """Count quarters of negative cash (reset otherwise); slots that reached ``patience``."""
+    n = 0
+    for i in range(len(cash)):
+        loss_streak[i] = loss_streak[i] + 1 if cash[i] < 0 else 0
+        n += loss_streak[i] >= patience
+    slots = np.empty(n + 1, dtype=np.int64)
+    n = 0
+    for i in range(len(cash)):
+        slots[n] = i
+        n += loss_streak[i] >= patience
+    return slots[:n]
+
+
+@kernel
+def cluster_totals(cluster: np.ndarray, first: np.ndarray, second: np.ndarray, n_clusters: int):
+    """Firms per cluster and two columns summed per cluster in slot order (``np.bincount``);
+    empty slots (cluster -1) are left out."""
+    count = np.zeros(n_clusters, dtype=np.int64)
+    total_first, total_second = np.zeros(n_clusters), np.zeros(n_clusters)
+    for i in range(len(cluster)):
+        c = cluster[i]
+        if c >= 0:
+            count[c] += 1
+            total_first[c] += first[i]
+            total_second[c] += second[i]
+    return count, total_first, total_second

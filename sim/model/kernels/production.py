@@ -1,0 +1,491 @@
+"""Compiled per-firm loops of production and sale: ``sim/model/production.py`` and the market
+clearing of ``sim/model/market.py`` call them.
+
+Each rule (a firm's input price, unit cost, visibility, eligibility; a seller's logit
+exponent) is written once, as a scalar kernel, and used both by the whole-population functions
+and by the fused passes of ``produce_and_sell``. Exponentials, logarithms and random draws stay
+in numpy (see ``sim/model/kernels/compiled.py``): kernels return exponents and take draws as
+arrays. Stage and segment codes come from ``sim.scenario.codes``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.model.kernels.compiled import kernel
+from sim.scenario.codes import EXPORT, N_SEGMENTS, PRODUCER, UPSTREAM
+
+
+class Rates(NamedTuple):
+    """The parameters production reads, as floats a kernel takes in one argument."""
+
+    input_price: float
+    local_input_price: float  # input_price * (1 - local_input_discount)
+    raw_material_cost: float
+    input_coefficient: float
+    labour_cost: float  # wage + overhead, per worker
+    upstream_output_factor: float
+    local_reliability: float
+    outside_reliability: float
+    shortfall: float
+    markup: float
+    outside_input_sales: float
+    trader_visibility: float
+    export_knowledge: float
+    trader_quality_bridge: float
+    joint_purchasing_saving: float
+    joint_marketing_visibility: float
+
+
+# ---- numpy semantics, market rules and clearing -----------------------------------------------
+
+
+@kernel
+def minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two floats in a kernel: NaN if either is (builtin ``min`` drops a NaN
+    second argument), ``b`` on a tie as numpy returns it."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@kernel
+def maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two floats in a kernel (NaN if either is, ``b`` on a tie)."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@kernel
+def logit_exponent(quality, threshold, price_disutility, visibility, quality_sensitivity):
+    """A seller's logit utility in a segment, capped at 50 so its exponential cannot overflow:
+    quality over the segment's threshold, less the price term, plus visibility."""
+    utility = quality_sensitivity * (quality - threshold) - price_disutility + visibility
+    return minimum(utility, 50.0)
+
+
+@kernel
+def logit_exponents(segment, price_disutility, quality, visibility, threshold, sensitivity):
+    """``logit_exponent`` of every seller in its segment (numpy takes the exponential)."""
+    exponent = np.empty(len(price_disutility))
+    for k in range(len(exponent)):
+        exponent[k] = logit_exponent(
+            quality[k], threshold[segment[k]], price_disutility[k], visibility[k], sensitivity
+        )
+    return exponent
+
+
+@kernel
+def relative_costs(unit_cost, product, reference_cost):
+    """Each seller's unit cost over its product's reference, floored at 1e-9 (numpy logs it)."""
+    relative = np.empty(len(unit_cost))
+    for k in range(len(relative)):
+        relative[k] = maximum(unit_cost[k] / reference_cost[product[k]], 1e-9)
+    return relative
+
+
+@kernel
+def water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
+    """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
+    weight of the cluster's sellers per market). Per-market sums add sellers in index order,
+    as ``np.bincount`` does, so they are its sums bit for bit. The pass is branch-free (a
+    seller's values are selected in registers and always stored): whether a seller is full is
+    a coin toss the processor cannot predict, and a mispredicted branch costs more than the
+    arithmetic."""
+    n_markets = len(outside)
+    sales = np.zeros(len(weight))
+    open_weight = weight.astype(np.float64)  # a copy: full sellers drop out of it
+    inside = np.zeros(n_markets)
+    for k in range(len(weight)):
+        inside[market_index[k]] += open_weight[k]
+    all_weight = inside.copy()
+    for round_ in range(rounds):
+        per_weight = remaining / (inside + outside)
+        returned = np.zeros(n_markets)  # what buyers could not get from full sellers
+        still_open = np.zeros(n_markets)
+        any_full = False
+        for k in range(len(weight)):
+            market, still = market_index[k], open_weight[k]
+            offer = still * per_weight[market]
+            room = capacity_value[k] - sales[k]
+            taken = minimum(offer, room)
+            sales[k] += taken
+            full = offer >= room
+            any_full |= full
+            still = 0.0 if full else still
+            open_weight[k] = still
+            returned[market] += offer - taken
+            still_open[market] += still
+        if round_ == rounds - 1 or not any_full:
+            break
+        remaining, inside = returned, still_open
+    return sales, all_weight
+
+
+# ---- firm rules ---------------------------------------------------------------------------
+
+
+@kernel
+def output_per_worker(stage, productivity, r):
+    """Units a worker makes per quarter; upstream units are inputs, counted in input units."""
+    return productivity * (r.upstream_output_factor if stage == UPSTREAM else 1.0)
+
+
+@kernel
+def input_price(stage, supplier, joint_action, member, r):
+    """Cheaper from a local supplier, cheaper again with joint purchasing; upstream firms pay
+    for raw material."""
+    if stage == UPSTREAM:
+        return r.raw_material_cost
+    price = r.local_input_price if supplier >= 0 else r.input_price
+    return price * (1 - r.joint_purchasing_saving * joint_action * (1.0 if member else 0.0))
+
+
+@kernel
+def unit_cost(stage, price_of_inputs, per_worker, r):
+    """Inputs plus labour and overhead per unit, at capacity."""
+    coefficient = 1.0 if stage == UPSTREAM else r.input_coefficient
+    return coefficient * price_of_inputs + r.labour_cost / maximum(per_worker, 1e-9)
+
+
+@kernel
+def visibility(own, joint_action, member, trader, r):
+    """Bought linkage, joint marketing and a trader's network add up."""
+    joint = r.joint_marketing_visibility * joint_action * (1.0 if member else 0.0)
+    return own + joint + r.trader_visibility * (1.0 if trader >= 0 else 0.0)
+
+
+@kernel
+def mark_eligible(eligible, k, quality, knowledge, trader, threshold, r):
+    """Row ``k`` of ``eligible``: the segments whose threshold the quality clears; export also
+    needs market knowledge or a trader (whose finishing bridges part of the gap)."""
+    for s in range(N_SEGMENTS):
+        eligible[k, s] = quality >= threshold[s]
+    on_its_own = (knowledge >= r.export_knowledge) & (quality >= threshold[EXPORT])
+    through_trader = (trader >= 0) & (quality + r.trader_quality_bridge >= threshold[EXPORT])
+    eligible[k, EXPORT] = on_its_own | through_trader
+
+
+# ---- whole-population passes ----------------------------------------------------------------
+
+
+@kernel
+def outputs_per_worker(stage, productivity, r):
+    """``output_per_worker`` of every firm."""
+    per_worker = np.empty(len(stage))
+    for i in range(len(stage)):
+        per_worker[i] = output_per_worker(stage[i], productivity[i], r)
+    return per_worker
+
+
+@kernel
+def input_prices(stage, supplier, cluster, member, joint_action, r):
+    """``input_price`` of every firm."""
+    price = np.empty(len(stage))
+    for i in range(len(stage)):
+        price[i] = input_price(stage[i], supplier[i], joint_action[cluster[i]], member[i], r)
+    return price
+
+
+@kernel
+def unit_costs(stage, price_of_inputs, per_worker, r):
+    """``unit_cost`` of every firm."""
+    cost = np.empty(len(stage))
+    for i in range(len(stage)):
+        cost[i] = unit_cost(stage[i], price_of_inputs[i], per_worker[i], r)
+    return cost
+
+
+@kernel
+def visibilities(own, cluster, member, trader, joint_action, r):
+    """``visibility`` of every firm."""
+    seen = np.empty(len(own))
+    for i in range(len(own)):
+        seen[i] = visibility(own[i], joint_action[cluster[i]], member[i], trader[i], r)
+    return seen
+
+
+@kernel
+def eligibility(sellers, quality, knowledge, trader, threshold, r):
+    """[seller, segment]: ``mark_eligible`` for each of ``sellers``."""
+    eligible = np.empty((len(sellers), N_SEGMENTS), dtype=np.bool_)
+    for k, i in enumerate(sellers):
+        mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
+    return eligible
+
+
+# ---- produce_and_sell, pass by pass -----------------------------------------------------------
+
+
+@kernel
+def capacity_and_seller_terms(
+    stage,
+    workers,
+    productivity,
+    supplier,
+    cluster,
+    member,
+    own_visibility,
+    trader,
+    quality,
+    knowledge,
+    joint_action,
+    cluster_product,
+    reference_cost,
+    threshold,
+    failure_draw,
+    r,
+    output_capacity,
+):
+    """One pass over all firms: write this quarter's capacity and return nominal capacity, and
+    gather the sellers' terms into compact arrays the later passes stream through.
+
+    Capacity: a producer's inputs fail to arrive when its draw reaches its supplier's
+    reliability. ``failure_draw``: one per producer in slot order, then a spare.
+
+    Per seller (``sellers``, the firms not upstream, in slot order): unit cost, visibility,
+    product, eligible segments, and its cost relative to the product's reference (floored at
+    1e-9; numpy logs it into the price term). ``buyers``: the sellers that buy inputs from a
+    local supplier (producers with one), and ``buyer_supplier`` that supplier.
+
+    The pass is branch-free (firms' stages interleave, a branch would mispredict): every firm
+    reads a failure draw and writes its terms at the next seller slot, and only a producer's
+    draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
+    """
+    n = len(stage)
+    nominal = np.empty(n)
+    sellers = np.empty(n, dtype=np.int64)
+    cost, seen, relative = np.empty(n), np.empty(n), np.empty(n)
+    product = np.empty(n, dtype=np.int64)
+    eligible = np.empty((n, N_SEGMENTS), dtype=np.bool_)
+    buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    producer = k = n_buyers = 0
+    for i in range(n):
+        st, tied, c = stage[i], supplier[i], cluster[i]
+        per_worker = output_per_worker(st, productivity[i], r)
+        nominal_i = workers[i] * per_worker
+        reliability = r.local_reliability if tied >= 0 else r.outside_reliability
+        is_producer = st == PRODUCER
+        fails = is_producer & (failure_draw[producer] >= reliability)
+        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
+        nominal[i] = nominal_i
+        producer += is_producer
+
+        price = input_price(st, tied, joint_action[c], member[i], r)
+        cost_k = unit_cost(st, price, per_worker, r)
+        sellers[k] = i
+        cost[k] = cost_k
+        seen[k] = visibility(own_visibility[i], joint_action[c], member[i], trader[i], r)
+        product[k] = cluster_product[c]
+        relative[k] = maximum(cost_k / reference_cost[cluster_product[c]], 1e-9)
+        mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
+        buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
+        n_buyers += is_producer & (tied >= 0)
+        k += st != UPSTREAM
+    return (
+        nominal,
+        sellers[:k],
+        cost[:k],
+        seen[:k],
+        product[:k],
+        eligible[:k],
+        relative[:k],
+        buyers[:n_buyers],
+        buyer_supplier[:n_buyers],
+    )
+
+
+@kernel
+def reviewers(draw, review_rate, sellers):
+    """The sellers whose draw falls below the review rate: their positions among the sellers
+    and their slots (``np.flatnonzero`` and a gather, in one branch-free pass)."""
+    reviewing = np.empty(len(draw), dtype=np.int64)
+    review = np.empty(len(draw), dtype=np.int64)
+    n = 0
+    for k in range(len(draw)):
+        reviewing[n], review[n] = k, sellers[k]
+        n += draw[k] < review_rate
+    return reviewing[:n], review[:n]
+
+
+@kernel
+def review_exponents(
+    reviewing,
+    review,
+    quality,
+    knowledge,
+    price_disutility,
+    seen,
+    threshold,
+    quality_sensitivity,
+    perception_noise,
+    noise,
+):
+    """What numpy exponentiates for the reviewing firms: each one's logit exponent in every
+    segment (returned), and its perception errors (``noise``, standard normal draws, scaled in
+    place: the noise shrinks with market knowledge)."""
+    exponent = np.empty((len(review), N_SEGMENTS))
+    for j in range(len(review)):
+        i, k = review[j], reviewing[j]
+        spread = perception_noise * (1 - knowledge[i])
+        for s in range(N_SEGMENTS):
+            exponent[j, s] = logit_exponent(
+                quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+            )
+            noise[j, s] = spread * noise[j, s]
+    return exponent
+
+
+@kernel
+def pick_segments(
+    segment,
+    review,
+    reviewing,
+    product,
+    cost,
+    output_capacity,
+    attraction,
+    misperception,
+    eligible,
+    value_per_weight,
+    premium,
+    markup,
+):
+    """Each reviewing firm takes the eligible segment with the best margin it senses: expected
+    sales (logit weight at the last clearing's value per weight, capped by capacity) times the
+    margin, times its perception error. The choice is ``np.argmax``'s (the first best, or the
+    first NaN), made branch-free: which segment wins is a coin toss to the processor."""
+    for j in range(len(review)):
+        i, k = review[j], reviewing[j]
+        best, best_sensed, settled = 0, -np.inf, False
+        for s in range(N_SEGMENTS):
+            weight = output_capacity[i] * attraction[j, s]
+            price = cost[k] * (1 + markup) * premium[s]
+            sales = minimum(
+                weight * value_per_weight[product[k] * N_SEGMENTS + s],
+                output_capacity[i] * price,
+            )
+            expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
+            sensed = expected * misperception[j, s] if eligible[k, s] else -np.inf
+            better = (not settled) & ((sensed > best_sensed) | (sensed != sensed))
+            best = s if better else best
+            best_sensed = sensed if better else best_sensed
+            settled |= sensed != sensed
+        segment[i] = best
+
+
+@kernel
+def settled_segment(eligible, k, segment):
+    """Seller ``k``'s segment, or, if it no longer qualifies for it, the highest segment it does
+    (the last if none)."""
+    if eligible[k, segment]:
+        return segment
+    for s in range(N_SEGMENTS - 1, -1, -1):
+        if eligible[k, s]:
+            return s
+    return N_SEGMENTS - 1
+
+
+@kernel
+def offers(
+    segment,
+    sellers,
+    eligible,
+    product,
+    cost,
+    price_disutility,
+    seen,
+    quality,
+    output_capacity,
+    threshold,
+    premium,
+    markup,
+    quality_sensitivity,
+):
+    """Per seller, after settling its segment (written back to ``segment``): its market
+    (product x segment), capacity, price, capacity at that price, and logit exponent (numpy
+    takes the exponential: the logit weight is capacity x exp(exponent), ``Market.firm_weight``).
+    """
+    n = len(sellers)
+    market_index = np.empty(n, dtype=np.int64)
+    capacity, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for k, i in enumerate(sellers):
+        s = settled_segment(eligible, k, segment[i])
+        segment[i] = s
+        market_index[k] = product[k] * N_SEGMENTS + s
+        capacity[k] = output_capacity[i]
+        price[k] = cost[k] * (1 + markup) * premium[s]
+        capacity_value[k] = capacity[k] * price[k]
+        exponent[k] = logit_exponent(
+            quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+        )
+    return market_index, capacity, price, capacity_value, exponent
+
+
+@kernel
+def book_sales_and_inputs(
+    stage,
+    supplier,
+    cluster,
+    member,
+    joint_action,
+    output_capacity,
+    nominal,
+    buyers,
+    buyer_supplier,
+    seller_sales,
+    price,
+    market_index,
+    r,
+    sales,
+    units,
+    materials,
+    local_inputs,
+    utilisation,
+    market_sales,
+):
+    """Book sales and inputs. First what producers ask of their local suppliers (sums in slot
+    order, as ``np.bincount``); then one pass over all firms writes each column once: a
+    supplier fills the same share of every order, the rest is bought outside; upstream firms
+    sell to tied producers and part of their spare capacity outside. The pass also sums the
+    sellers' sales per market into ``market_sales`` (zeros; ``Market.record_sales``' sums).
+
+    Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
+    reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
+    +0.0 to a market, which changes no sum)."""
+    asked = np.zeros(len(stage))
+    for b in range(len(buyers)):
+        k = buyers[b]
+        asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
+    if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
+        seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
+    last = len(seller_sales) - 1
+    k = 0
+    for i in range(len(stage)):
+        st, tied = stage[i], supplier[i]
+        is_seller, is_producer, is_upstream = st != UPSTREAM, st == PRODUCER, st == UPSTREAM
+        next_seller = min(k, last)
+        sold = seller_sales[next_seller]
+        sold_units = sold / price[next_seller]
+        need = sold_units * r.input_coefficient
+        # a producer without a supplier reads slot -1's share, unused
+        share = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
+        local = need * share if tied >= 0 else 0.0
+        joint = 1 - r.joint_purchasing_saving * (
+            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+        )
+        producer_materials = (local * r.local_input_price + (need - local) * r.input_price) * joint
+        sold_local = minimum(asked[i], output_capacity[i])
+        upstream_units = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
+        u = upstream_units if is_upstream else sold_units
+        units[i] = u
+        sales[i] = u * r.local_input_price if is_upstream else sold
+        other_materials = u * r.raw_material_cost if is_upstream else need * r.input_price
+        materials[i] = producer_materials if is_producer else other_materials
+        local_inputs[i] = local if is_producer else 0.0
+        utilisation[i] = u / maximum(nominal[i], 1e-12)
+        market_sales[market_index[next_seller]] += sold if is_seller else 0.0
+        k += is_seller

@@ -1,0 +1,352 @@
+"""Outcome reporters: per cluster and aggregate, every quarter, as array reductions; cluster
+typology; resilience to shocks; the headline summary of a run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.model.kernels.compiled import kernel
+from sim.scenario.codes import (
+    APPOINTED,
+    CLUSTER_TYPES,
+    EMERGENT,
+    EXPORT,
+    PRODUCER,
+    SEGMENTS,
+    UPSTREAM,
+)
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+SMALL_FIRM_WORKERS = 20  # brief: small firms have fewer than 20 workers
+
+CLUSTER_COLUMNS: tuple[str, ...] = (
+    "firms",
+    "employment",
+    "sales",
+    "value_added",
+    "va_per_worker",
+    "export_share",
+    "productivity_mean",
+    "vertical_linkage",
+    "horizontal_density",
+    "members",
+    "joint_action",
+    "coordinator",
+    "selected",
+    "support",
+    "support_total",
+    "cluster_type",
+)
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: equal; near 1: one gets all)."""
+    values = np.sort(np.asarray(values, dtype=float))
+    n, total = len(values), values.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float((2 * (ranks * values).sum() / (n * total)) - (n + 1) / n)
+
+
+@kernel
+def _cluster_totals(
+    cluster,
+    stage,
+    segment,
+    workers,
+    sales,
+    value_added,
+    units,
+    local_inputs,
+    productivity,
+    n,
+    upstream,
+    producer,
+    export,
+    small_workers,
+):
+    """Per-cluster sums of the firm columns outcomes need, and the two per-firm extracts the
+    aggregate row needs, in one pass over the firms (each column is read once a quarter).
+
+    Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
+    the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. A
+    cluster's nine running sums sit side by side (one row of ``sums``), so a firm updates one
+    or two cache lines, not nine scattered ones. The extracts: productivity floored at 1e-9
+    (``np.maximum``, for numpy's log), and ``value_added[(stage == producer) & (workers <
+    small_workers)]`` in slot order (numpy then sums it pairwise, as before). Stage and segment
+    codes are arguments, not globals: numba's disk cache would not see them change.
+    """
+    sums = np.zeros((n, 9))
+    floored = np.empty(len(cluster))
+    small_va = np.empty(len(cluster))
+    small = 0
+    for i in range(len(cluster)):
+        row = sums[cluster[i]]
+        final = sales[i] if stage[i] != upstream else 0.0
+        row[0] += 1.0
+        row[1] += workers[i]
+        row[2] += sales[i]
+        row[3] += final
+        row[4] += final if segment[i] == export else 0.0
+        row[5] += value_added[i]
+        row[6] += units[i] if stage[i] == producer else 0.0
+        row[7] += local_inputs[i]
+        row[8] += productivity[i]
+        floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
+        small_va[small] = value_added[i]
+        small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
+    totals = [np.empty(n) for _ in range(9)]  # one contiguous array per sum
+    for k in range(n):
+        for j in range(9):
+            totals[j][k] = sums[k, j]
+    return totals, floored, small_va[:small]
+
+
+@kernel
+def _count_per_cluster(cluster, slots, n):
+    """How many of ``slots`` (firm slots, repeats counted) lie in each cluster, as floats."""
+    counts = np.zeros(n)
+    for slot in slots:
+        counts[cluster[slot]] += 1.0
+    return counts
+
+
+def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
+    """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
+
+    Also what the aggregate row is computed from (not recorded per cluster): the cluster totals
+    it sums (keys starting with ``total_``), each firm's log productivity and small producers'
+    value added (``firm_`` and ``small_producer_va``), so no firm column is read twice.
+    """
+    f, c = model.firms, model.clusters
+    n = c.count
+    totals, floored_productivity, small_producer_va = _cluster_totals(
+        f.cluster,
+        f.stage,
+        f.segment,
+        f.workers,
+        f.sales,
+        f.value_added,
+        f.units,
+        f.local_inputs,
+        f.productivity,
+        n,
+        UPSTREAM,
+        PRODUCER,
+        EXPORT,
+        SMALL_FIRM_WORKERS,
+    )
+    (
+        firms,
+        employment,
+        sales,
+        final_sales,
+        export_sales,
+        value_added,
+        producer_units,
+        local_inputs,  # only producers buy locally
+        productivity,
+    ) = totals
+    input_units = producer_units * model.config.firms.input_coefficient
+    ties_a, _ = model.ties.pairs()
+    ties = _count_per_cluster(f.cluster, ties_a, n)
+    pairs = firms * (firms - 1) / 2
+    return {
+        "firms": firms,
+        "employment": employment,
+        "sales": sales,
+        "value_added": value_added,
+        "va_per_worker": value_added / np.maximum(employment, 1e-9),
+        "export_share": export_sales / np.maximum(final_sales, 1e-9),
+        "productivity_mean": productivity / np.maximum(firms, 1),
+        "vertical_linkage": local_inputs / np.maximum(input_units, 1e-9),
+        "horizontal_density": ties / np.maximum(pairs, 1),
+        "members": c.members.astype(float),
+        "joint_action": c.joint_action.copy(),
+        "coordinator": c.coordinator.astype(float),
+        "selected": c.selected.astype(float),
+        "support": c.support_step.copy(),
+        "support_total": c.support_total.copy(),
+        "cluster_type": c.cluster_type.astype(float),
+        "total_final_sales": final_sales,
+        "total_export_sales": export_sales,
+        "total_input_units": input_units,
+        "total_local_inputs": local_inputs,
+        "total_productivity": productivity,
+        "firm_log_productivity": np.log(floored_productivity, out=floored_productivity),
+        "small_producer_va": small_producer_va,
+    }
+
+
+def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np.ndarray:
+    """Dormant/artisanal -> active -> dynamic -> advanced, from observable cluster traits.
+
+    Thresholds are assumed, in the spirit of the typology in the literature (Tambunan 2005).
+    """
+    c = model.clusters
+    c.va_history[1:] = c.va_history[:-1]  # the oldest quarter drops out (cheaper than np.roll)
+    c.va_history[0] = outcome["value_added"]
+    oldest = c.va_history[-1]
+    growth = np.where(oldest > 0, outcome["value_added"] / np.maximum(oldest, 1e-9) - 1, 0.0)
+    active = (c.coordinator > 0) | (outcome["horizontal_density"] >= 0.05) | (c.joint_action >= 0.1)
+    dynamic = (growth >= 0.04) | (outcome["export_share"] >= 0.15)
+    advanced = (
+        (outcome["export_share"] >= 0.25)
+        & (outcome["vertical_linkage"] >= 0.4)
+        & (c.joint_action >= 0.2)
+    )
+    kind = np.zeros(c.count, dtype=np.int8)
+    kind[active] = 1
+    kind[dynamic] = 2
+    kind[advanced] = 3
+    c.cluster_type = kind
+    return kind
+
+
+def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
+    """Economy-wide outcomes for the current quarter."""
+    f, c, m = model.firms, model.clusters, model.market
+    alive = f.n_alive > 0
+    employment = per_cluster["employment"].sum()
+    value_added = per_cluster["value_added"].sum()
+    final_sales = per_cluster["total_final_sales"].sum()
+    input_units = per_cluster["total_input_units"].sum()
+    firms = per_cluster["firms"]
+    pairs = (firms * (firms - 1) / 2).sum()
+    shares = m.market_share()
+    demand = m.effective_demand
+    supported_ever = c.support_total > 0
+    types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
+    row: dict[str, float] = {
+        "step": float(model.steps),
+        "firms": float(f.n_alive),
+        "employment": float(employment),
+        "sales": float(per_cluster["sales"].sum()),
+        "value_added": float(value_added),
+        "va_per_worker": float(value_added / max(employment, 1e-9)),
+        "market_share": float(m.inside_sales.sum() / max(demand.sum(), 1e-12)),
+    }
+    for s, segment in enumerate(SEGMENTS):
+        row[f"market_share_{segment}"] = float(
+            (shares[:, s] * demand[:, s]).sum() / max(demand[:, s].sum(), 1e-12)
+        )
+    row.update(
+        {
+            "export_share": float(
+                per_cluster["total_export_sales"].sum() / max(final_sales, 1e-12)
+            ),
+            "entries": float(model.entries_step),
+            "exits": float(model.exits_step),
+            "survival": float(
+                np.count_nonzero(model.founding_slots_alive_mask()) / max(model.founders, 1)
+            ),
+            "productivity_mean": float(per_cluster["total_productivity"].sum() / f.n_alive)
+            if alive
+            else 0.0,
+            "productivity_spread": float(per_cluster["firm_log_productivity"].std())
+            if alive
+            else 0.0,
+            "quality_mean": float(f.quality.mean()) if alive else 0.0,
+            "vertical_linkage": float(
+                per_cluster["total_local_inputs"].sum() / max(input_units, 1e-12)
+            ),
+            "horizontal_density": float(len(model.ties) / max(pairs, 1)),
+            "member_share": float(np.count_nonzero(f.member) / f.n_alive) if alive else 0.0,
+            "joint_action": float((c.joint_action * firms).sum() / max(firms.sum(), 1)),
+            "coordinators_emergent": float((c.coordinator == EMERGENT).sum()),
+            "coordinators_appointed": float((c.coordinator == APPOINTED).sum()),
+            "support": float(c.support_step.sum()),
+            "budget_spent": float(model.budget_spent),
+            "supported_clusters": float((c.support_step > 0).sum()),
+            "support_gini": gini(c.support_total),
+            "share_unsupported": float(1 - supported_ever.mean()),
+            "takeup_rate": float(model.takeup_taken / model.takeup_offered)
+            if model.takeup_offered
+            else float("nan"),
+            "small_producer_va_share": float(
+                per_cluster["small_producer_va"].sum() / max(value_added, 1e-12)
+            ),
+        }
+    )
+    for t, name in enumerate(CLUSTER_TYPES):
+        row[f"clusters_{name}"] = float(types[t])
+    return row
+
+
+def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dict[str, float]:
+    """Depth of the fall in sales after a shock and quarters until 90% of the pre-shock level.
+
+    Recovery is NaN when the run ends first (censored), so it is never mistaken for zero.
+    """
+    series = aggregate.set_index("step")["sales"]
+    before = series[(series.index < shock_step) & (series.index >= shock_step - window)]
+    after = series[series.index >= shock_step]
+    if before.empty or after.empty:
+        return {
+            "shock_depth": float("nan"),
+            "recovery_quarters": float("nan"),
+            "shock_exits": float("nan"),
+        }
+    level = before.mean()
+    trough_step = after.idxmin()
+    depth = 1 - after.min() / level
+    recovered = after[(after.index >= trough_step) & (after >= 0.9 * level)]
+    if after.min() >= 0.9 * level:
+        quarters = 0.0
+    elif recovered.empty:
+        quarters = float("nan")
+    else:
+        quarters = float(recovered.index[0] - shock_step)
+    exits = aggregate.loc[
+        (aggregate["step"] >= shock_step) & (aggregate["step"] < shock_step + 8), "exits"
+    ]
+    return {
+        "shock_depth": float(depth),
+        "recovery_quarters": quarters,
+        "shock_exits": float(exits.sum()),
+    }
+
+
+HEADLINE = (
+    "value_added",
+    "va_per_worker",
+    "market_share",
+    "export_share",
+    "employment",
+    "firms",
+    "survival",
+    "productivity_mean",
+    "productivity_spread",
+    "vertical_linkage",
+    "horizontal_density",
+    "joint_action",
+    "support_gini",
+    "share_unsupported",
+    "takeup_rate",
+    "small_producer_va_share",
+)
+
+
+def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
+    """Headline outcomes of a run: final-year means, cumulative value added, budget, resilience."""
+    last_year = aggregate.tail(4)
+    summary = {f"{name}": float(last_year[name].mean()) for name in HEADLINE}
+    first = aggregate.iloc[0]
+    summary["value_added_growth"] = float(
+        last_year["value_added"].mean() / max(first["value_added"], 1e-12) - 1
+    )
+    summary["cumulative_value_added"] = float(aggregate["value_added"].iloc[1:].sum())
+    summary["budget_spent"] = float(aggregate["budget_spent"].iloc[-1])
+    summary["exits_total"] = float(aggregate["exits"].iloc[1:].sum())
+    summary["entries_total"] = float(aggregate["entries"].iloc[1:].sum())
+    for name in CLUSTER_TYPES:
+        summary[f"clusters_{name}"] = float(aggregate[f"clusters_{name}"].iloc[-1])
+    if shocks:
+        summary.update(resilience(aggregate, shocks[0]))
+    return summary

@@ -1,0 +1,359 @@
+"""ClusterModel: builds the world from a Scenario and runs one quarter per step.
+
+Schedule of a quarter (docs/ODD.md, "Process overview"):
+market -> government -> coordinators -> ties and learning -> production and market clearing ->
+accounting, investment, workforce -> exit and entry -> typology and outcomes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.model.agents import (
+    CentralGovernment,
+    ClusterCoordinator,
+    Firm,
+    RegionalGovernment,
+    make_room,
+)
+from sim.model.cluster_state import ClusterState, RegionState
+from sim.model.coordination import update_coordination
+from sim.model.firm_state import FirmState
+from sim.model.firms import (
+    account,
+    entrants_per_cluster,
+    exits,
+    initialise_entrants,
+    invest_and_adjust,
+    learn,
+    update_ties,
+)
+from sim.model.market import Market
+from sim.model.metrics import (
+    CLUSTER_COLUMNS,
+    aggregate_outcomes,
+    classify_clusters,
+    cluster_outcomes,
+    summarise,
+)
+from sim.model.production import (
+    eligible_segments,
+    input_price,
+    output_per_worker,
+    produce_and_sell,
+    unit_cost,
+    visibility,
+)
+from sim.model.results import RunResult
+from sim.model.ties import HorizontalTies, PartnerIndex, cut_ties_to_dead
+from sim.model.world import build_clusters, build_regions, populate_firms
+from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
+from sim.scenario.files import apply_overrides, build_scenario, load_scenario
+from sim.scenario.schema import Scenario, Shock
+
+INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
+
+
+def resolve_scenario(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
+    if isinstance(scenario, Scenario):
+        if not overrides:
+            return scenario
+        return build_scenario(apply_overrides(scenario.model_dump(), overrides), scenario.name)
+    return load_scenario(scenario, overrides or None)
+
+
+class ClusterModel(mesa.Model):
+    """SME clusters under a policy regime. Keyword arguments only, so Mesa's tools can rebuild it.
+
+    ``scenario`` is a Scenario, a file path or a preset name; ``overrides`` maps dotted keys
+    (``"policy.planning_quality"``) to values. Burn-in runs inside the constructor; ``step()``
+    then advances one policy quarter.
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario | str | Path = "top_down",
+        seed: int = 0,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = resolve_scenario(scenario, overrides)
+        self.seed = int(seed)
+        super().__init__(rng=self.seed)
+        s = self.config
+        self.regions: RegionState = build_regions(s.world, self.rng)
+        self.clusters: ClusterState = build_clusters(s.world, len(self.regions.capacity), self.rng)
+        self.firms: FirmState = populate_firms(s, self.clusters, self.rng)
+        # Own streams for the market and for government: every regime then faces the same
+        # demand path for a given seed (common random numbers), so paired differences between
+        # regimes measure policy, not luck.
+        market_stream, policy_stream = np.random.SeedSequence(self.seed).spawn(2)
+        self.market = Market(s.market, s.world.products, np.random.default_rng(market_stream))
+        self.policy_rng = np.random.default_rng(policy_stream)
+        self.ties = HorizontalTies()
+        # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
+        # so moving a row never touches a Python object.
+        # (lists indexed by id, not dicts: a lookup then touches no key object, only the agent)
+        self._firm_by_uid: list[Firm | None] = []
+        self._slot_by_uid = np.zeros(0, dtype=np.int64)
+        self._register_firms(np.arange(self.firms.size))
+        self.coordinators: dict[int, ClusterCoordinator] = {}
+        self.central_government = CentralGovernment(self)
+        self.regional_governments = [
+            RegionalGovernment(self, r) for r in range(len(self.regions.capacity))
+        ]
+
+        self.budget_spent = 0.0
+        self.takeup_offered = 0
+        self.takeup_taken = 0
+        self.entries_step = 0
+        self.exits_step = 0
+        self._seed_vertical_ties()
+        self._calibrate_market()
+        for _ in range(s.run.burn_in):
+            self._quarter(policy=False)
+        self._founder_max_uid = int(self.firms.uid.max())
+        self.founders = self.firms.n_alive
+        self.budget_spent = 0.0
+        self._aggregate_rows: list[dict[str, float]] = []
+        self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
+        self._collect()
+
+    # ---- agent bookkeeping ----------------------------------------------------------------
+    def _register_firms(self, slots: np.ndarray, retired_uids: list[int] | None = None) -> None:
+        """Give newly filled slots their Firm agents, ids in slot order: the agents of firms that
+        exited this quarter first (``retired_uids``; see ``Firm.recycle``), new agents for the
+        rest; retired agents left over are removed from the model."""
+        retired_uids = retired_uids or []
+        by_uid = self._firm_by_uid
+        reused = min(len(retired_uids), len(slots))
+        uids = Firm.recycle(self, by_uid, retired_uids[:reused])  # first: ids rise with slots
+        fresh = Firm.create_many(self, len(slots) - reused)
+        leftover = retired_uids[reused:]
+        Firm.remove_many(self, [by_uid[uid] for uid in leftover])
+        for uid in leftover:
+            by_uid[uid] = None
+        if fresh:
+            fresh_uids = [agent.unique_id for agent in fresh]
+            make_room(by_uid, fresh_uids[-1])
+            for uid, agent in zip(fresh_uids, fresh, strict=True):
+                by_uid[uid] = agent
+            uids += fresh_uids
+        if len(self._slot_by_uid) < len(by_uid):
+            grown = np.full(len(by_uid), -1, dtype=np.int64)
+            grown[: len(self._slot_by_uid)] = self._slot_by_uid
+            self._slot_by_uid = grown
+        self.firms.uid[slots] = uids
+        self._slot_by_uid[uids] = slots
+
+    def slot_of(self, unique_id: int) -> int:
+        """The row of a live firm (-1 for a firm that left)."""
+        return int(self._slot_by_uid[unique_id]) if 0 <= unique_id < len(self._slot_by_uid) else -1
+
+    def firm_at(self, slot: int) -> Firm | None:
+        """The Firm agent in a slot, or None for an empty slot or -1."""
+        if not 0 <= slot < self.firms.size:
+            return None
+        uid = int(self.firms.uid[slot])
+        return self._firm_by_uid[uid] if uid >= 0 else None
+
+    def add_coordinator(self, cluster: int, kind: int) -> None:
+        self.remove_coordinator(cluster)
+        self.coordinators[cluster] = ClusterCoordinator(self, cluster, kind)
+
+    def remove_coordinator(self, cluster: int) -> None:
+        agent = self.coordinators.pop(cluster, None)
+        if agent is not None:
+            agent.remove()
+
+    def founding_slots_alive_mask(self) -> np.ndarray:
+        """Firms alive now that already existed when policy started (for survival)."""
+        uid = self.firms.uid
+        return self.firms.alive & (uid <= self._founder_max_uid)
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def _seed_vertical_ties(self) -> None:
+        f = self.firms
+        partners = PartnerIndex(f, self.clusters.count)
+        producers = np.flatnonzero(f.stage == PRODUCER)
+        for column, stage in ((f.supplier, UPSTREAM), (f.trader, DOWNSTREAM)):
+            chosen = producers[self.rng.random(len(producers)) < INITIAL_VERTICAL_TIE_SHARE]
+            column[chosen] = partners.draw(f.cluster[chosen], stage, self.rng)
+
+    def _calibrate_market(self) -> None:
+        """Size demand and outside competition from the initial firms' capacity and costs."""
+        f, m = self.firms, self.market
+        f.output_capacity[:] = f.workers * output_per_worker(self)
+        sellers = np.flatnonzero(f.stage != UPSTREAM)
+        eligible = eligible_segments(self, sellers)
+        f.segment[sellers] = N_SEGMENTS - 1 - np.argmax(eligible[:, ::-1], axis=1)
+        cost = unit_cost(self, input_price(self))
+        product = self.clusters.product[f.cluster[sellers]]
+        for p in range(len(m.products)):
+            if (product == p).any():
+                m.reference_cost[p] = np.median(cost[sellers][product == p])
+        market_index = product * N_SEGMENTS + f.segment[sellers]
+        weight = m.firm_weight(
+            f.segment[sellers],
+            m.price_disutility(product, cost[sellers]),
+            f.quality[sellers],
+            visibility(self)[sellers],
+            f.output_capacity[sellers],
+        )
+        price = cost[sellers] * (1 + self.config.firms.markup) * m.premium[f.segment[sellers]]
+        shape = (len(m.products), N_SEGMENTS)
+        value = np.bincount(
+            market_index, weights=f.output_capacity[sellers] * price, minlength=m.demand.size
+        )
+        inside = np.bincount(market_index, weights=weight, minlength=m.demand.size)
+        m.calibrate(value.reshape(shape), inside.reshape(shape))
+        # Capacity caps make sales fall short of the logit shares: iterate demand to the target.
+        capacity_value = f.output_capacity[sellers] * price
+        for _ in range(12):
+            sales = m.clear(market_index, weight, capacity_value)
+            sold = np.bincount(market_index, weights=sales, minlength=m.demand.size).reshape(shape)
+            m.rescale(sold / np.maximum(value.reshape(shape), 1e-12), sold / m.effective_demand)
+        m.clear(market_index, weight, capacity_value)
+
+    # ---- dynamics ---------------------------------------------------------------------------
+    @property
+    def policy_quarter(self) -> int:
+        """0-based index of the current policy quarter (the planning cycle counts from it)."""
+        return self.steps - 1
+
+    def step(self) -> None:
+        self._quarter(policy=True)
+        self._collect()
+
+    def _quarter(self, policy: bool) -> None:
+        self.market.evolve(self.steps if policy else -1)
+        if policy:
+            self.central_government.step()
+        else:
+            self.clusters.support_step[:] = 0
+            self.firms.support[:] = 0
+        update_coordination(self)
+        partners = PartnerIndex(self.firms, self.clusters.count)
+        update_ties(self, partners)
+        learn(self)
+        produce_and_sell(self)
+        account(self)
+        invest_and_adjust(self)
+        self._exit_and_entry()
+        self._compact()
+        c = self.clusters
+        c.sales_previous = c.sales
+        c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
+
+    def _exit_and_entry(self) -> None:
+        f = self.firms
+        leaving = exits(self)
+        self.exits_step = len(leaving)
+        retired: list[int] = []
+        if len(leaving):
+            # one spare False at the end: a column's -1 ("no partner") looks it up
+            dead = np.zeros(f.size + 1, dtype=bool)
+            dead[leaving] = True
+            for column in (f.supplier, f.trader):
+                cut_ties_to_dead(column, dead)
+            self.ties.drop_firms(dead)
+            gone = f.uid[leaving]
+            retired = gone.tolist()
+            self._slot_by_uid[gone] = -1
+            f.release(leaving)
+        counts = entrants_per_cluster(self)
+        total = int(counts.sum())
+        self.entries_step = total
+        slots = f.allocate(total) if total else np.zeros(0, dtype=np.int64)
+        if total:
+            initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
+        self._register_firms(slots, retired)
+
+    def _compact(self) -> None:
+        """Close the holes exits left: the last live firms move into them, and every slot
+        number held elsewhere (vertical ties, horizontal ties, Firm agents) follows its firm."""
+        f = self.firms
+        moved_from, moved_to = f.compact()
+        if not len(moved_from):
+            return
+        # only slot numbers at or past the new end moved (exits' ties were cut already)
+        end = f.size
+        where = np.zeros(int(moved_from[-1]) + 1 - end, dtype=moved_to.dtype)
+        where[moved_from - end] = moved_to
+        for column in (f.supplier, f.trader):
+            stale = np.flatnonzero(column >= end)
+            column[stale] = where[column[stale] - end]
+        self.ties.relabel(where, end)
+        self._slot_by_uid[f.uid[moved_to]] = moved_to
+
+    def trigger_shock(
+        self,
+        size: float = 0.5,
+        segments: tuple[str, ...] = ("export",),
+        products: tuple[str, ...] = (),
+    ) -> None:
+        """Hit demand now (the browser view's shock button); it recovers as scheduled shocks do."""
+        self.market.apply_shock(
+            Shock(
+                step=max(self.steps, 0), size=size, segments=list(segments), products=list(products)
+            )
+        )
+
+    # ---- outcomes ---------------------------------------------------------------------------
+    def _collect(self) -> None:
+        per_cluster = cluster_outcomes(self)
+        classify_clusters(self, per_cluster)
+        per_cluster["cluster_type"] = self.clusters.cluster_type.astype(float)
+        for name in CLUSTER_COLUMNS:
+            self._cluster_rows[name].append(per_cluster[name])
+        self._aggregate_rows.append(aggregate_outcomes(self, per_cluster))
+
+    @property
+    def latest(self) -> dict[str, float]:
+        return self._aggregate_rows[-1]
+
+    # The browser view reads outcomes while its Play loop steps the model in another thread:
+    # readers take a snapshot of complete steps (a step's aggregate row is appended last).
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self._aggregate_rows))
+
+    def cluster_table(self) -> pd.DataFrame:
+        """Per-cluster state at the last complete step: one row per cluster."""
+        c = self.clusters
+        last = len(self._aggregate_rows) - 1
+        frame = pd.DataFrame({name: rows[last] for name, rows in self._cluster_rows.items()})
+        frame.insert(0, "cluster", np.arange(c.count))
+        frame.insert(1, "name", c.name)
+        frame.insert(2, "product", [self.config.world.products[p] for p in c.product])
+        frame.insert(3, "region", c.region)
+        return frame
+
+    def cluster_history(self) -> pd.DataFrame:
+        """Per-cluster outcomes for every step so far, long format (step, cluster, ...)."""
+        c = self.clusters
+        steps = len(self._aggregate_rows)
+        data: dict[str, Any] = {
+            "step": np.repeat(np.arange(steps), c.count),
+            "cluster": np.tile(np.arange(c.count), steps),
+        }
+        for name, rows in self._cluster_rows.items():
+            data[name] = np.concatenate(rows[:steps])
+        frame = pd.DataFrame(data)
+        frame.insert(2, "name", pd.Categorical(np.tile(np.asarray(c.name), steps)))
+        frame.insert(3, "product", np.tile(c.product, steps))
+        frame.insert(4, "region", np.tile(c.region, steps))
+        return frame
+
+    def results(self) -> RunResult:
+        aggregate = self.history()
+        shocks = sorted(shock.step for shock in self.config.market.shocks)
+        return RunResult(
+            aggregate=aggregate,
+            clusters=self.cluster_history(),
+            summary=summarise(aggregate, shocks),
+        )

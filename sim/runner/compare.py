@@ -1,0 +1,91 @@
+"""Comparing scenarios over seeds: per-run summaries, means with 95% intervals, and gains over the
+no-policy baseline paired by seed (same seed, same world, so the difference is the policy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.scenario.presets import BASELINE
+
+TABLE_OUTCOMES: tuple[str, ...] = (
+    "value_added",
+    "va_per_worker",
+    "market_share",
+    "export_share",
+    "employment",
+    "survival",
+    "vertical_linkage",
+    "horizontal_density",
+    "joint_action",
+    "takeup_rate",
+    "support_gini",
+    "share_unsupported",
+    "budget_spent",
+    "va_gain_per_budget",
+)
+
+
+def add_baseline_gains(runs: pd.DataFrame) -> pd.DataFrame:
+    """Value added gained over the no-policy run with the same seed, per unit of budget spent."""
+    runs = runs.copy()
+    if BASELINE not in set(runs["scenario"]):
+        runs["va_gain"] = np.nan
+        runs["va_gain_per_budget"] = np.nan
+        return runs
+    baseline = runs[runs["scenario"] == BASELINE].set_index("seed")["cumulative_value_added"]
+    runs["va_gain"] = runs["cumulative_value_added"] - runs["seed"].map(baseline)
+    spent = runs["budget_spent"].where(runs["budget_spent"] > 0)
+    runs["va_gain_per_budget"] = runs["va_gain"] / spent
+    return runs
+
+
+def mean_interval(values: pd.Series, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-interval; NaN-safe; a single value has no interval."""
+    values = values.dropna().to_numpy(dtype=float)
+    if len(values) == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return (mean, np.nan, np.nan)
+    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * stats.sem(values))
+    return (mean, mean - half, mean + half)
+
+
+def summary_table(runs: pd.DataFrame, outcomes: tuple[str, ...] = TABLE_OUTCOMES) -> pd.DataFrame:
+    """Long table: scenario, outcome, n, mean, ci_low, ci_high."""
+    rows = []
+    for scenario, group in runs.groupby("scenario", sort=False):
+        for outcome in outcomes:
+            if outcome not in group:
+                continue
+            mean, low, high = mean_interval(group[outcome])
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": outcome,
+                    "n": int(group[outcome].notna().sum()),
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Outcomes as rows, scenarios as columns, 'mean [low, high]' in each cell."""
+
+    def cell(row: pd.Series) -> str:
+        if np.isnan(row["mean"]):
+            return "n/a"
+        if np.isnan(row["ci_low"]):
+            return f"{row['mean']:.4g}"
+        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+
+    table = table.assign(cell=table.apply(cell, axis=1))
+    wide = table.pivot(index="outcome", columns="scenario", values="cell")
+    order = [o for o in TABLE_OUTCOMES if o in wide.index]
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    return wide.loc[order, scenarios].to_string()
