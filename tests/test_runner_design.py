@@ -253,6 +253,58 @@ def test_run_keys_change_with_the_model_version(
     assert not set(before) & set(after)
 
 
+def test_run_keys_include_the_run_function(folder: Path) -> None:
+    """The same scenarios swept for group outcomes and for standard ones are different runs
+    (their result files hold different columns), so they never share a key."""
+    standard = [run.key for run in make_plan(experiment(folder, "scenarios: a.yaml\n")).runs]
+    groups = make_plan(experiment(folder, "scenarios: a.yaml\noutcomes: groups\n"))
+    assert groups.experiment.outcomes == "groups"
+    assert not set(standard) & {run.key for run in groups.runs}
+
+
+def test_outcomes_named_in_experiments_are_the_models_run_functions() -> None:
+    """The experiment schema's choices and the model's run functions are the same list."""
+    import typing
+
+    from sim.model.simulate import RUN_FUNCTIONS
+    from sim.runner.experiment import Experiment
+
+    choices = typing.get_args(Experiment.model_fields["outcomes"].annotation)
+    assert set(choices) == set(RUN_FUNCTIONS)
+
+
+def test_the_code_digest_covers_the_model_and_scenario_only() -> None:
+    """Editing the report, the viewer or a command must neither recompile kernels nor
+    invalidate stored runs; editing any model or scenario module must."""
+    from sim.model.digest import PACKAGE, model_files
+
+    covered = {path.relative_to(PACKAGE).parts[0] for path in model_files()}
+    assert covered == {"model", "scenario"}
+    names = {path.relative_to(PACKAGE).as_posix() for path in model_files()}
+    assert {"model/kernels/production.py", "scenario/codes.py", "model/agents.py"} <= names
+    assert not any(name.startswith(("report/", "viz/", "runner/", "commands/")) for name in names)
+
+
+def test_the_code_digest_moves_with_a_model_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.model import digest
+
+    before = digest.code_digest()
+    original = Path.read_bytes
+
+    def edited(path: Path) -> bytes:
+        data = original(path)
+        return data + b"# edit\n" if path.name == "market.py" else data
+
+    digest.code_digest.cache_clear()
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    try:
+        assert digest.code_digest() != before
+    finally:
+        monkeypatch.undo()
+        digest.code_digest.cache_clear()
+    assert digest.code_digest() == before
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
