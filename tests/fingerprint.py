@@ -5,8 +5,10 @@ A refactoring must leave every output unchanged to the last bit; a tolerance (as
 table's column names, dtypes and raw value bytes (categories as their labels), for every regime
 preset and the Indonesian scenario, at the default world and on a larger world with a shock.
 
-Regenerate only after a deliberate change of mechanism, and say so in the commit:
-``python tests/fingerprint.py --write``.
+Fingerprints depend on the numpy and numba versions (vectorised ``exp``/``log`` may round
+differently), so one record is kept per version set. Regenerate only after a deliberate change
+of mechanism, and say so in the commit: ``python tests/fingerprint.py --write`` (once per
+interpreter whose record should move).
 """
 
 from __future__ import annotations
@@ -87,16 +89,24 @@ def recorded_with() -> dict[str, str]:
     return {"numpy": np.__version__, "numba": numba.__version__}
 
 
+def stored() -> dict | None:
+    """The stored cases for the running versions, or None if none were taken with them."""
+    data = json.loads(STORE.read_text())
+    versions = recorded_with()
+    return next((r["cases"] for r in data["records"] if r["versions"] == versions), None)
+
+
 if __name__ == "__main__" and "--write" in sys.argv:
     import subprocess
 
     revision = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    data = {
-        "_taken_at": revision,
-        "_versions": recorded_with(),
-        **{case: fingerprint(case) for case in CASES},
-    }
+    data = json.loads(STORE.read_text()) if STORE.exists() else {"records": []}
+    versions = recorded_with()
+    records = [r for r in data["records"] if r["versions"] != versions]
+    cases = {case: fingerprint(case) for case in CASES}
+    records.append({"versions": versions, "taken_at": revision, "cases": cases})
+    data["records"] = sorted(records, key=lambda r: sorted(r["versions"].items()))
     STORE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {STORE} at {revision}")
+    print(f"wrote {STORE} at {revision} for {versions}")
