@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from sim.report.html import render
-from sim.report.sections import Section
+from sim.report.section import Section
 
 
 def _section(key: str, figures: int) -> Section:

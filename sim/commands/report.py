@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.report.analyses import ANALYSES
 from sim.report.results import find_results
-from sim.report.sections import ANALYSES, Section
+from sim.report.section import Section
 from sim.scenario.errors import InputError
 
 

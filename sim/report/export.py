@@ -11,7 +11,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from sim.report.sections import Section
+from sim.report.section import Section
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 

@@ -1,6 +1,6 @@
 """Plotly figure builders, one small function per kind of figure the report shows.
 
-Builders take tidy tables (already summarised by ``sim.report.sections``) so they hold no
+Builders take tidy tables (already summarised by ``sim.report.analyses``) so they hold no
 statistics of their own: what a figure shows is what the tables say.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.report.sections import Section
+from sim.report.section import Section
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;
