@@ -31,6 +31,7 @@ import numba
 from sim.model.digest import code_digest
 
 F = TypeVar("F", bound=Callable)
+B = TypeVar("B")
 
 
 def _kernel_cache_folder() -> Path:
@@ -71,3 +72,9 @@ def floor_at(x: float, low: float) -> float:
 def cap_at(x: float, high: float) -> float:
     """``np.minimum(x, high)`` for a number ``high``: x unless it is above ``high`` (NaN stays)."""
     return high if x > high else x
+
+
+def columns_of(source: object, bundle: type[B]) -> B:
+    """The columns a kernel's ``bundle`` (a NamedTuple) names, taken by name from ``source``
+    (``model.firms``, ``model.clusters``): views, so a kernel writes them in place."""
+    return bundle(*(getattr(source, name) for name in bundle._fields))  # type: ignore[attr-defined]
