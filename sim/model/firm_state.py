@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.kernels.compiled import kernel
+from sim.model.kernels.firm_state import close_holes
 
 # column name -> dtype, fill value for a fresh or freed slot
 FIRM_COLUMNS: dict[str, tuple[type, float]] = {
@@ -47,17 +47,6 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
 # what code running between an exit and ``compact`` reads of an empty slot (entry counts firms
 # per cluster, agents look firms up by id); ``compact`` overwrites or refills everything else
 HOLE_COLUMNS = ("alive", "cluster", "uid")
-
-
-@kernel
-def _close_holes(
-    buffer: np.ndarray, holes: np.ndarray, movers: np.ndarray, end: int, size: int, fill
-) -> None:
-    """Move rows ``movers`` into rows ``holes`` and refill rows ``end .. size - 1``."""
-    for k in range(len(holes)):
-        buffer[holes[k]] = buffer[movers[k]]
-    for i in range(end, size):
-        buffer[i] = fill
 
 
 class FirmState:
@@ -116,7 +105,7 @@ class FirmState:
         holes = np.flatnonzero(~self.alive[:n])
         movers = n + np.flatnonzero(self.alive[n:])
         for name, (dtype, fill) in FIRM_COLUMNS.items():
-            _close_holes(self._buffers[name], holes, movers, n, self.size, dtype(fill))
+            close_holes(self._buffers[name], holes, movers, n, self.size, dtype(fill))
         self.size = n
         self._bind()
         if len(holes):

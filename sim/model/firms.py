@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.kernels import firms as fk
+from sim.model.kernels.compiled import columns_of
 from sim.model.ties import PartnerIndex
-from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, UPSTREAM
+from sim.scenario.codes import DOWNSTREAM, UPSTREAM
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -56,68 +57,48 @@ def learn(model: ClusterModel) -> None:
     if not len(model.ties) or rate == 0:
         return
     # Only firms with ties move (elsewhere the gain is exactly 0), so work on those firms alone
-    nodes, degree, position = model.ties.tied_positions(f.size)
+    tied = model.ties.tied_positions(f.size)
     a, b = model.ties.pairs()
-    log_productivity = np.log(fk.floored_at(f.productivity, nodes, 1e-9))
-    step = fk.spill_over(
-        a, b, position, nodes, degree, log_productivity, f.quality, f.absorptive, rate
-    )
-    fk.scale_at(f.productivity, nodes, np.exp(step, out=step))
+    log_productivity = np.log(fk.floored_at(f.productivity, tied.nodes, 1e-9))
+    learners = columns_of(f, fk.Learners)
+    step = fk.spill_over(a, b, tied, log_productivity, learners, rate)
+    fk.scale_at(f.productivity, tied.nodes, np.exp(step, out=step))
 
 
 def account(model: ClusterModel) -> None:
     """Value added, commissions to traders, wages and overheads, profit and cash."""
-    f, p = model.firms, model.config.firms
-    fk.settle(
-        f.trader,
-        f.sales,
-        f.materials,
-        f.workers,
-        f.value_added,
-        f.profit,
-        f.cash,
-        f.age,
-        f.visibility,
-        p.trader_commission,
-        p.wage + p.overhead_per_worker,
-        1 - model.config.instruments.visibility_decay,
+    p = model.config.firms
+    terms = fk.Terms(
+        commission_rate=p.trader_commission,
+        cost_per_worker=p.wage + p.overhead_per_worker,
+        visibility_kept=1 - model.config.instruments.visibility_decay,
     )
+    fk.settle(columns_of(model.firms, fk.Accounts), terms)
 
 
 def invest_and_adjust(model: ClusterModel) -> None:
     """Invest surplus cash in productivity or (to reach a better segment) quality; hire or fire."""
-    f, p, rng = model.firms, model.config.firms, model.rng
-    exponent, n_grow, n_shrink = fk.invest(
-        f.cash,
-        f.workers,
-        f.quality,
-        f.stage,
-        f.segment,
-        f.utilisation,
-        f.profit,
-        model.market.threshold,
-        p.cash_buffer,
-        p.invest_share,
-        p.invest_efficiency,
-        N_SEGMENTS - 1,
-    )
+    f, p, rng = model.firms, investment_terms(model), model.rng
+    exponent, n_grow, n_shrink = fk.invest(columns_of(f, fk.Investors), model.market.threshold, p)
     growth = np.exp(exponent, out=exponent)
     # workforce: grow when sold out and profitable, shrink when idle and losing (hires and
     # lay-offs rounded stochastically, a draw per firm that grows or shrinks)
     u_grow = rng.random(n_grow)
     u_shrink = rng.random(n_shrink)
-    fk.grow_and_staff(
-        f.productivity,
-        f.workers,
-        f.utilisation,
-        f.profit,
-        growth,
-        1 - p.depreciation,
-        u_grow,
-        u_shrink,
-        p.hiring_rate,
-        p.management_span,
-        p.firing_rate,
+    fk.grow_and_staff(columns_of(f, fk.Staffing), growth, u_grow, u_shrink, p)
+
+
+def investment_terms(model: ClusterModel) -> fk.Growth:
+    """The investment and workforce parameters, as the firm kernels read them."""
+    p = model.config.firms
+    return fk.Growth(
+        cash_buffer=p.cash_buffer,
+        invest_share=p.invest_share,
+        invest_efficiency=p.invest_efficiency,
+        kept=1 - p.depreciation,
+        hiring_rate=p.hiring_rate,
+        management_span=p.management_span,
+        firing_rate=p.firing_rate,
     )
 
 

@@ -207,13 +207,14 @@ def deliver(
     delivered = allocation - leaked
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
     pot = delivered[:, None] * mix  # [cluster, instrument]
+    takeup = kernels.TakeUp(voluntary=bool(pol.voluntary), takeup_cost=float(k.takeup_cost))
     receives, per_cluster, helped, in_supported = kernels.choose_recipients(
-        asked, f.cluster, delivered, pot, perceived, applicant, pol.voluntary, k.takeup_cost
+        kernels.Asked(asked, perceived), f.cluster, applicant, delivered, pot, takeup
     )
     share = pot / np.maximum(per_cluster, 1)
     gap = productivity_gap(model) if gap is None else gap
     public, growth = kernels.grant(
-        recipients(model), effects(model), asked, f.cluster, receives, share, cofinance, gap
+        recipients(model), effects(model), asked, receives, share, cofinance, gap
     )
     for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
         slots, logs = kernels.received(asked, receives, growth, instrument)

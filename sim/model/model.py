@@ -33,6 +33,7 @@ from sim.model.firms import (
     learn,
     update_ties,
 )
+from sim.model.kernels.ties import cut_ties_to_dead
 from sim.model.market import Market
 from sim.model.metrics import (
     CLUSTER_COLUMNS,
@@ -50,7 +51,7 @@ from sim.model.production import (
     visibility,
 )
 from sim.model.results import RunResult
-from sim.model.ties import HorizontalTies, PartnerIndex, cut_ties_to_dead
+from sim.model.ties import HorizontalTies, PartnerIndex
 from sim.model.world import build_clusters, build_regions, populate_firms
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
 from sim.scenario.files import apply_overrides, build_scenario, load_scenario

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.kernels import production as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.model.kernels.production import Rates
 from sim.scenario.codes import N_SEGMENTS, PRODUCER
 
@@ -100,24 +101,20 @@ def choose_segments(
     senses of it is noisy, less so the more market knowledge it has. ``product``, ``cost``,
     ``price_disutility``, ``seen`` and ``eligible`` are per seller (``eligible_segments``).
     """
-    f, m, rng = model.firms, model.market, model.rng
+    rng = model.rng
+    terms = kernels.Sellers(sellers, cost, seen, product, eligible, price_disutility)
     draw = rng.random(len(sellers))
-    reviewing, review = kernels.reviewers(draw, model.config.firms.segment_review_rate, sellers)
-    if not len(review):
+    review = kernels.reviewers(draw, model.config.firms.segment_review_rate, sellers)
+    if not len(review.slot):
         return
+    firms, market = columns_of(model.firms, kernels.Offering), market_terms(model)
     # exp(logit exponent) per segment, and exp(perception error): numpy takes the exponentials
-    misperception = rng.standard_normal((len(review), N_SEGMENTS))
-    attraction = kernels.review_exponents(
-        reviewing, review, f.quality, f.knowledge, price_disutility, seen, m.threshold,
-        m.params.quality_sensitivity, model.config.instruments.perception_noise, misperception,
-    )  # fmt: skip
+    misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
+    noise = float(model.config.instruments.perception_noise)
+    attraction = kernels.review_exponents(firms, terms, review, market, noise, misperception)
     np.exp(attraction, out=attraction)
     np.exp(misperception, out=misperception)
-    kernels.pick_segments(
-        f.segment, review, reviewing, product, cost, f.output_capacity, attraction,
-        misperception, eligible, m.value_per_weight.ravel(), m.premium,
-        model.config.firms.markup,
-    )  # fmt: skip
+    kernels.pick_segments(firms, terms, review, attraction, misperception, market, rates(model))
 
 
 def produce_and_sell(model: ClusterModel) -> None:
@@ -128,32 +125,38 @@ def produce_and_sell(model: ClusterModel) -> None:
     failure_draw = np.empty(n_producers + 1)  # and a spare, which the kernel reads, unused
     rng.random(out=failure_draw[:n_producers])
     # quality and traders do not move within production: eligibility holds for both uses
-    nominal, sellers, cost, seen, product, eligible, disutility, buyers, buyer_supplier = (
-        kernels.capacity_and_seller_terms(
-            f.stage, f.workers, f.productivity, f.supplier, f.cluster, f.member, f.visibility,
-            f.trader, f.quality, f.knowledge, model.clusters.joint_action,
-            model.clusters.product, m.reference_cost, m.threshold, failure_draw, r,
-            f.output_capacity,
-        )
-    )  # fmt: skip
-    np.log(disutility, out=disutility)  # the relative cost's log: Market.price_disutility
+    clusters = kernels.ClusterTerms(model.clusters.joint_action, model.clusters.product)
+    market = market_terms(model)
+    nominal, s, buyers = kernels.capacity_and_seller_terms(
+        columns_of(f, kernels.Producers), clusters, market, failure_draw, r
+    )
+    disutility = s.price_disutility  # the relative cost: its log, scaled, is the price term
+    np.log(disutility, out=disutility)  # (Market.price_disutility, in place)
     disutility *= m.params.price_sensitivity
-    choose_segments(model, sellers, product, cost, disutility, seen, eligible)
+    choose_segments(model, s.slot, s.product, s.cost, s.price_disutility, s.seen, s.eligible)
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
-    market_index, capacity, price, capacity_value, exponent = kernels.offers(
-        f.segment, sellers, eligible, product, cost, disutility, seen, f.quality,
-        f.output_capacity, m.threshold, m.premium, r.markup, m.params.quality_sensitivity,
-    )  # fmt: skip
-    weight = np.exp(exponent, out=exponent)  # logit weights, as Market.firm_weight
-    weight *= capacity
-    sales = m.clear(market_index, weight, capacity_value)
+    offered = kernels.offers(columns_of(f, kernels.Offering), s, market, r)
+    weight = np.exp(offered.exponent, out=offered.exponent)  # logit weights, Market.firm_weight
+    weight *= offered.capacity
+    sales = m.clear(offered.market_index, weight, offered.capacity_value)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;
     # upstream firms sell locally to tied producers and part of their spare capacity outside;
     # sales per market summed on the way (Market.record_sales)
     market_sales = np.zeros(m.demand.size)
+    booked = columns_of(f, kernels.Booked)
     kernels.book_sales_and_inputs(
-        f.stage, f.supplier, f.cluster, f.member, model.clusters.joint_action,
-        f.output_capacity, nominal, buyers, buyer_supplier, sales, price, market_index, r,
-        f.sales, f.units, f.materials, f.local_inputs, f.utilisation, market_sales,
-    )  # fmt: skip
+        booked, clusters.joint_action, nominal, buyers, offered, sales, r, market_sales
+    )
     m.inside_sales = market_sales.reshape(m.demand.shape)
+
+
+def market_terms(model: ClusterModel) -> kernels.MarketTerms:
+    """What sellers read of the market now (``value_per_weight``: the last clearing's)."""
+    m = model.market
+    return kernels.MarketTerms(
+        threshold=m.threshold,
+        premium=m.premium,
+        reference_cost=m.reference_cost,
+        value_per_weight=m.value_per_weight.ravel(),
+        quality_sensitivity=float(m.params.quality_sensitivity),
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from sim.model.kernels import support as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.scenario.codes import COACHING, EQUIPMENT, INSTRUMENTS
 
 if TYPE_CHECKING:
@@ -90,9 +91,8 @@ def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> A
     frontier = frontiers(model, size)
     n_asked = int(size[asking].sum())
     perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
-    columns = kernels.NeedsInputs(*(getattr(f, name) for name in kernels.NeedsInputs._fields))
     gap, needs, member_needs, asked = kernels.assess_needs(
-        columns,
+        columns_of(f, kernels.NeedsInputs),
         model.clusters.product,
         frontier,
         float(model.config.firms.cash_buffer),
@@ -144,4 +144,4 @@ def effects(model: ClusterModel) -> kernels.Effects:
 
 def recipients(model: ClusterModel) -> kernels.Recipients:
     """The firm columns support changes, as the support kernels read them."""
-    return kernels.Recipients(*(getattr(model.firms, name) for name in kernels.Recipients._fields))
+    return columns_of(model.firms, kernels.Recipients)

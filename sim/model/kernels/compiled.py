@@ -1,11 +1,14 @@
 """Compiled per-firm loops: one pass over the firms instead of dozens of numpy passes.
 
-At 100,000 firms a quarter is a few hundred whole-array numpy operations, each a trip through
-memory; a loop compiled by numba does the same arithmetic in one trip. Kernels keep the model's
-output bit-for-bit: they do only IEEE arithmetic, comparisons, gathers and sums in the numpy
-code's order, while transcendental functions (``exp``, ``log``) and every random draw stay in
-numpy (numpy's vectorised ``exp``/``log`` round differently from the C library's), and
+At 100,000 firms a quarter would be a few hundred whole-array numpy operations, each a trip
+through memory; a loop compiled by numba does the arithmetic in one trip. Kernels do only IEEE
+arithmetic, comparisons, gathers and sums in a fixed order (sums into bins in slot order, as
+``np.bincount`` adds), while transcendental functions (``exp``, ``log``) and every random draw
+stay in numpy (numpy's vectorised ``exp``/``log`` round differently from the C library's), and
 ``error_model="numpy"`` keeps numpy's division semantics (inf/nan, no exception).
+
+Kernels take named inputs: firm or cluster columns as a NamedTuple bundle built by field name
+(``columns_of``), parameters as a NamedTuple of floats; a kernel reads ``bundle.column[i]``.
 
 Compiled code is cached on disk, so only the first run on a machine pays the compilation
 (``python -m sim.model.warmup``, which ``make install`` runs, compiles everything up front). The
@@ -31,6 +34,7 @@ import numba
 from sim.model.digest import code_digest
 
 F = TypeVar("F", bound=Callable)
+B = TypeVar("B")
 
 
 def _kernel_cache_folder() -> Path:
@@ -71,3 +75,9 @@ def floor_at(x: float, low: float) -> float:
 def cap_at(x: float, high: float) -> float:
     """``np.minimum(x, high)`` for a number ``high``: x unless it is above ``high`` (NaN stays)."""
     return high if x > high else x
+
+
+def columns_of(source: object, bundle: type[B]) -> B:
+    """The columns a kernel's ``bundle`` (a NamedTuple) names, taken by name from ``source``
+    (``model.firms``, ``model.clusters``): views, so a kernel writes them in place."""
+    return bundle(*(getattr(source, name) for name in bundle._fields))  # type: ignore[attr-defined]

@@ -8,10 +8,76 @@ says why). Comparisons are written so that NaN passes through as it does in
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.model.kernels.compiled import cap_at, floor_at, kernel
-from sim.scenario.codes import PRODUCER, UPSTREAM
+from sim.model.kernels.ties import Tied
+from sim.scenario.codes import N_SEGMENTS, PRODUCER, UPSTREAM
+
+
+class Learners(NamedTuple):
+    """The firm columns ``spill_over`` reads (``absorptive``) and writes (``quality``)."""
+
+    quality: np.ndarray  # written
+    absorptive: np.ndarray
+
+
+class Accounts(NamedTuple):
+    """The firm columns ``settle`` reads (``trader`` to ``workers``) and writes."""
+
+    trader: np.ndarray
+    sales: np.ndarray
+    materials: np.ndarray
+    workers: np.ndarray
+    value_added: np.ndarray  # written
+    profit: np.ndarray  # written
+    cash: np.ndarray  # written
+    age: np.ndarray  # written
+    visibility: np.ndarray  # written (it fades)
+
+
+class Terms(NamedTuple):
+    """Accounting terms (``sim.model.firms.account``)."""
+
+    commission_rate: float  # traders' commission on the sales of the firms tied to them
+    cost_per_worker: float  # wage and overhead
+    visibility_kept: float  # 1 - visibility decay
+
+
+class Investors(NamedTuple):
+    """The firm columns ``invest`` reads and writes (``cash``, ``quality``)."""
+
+    cash: np.ndarray  # written
+    workers: np.ndarray
+    quality: np.ndarray  # written
+    stage: np.ndarray
+    segment: np.ndarray
+    utilisation: np.ndarray
+    profit: np.ndarray
+
+
+class Staffing(NamedTuple):
+    """The firm columns ``grow_and_staff`` reads and writes (``productivity``, ``workers``)."""
+
+    productivity: np.ndarray  # written
+    workers: np.ndarray  # written
+    utilisation: np.ndarray
+    profit: np.ndarray
+
+
+class Growth(NamedTuple):
+    """Investment and workforce terms (``sim.model.firms.investment_terms``)."""
+
+    cash_buffer: float
+    invest_share: float
+    invest_efficiency: float
+    kept: float  # 1 - depreciation
+    hiring_rate: float
+    management_span: float
+    firing_rate: float
+
 
 # ---- ties -------------------------------------------------------------------------------------
 # A rule draws one number per candidate firm, in slot order, so it takes two passes: count the
@@ -119,22 +185,21 @@ def floored_at(values: np.ndarray, nodes: np.ndarray, low: float) -> np.ndarray:
 def spill_over(
     a: np.ndarray,
     b: np.ndarray,
-    position: np.ndarray,
-    nodes: np.ndarray,
-    degree: np.ndarray,
+    tied: Tied,
     log_productivity: np.ndarray,
-    quality: np.ndarray,
-    absorptive: np.ndarray,
+    firms: Learners,
     rate: float,
 ) -> np.ndarray:
-    """Learning along ties: each tied firm gains ``rate * absorptive`` times the mean of its
-    partners' leads. Updates ``quality`` in place and returns the log-productivity step of each
-    node (the caller exponentiates it). ``log_productivity`` is per node; ``quality`` and
-    ``absorptive`` per slot.
+    """Learning along ties (``a``, ``b``: their ends): each tied firm gains
+    ``rate * absorptive`` times the mean of its partners' leads. Updates ``firms.quality`` in
+    place and returns the log-productivity step of each node of ``tied`` (the caller
+    exponentiates it). ``log_productivity`` is per node; ``firms``' columns per slot.
 
     Like the two bincounts it replaces, each firm sums its leads as the lower end of its ties
     (in tie order), then adds the sum as the upper end. A node's values and sums sit side by
     side (one cache line per end of a tie)."""
+    nodes, degree, position = tied.nodes, tied.degree, tied.position
+    quality, absorptive = firms.quality, firms.absorptive
     m = len(nodes)
     value = np.empty((m, 2))  # log productivity, quality
     for k in range(m):
@@ -166,25 +231,15 @@ def scale_at(values: np.ndarray, nodes: np.ndarray, factor: np.ndarray) -> None:
 
 # ---- accounts and investment ------------------------------------------------------------------
 @kernel
-def settle(
-    trader: np.ndarray,
-    sales: np.ndarray,
-    materials: np.ndarray,
-    workers: np.ndarray,
-    value_added: np.ndarray,
-    profit: np.ndarray,
-    cash: np.ndarray,
-    age: np.ndarray,
-    visibility: np.ndarray,
-    commission_rate: float,
-    cost_per_worker: float,
-    visibility_kept: float,
-) -> None:
+def settle(firms: Accounts, terms: Terms) -> None:
     """Value added after commissions paid and earned, profit, cash, age, fading visibility.
 
     Commissions are first summed per trader in slot order, as ``np.bincount`` does (it also
     adds untied firms' 0.0 to bin 0, which never changes a sum that starts at +0.0), then each
     firm's accounts are settled."""
+    trader, sales, materials, workers = firms.trader, firms.sales, firms.materials, firms.workers
+    value_added, profit, cash = firms.value_added, firms.profit, firms.cash
+    commission_rate, cost_per_worker = terms.commission_rate, terms.cost_per_worker
     earned = np.zeros(len(trader))
     for i in range(len(trader)):
         if trader[i] >= 0:
@@ -194,8 +249,8 @@ def settle(
         value_added[i] = sales[i] - materials[i] - commission + earned[i]
         profit[i] = value_added[i] - workers[i] * cost_per_worker
         cash[i] += profit[i]
-        age[i] += 1
-        visibility[i] *= visibility_kept
+        firms.age[i] += 1
+        firms.visibility[i] *= terms.visibility_kept
 
 
 @kernel
@@ -211,34 +266,25 @@ def _shrinks(utilisation: float, profit: float, workers: float) -> bool:
 
 
 @kernel
-def invest(
-    cash: np.ndarray,
-    workers: np.ndarray,
-    quality: np.ndarray,
-    stage: np.ndarray,
-    segment: np.ndarray,
-    utilisation: np.ndarray,
-    profit: np.ndarray,
-    threshold: np.ndarray,
-    cash_buffer: float,
-    invest_share: float,
-    invest_efficiency: float,
-    top_segment: int,
-):
+def invest(firms: Investors, threshold: np.ndarray, p: Growth):
     """Spend a share of cash above the buffer (``cash`` in place). Below the next segment's
-    quality threshold half the gain goes to quality (never upstream), which closes that share
-    of its distance to 1 (``quality`` in place); return per firm the exponent of productivity's
-    growth, and how many firms will grow and shrink their workforce (each takes a draw)."""
+    quality ``threshold`` half the gain goes to quality (never upstream), which closes that
+    share of its distance to 1 (``quality`` in place); return per firm the exponent of
+    productivity's growth, and how many firms will grow and shrink their workforce (each takes
+    a draw)."""
+    cash, workers, quality, segment = firms.cash, firms.workers, firms.quality, firms.segment
+    utilisation, profit = firms.utilisation, firms.profit
+    top_segment = N_SEGMENTS - 1
     n = len(cash)
     exponent = np.empty(n, dtype=np.float64)
     grow = shrink = 0
     for i in range(n):
-        spend = invest_share * floor_at(cash[i] - cash_buffer * workers[i], 0.0)
+        spend = p.invest_share * floor_at(cash[i] - p.cash_buffer * workers[i], 0.0)
         cash[i] -= spend
         per_worker = spend / floor_at(workers[i], 1.0)
-        gain = invest_efficiency * per_worker / (1 + per_worker)
+        gain = p.invest_efficiency * per_worker / (1 + per_worker)
         next_threshold = threshold[min(segment[i] + 1, top_segment)]
-        to_quality = 0.5 if (stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
+        to_quality = 0.5 if (firms.stage[i] != UPSTREAM) & (quality[i] < next_threshold) else 0.0
         exponent[i] = gain * (1 - to_quality)
         quality[i] = cap_at(quality[i] + gain * to_quality * (1 - quality[i]), 1.0)
         grow += _grows(utilisation[i], profit[i])
@@ -248,24 +294,17 @@ def invest(
 
 @kernel
 def grow_and_staff(
-    productivity: np.ndarray,
-    workers: np.ndarray,
-    utilisation: np.ndarray,
-    profit: np.ndarray,
-    growth: np.ndarray,
-    kept: float,
-    u_grow: np.ndarray,
-    u_shrink: np.ndarray,
-    hiring_rate: float,
-    management_span: float,
-    firing_rate: float,
+    firms: Staffing, growth: np.ndarray, u_grow: np.ndarray, u_shrink: np.ndarray, p: Growth
 ) -> None:
-    """Productivity grows by ``growth`` and depreciates (``kept``). Firms hire or lay off,
+    """Productivity grows by ``growth`` and depreciates (``p.kept``). Firms hire or lay off,
     rounded stochastically (one draw per growing, one per shrinking firm, in slot order); at
     least one worker stays.
 
     Both workforce outcomes are computed for every firm and one is selected: no branch on the
     (random) grow/shrink pattern."""
+    productivity, workers = firms.productivity, firms.workers
+    utilisation, profit = firms.utilisation, firms.profit
+    kept, hiring_rate, management_span = p.kept, p.hiring_rate, p.management_span
     g = s = 0
     for i in range(len(workers)):
         productivity[i] = productivity[i] * (growth[i] * kept)
@@ -273,7 +312,7 @@ def grow_and_staff(
         grows = _grows(utilisation[i], profit[i])
         shrinks = _shrinks(utilisation[i], profit[i], w)
         hired = w + np.floor(hiring_rate / (1 + w / management_span) * w + _draw(u_grow, g))
-        fired = w - np.floor(firing_rate * w + _draw(u_shrink, s))
+        fired = w - np.floor(p.firing_rate * w + _draw(u_shrink, s))
         w = hired if grows else (fired if shrinks else w)
         g += grows
         s += shrinks

@@ -220,42 +220,120 @@ def eligibility(sellers, quality, knowledge, trader, threshold, r):
 # ---- produce_and_sell, pass by pass -----------------------------------------------------------
 
 
+class Producers(NamedTuple):
+    """The firm columns ``capacity_and_seller_terms`` reads, and the one it writes
+    (``output_capacity``); views of ``model.firms``."""
+
+    stage: np.ndarray
+    workers: np.ndarray
+    productivity: np.ndarray
+    supplier: np.ndarray
+    cluster: np.ndarray
+    member: np.ndarray
+    visibility: np.ndarray
+    trader: np.ndarray
+    quality: np.ndarray
+    knowledge: np.ndarray
+    output_capacity: np.ndarray  # written
+
+
+class Offering(NamedTuple):
+    """The firm columns segment choice and offers read, and the one they write (``segment``)."""
+
+    segment: np.ndarray  # written
+    quality: np.ndarray
+    knowledge: np.ndarray
+    output_capacity: np.ndarray
+
+
+class Booked(NamedTuple):
+    """The firm columns ``book_sales_and_inputs`` reads (``stage`` to ``output_capacity``) and
+    writes (``sales`` to ``utilisation``)."""
+
+    stage: np.ndarray
+    supplier: np.ndarray
+    cluster: np.ndarray
+    member: np.ndarray
+    output_capacity: np.ndarray
+    sales: np.ndarray  # written
+    units: np.ndarray  # written
+    materials: np.ndarray  # written
+    local_inputs: np.ndarray  # written
+    utilisation: np.ndarray  # written
+
+
+class ClusterTerms(NamedTuple):
+    """Per cluster: what its firms' production reads (views of ``model.clusters``)."""
+
+    joint_action: np.ndarray
+    product: np.ndarray
+
+
+class MarketTerms(NamedTuple):
+    """What sellers read of the market (``sim.model.production.market_terms``)."""
+
+    threshold: np.ndarray  # quality threshold per segment
+    premium: np.ndarray  # price premium per segment
+    reference_cost: np.ndarray  # per product
+    value_per_weight: np.ndarray  # the last clearing's, per market (product x segment)
+    quality_sensitivity: float
+
+
+class Sellers(NamedTuple):
+    """The sellers' terms ``capacity_and_seller_terms`` gathers: one row per seller (the firms
+    not upstream, in slot order)."""
+
+    slot: np.ndarray
+    cost: np.ndarray  # unit cost
+    seen: np.ndarray  # visibility
+    product: np.ndarray
+    eligible: np.ndarray  # [seller, segment]
+    price_disutility: np.ndarray  # the relative cost, until numpy logs and scales it in place
+
+
+class Buyers(NamedTuple):
+    """The sellers that buy inputs from a local supplier (producers with one)."""
+
+    position: np.ndarray  # among the sellers
+    supplier: np.ndarray  # the supplier's slot
+
+
+class Review(NamedTuple):
+    """The sellers reviewing their segment this quarter (``reviewers``)."""
+
+    position: np.ndarray  # among the sellers
+    slot: np.ndarray
+
+
+class Offers(NamedTuple):
+    """Per seller, what it brings to market (``offers``)."""
+
+    market_index: np.ndarray  # product x segment
+    capacity: np.ndarray
+    price: np.ndarray
+    capacity_value: np.ndarray  # capacity at that price
+    exponent: np.ndarray  # logit exponent; numpy takes the exponential in place
+
+
 @kernel
-def capacity_and_seller_terms(
-    stage,
-    workers,
-    productivity,
-    supplier,
-    cluster,
-    member,
-    own_visibility,
-    trader,
-    quality,
-    knowledge,
-    joint_action,
-    cluster_product,
-    reference_cost,
-    threshold,
-    failure_draw,
-    r,
-    output_capacity,
-):
-    """One pass over all firms: write this quarter's capacity and return nominal capacity, and
-    gather the sellers' terms into compact arrays the later passes stream through.
+def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
+    """One pass over all firms (``Producers``): write this quarter's capacity
+    (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``)
+    and the local buyers (``Buyers``), gathered into compact arrays the later passes stream
+    through. ``clusters``: ``ClusterTerms``; ``market``: ``MarketTerms``.
 
     Capacity: a producer's inputs fail to arrive when its draw reaches its supplier's
     reliability. ``failure_draw``: one per producer in slot order, then a spare.
 
-    Per seller (``sellers``, the firms not upstream, in slot order): unit cost, visibility,
-    product, eligible segments, and its cost relative to the product's reference (floored at
-    1e-9; numpy logs it into the price term). ``buyers``: the sellers that buy inputs from a
-    local supplier (producers with one), and ``buyer_supplier`` that supplier.
+    Per seller: unit cost, visibility, product, eligible segments, and its cost relative to the
+    product's reference (floored at 1e-9; numpy logs it into the price term). Buyers: the
+    sellers that buy inputs from a local supplier (producers with one), and that supplier.
 
     The pass is branch-free (firms' stages interleave, a branch would mispredict): every firm
     reads a failure draw and writes its terms at the next seller slot, and only a producer's
     draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
     """
-    n = len(stage)
+    n = len(firms.stage)
     nominal = np.empty(n)
     sellers = np.empty(n, dtype=np.int64)
     cost, seen, relative = np.empty(n), np.empty(n), np.empty(n)
@@ -264,38 +342,32 @@ def capacity_and_seller_terms(
     buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     producer = k = n_buyers = 0
     for i in range(n):
-        st, tied, c = stage[i], supplier[i], cluster[i]
-        per_worker = output_per_worker(st, productivity[i], r)
-        nominal_i = workers[i] * per_worker
+        st, tied, c = firms.stage[i], firms.supplier[i], firms.cluster[i]
+        per_worker = output_per_worker(st, firms.productivity[i], r)
+        nominal_i = firms.workers[i] * per_worker
         reliability = r.local_reliability if tied >= 0 else r.outside_reliability
         is_producer = st == PRODUCER
         fails = is_producer & (failure_draw[producer] >= reliability)
-        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
+        firms.output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
         nominal[i] = nominal_i
         producer += is_producer
 
-        price = input_price(st, tied, joint_action[c], member[i], r)
+        joint_action, member, trader = clusters.joint_action[c], firms.member[i], firms.trader[i]
+        price = input_price(st, tied, joint_action, member, r)
         cost_k = unit_cost(st, price, per_worker, r)
         sellers[k] = i
         cost[k] = cost_k
-        seen[k] = visibility(own_visibility[i], joint_action[c], member[i], trader[i], r)
-        product[k] = cluster_product[c]
-        relative[k] = maximum(cost_k / reference_cost[cluster_product[c]], 1e-9)
-        mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
+        seen[k] = visibility(firms.visibility[i], joint_action, member, trader, r)
+        product[k] = clusters.product[c]
+        relative[k] = maximum(cost_k / market.reference_cost[clusters.product[c]], 1e-9)
+        mark_eligible(
+            eligible, k, firms.quality[i], firms.knowledge[i], trader, market.threshold, r
+        )
         buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
         n_buyers += is_producer & (tied >= 0)
         k += st != UPSTREAM
-    return (
-        nominal,
-        sellers[:k],
-        cost[:k],
-        seen[:k],
-        product[:k],
-        eligible[:k],
-        relative[:k],
-        buyers[:n_buyers],
-        buyer_supplier[:n_buyers],
-    )
+    terms = Sellers(sellers[:k], cost[:k], seen[:k], product[:k], eligible[:k], relative[:k])
+    return nominal, terms, Buyers(buyers[:n_buyers], buyer_supplier[:n_buyers])
 
 
 @kernel
@@ -308,73 +380,57 @@ def reviewers(draw, review_rate, sellers):
     for k in range(len(draw)):
         reviewing[n], review[n] = k, sellers[k]
         n += draw[k] < review_rate
-    return reviewing[:n], review[:n]
+    return Review(reviewing[:n], review[:n])
 
 
 @kernel
-def review_exponents(
-    reviewing,
-    review,
-    quality,
-    knowledge,
-    price_disutility,
-    seen,
-    threshold,
-    quality_sensitivity,
-    perception_noise,
-    noise,
-):
+def review_exponents(firms, sellers, review, market, perception_noise, noise):
     """What numpy exponentiates for the reviewing firms: each one's logit exponent in every
     segment (returned), and its perception errors (``noise``, standard normal draws, scaled in
-    place: the noise shrinks with market knowledge)."""
-    exponent = np.empty((len(review), N_SEGMENTS))
-    for j in range(len(review)):
-        i, k = review[j], reviewing[j]
-        spread = perception_noise * (1 - knowledge[i])
+    place: the noise shrinks with market knowledge). ``firms``: ``Offering``; ``sellers``:
+    ``Sellers``; ``review``: ``Review``; ``market``: ``MarketTerms``."""
+    exponent = np.empty((len(review.slot), N_SEGMENTS))
+    for j in range(len(review.slot)):
+        i, k = review.slot[j], review.position[j]
+        spread = perception_noise * (1 - firms.knowledge[i])
         for s in range(N_SEGMENTS):
             exponent[j, s] = logit_exponent(
-                quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+                firms.quality[i],
+                market.threshold[s],
+                sellers.price_disutility[k],
+                sellers.seen[k],
+                market.quality_sensitivity,
             )
             noise[j, s] = spread * noise[j, s]
     return exponent
 
 
 @kernel
-def pick_segments(
-    segment,
-    review,
-    reviewing,
-    product,
-    cost,
-    output_capacity,
-    attraction,
-    misperception,
-    eligible,
-    value_per_weight,
-    premium,
-    markup,
-):
-    """Each reviewing firm takes the eligible segment with the best margin it senses: expected
-    sales (logit weight at the last clearing's value per weight, capped by capacity) times the
-    margin, times its perception error. The choice is ``np.argmax``'s (the first best, or the
-    first NaN), made branch-free: which segment wins is a coin toss to the processor."""
-    for j in range(len(review)):
-        i, k = review[j], reviewing[j]
+def pick_segments(firms, sellers, review, attraction, misperception, market, r):
+    """Each reviewing firm takes the eligible segment with the best margin it senses (written to
+    ``firms.segment``): expected sales (logit weight at the last clearing's value per weight,
+    capped by capacity) times the margin, times its perception error. The choice is
+    ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins is
+    a coin toss to the processor."""
+    markup, premium = r.markup, market.premium
+    for j in range(len(review.slot)):
+        i, k = review.slot[j], review.position[j]
+        capacity = firms.output_capacity[i]
         best, best_sensed, settled = 0, -np.inf, False
         for s in range(N_SEGMENTS):
-            weight = output_capacity[i] * attraction[j, s]
-            price = cost[k] * (1 + markup) * premium[s]
+            weight = capacity * attraction[j, s]
+            price = sellers.cost[k] * (1 + markup) * premium[s]
             sales = minimum(
-                weight * value_per_weight[product[k] * N_SEGMENTS + s],
-                output_capacity[i] * price,
+                weight * market.value_per_weight[sellers.product[k] * N_SEGMENTS + s],
+                capacity * price,
             )
             expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
-            sensed = expected * misperception[j, s] if eligible[k, s] else -np.inf
+            sensed = expected * misperception[j, s] if sellers.eligible[k, s] else -np.inf
             better = (not settled) & ((sensed > best_sensed) | (sensed != sensed))
             best = s if better else best
             best_sensed = sensed if better else best_sensed
             settled |= sensed != sensed
-        segment[i] = best
+        firms.segment[i] = best
 
 
 @kernel
@@ -390,82 +446,59 @@ def settled_segment(eligible, k, segment):
 
 
 @kernel
-def offers(
-    segment,
-    sellers,
-    eligible,
-    product,
-    cost,
-    price_disutility,
-    seen,
-    quality,
-    output_capacity,
-    threshold,
-    premium,
-    markup,
-    quality_sensitivity,
-):
-    """Per seller, after settling its segment (written back to ``segment``): its market
+def offers(firms, sellers, market, r):
+    """Per seller, after settling its segment (written back to ``firms.segment``): its market
     (product x segment), capacity, price, capacity at that price, and logit exponent (numpy
     takes the exponential: the logit weight is capacity x exp(exponent), ``Market.firm_weight``).
     """
-    n = len(sellers)
+    n = len(sellers.slot)
     market_index = np.empty(n, dtype=np.int64)
     capacity, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for k, i in enumerate(sellers):
-        s = settled_segment(eligible, k, segment[i])
-        segment[i] = s
-        market_index[k] = product[k] * N_SEGMENTS + s
-        capacity[k] = output_capacity[i]
-        price[k] = cost[k] * (1 + markup) * premium[s]
+    for k in range(n):
+        i = sellers.slot[k]
+        s = settled_segment(sellers.eligible, k, firms.segment[i])
+        firms.segment[i] = s
+        market_index[k] = sellers.product[k] * N_SEGMENTS + s
+        capacity[k] = firms.output_capacity[i]
+        price[k] = sellers.cost[k] * (1 + r.markup) * market.premium[s]
         capacity_value[k] = capacity[k] * price[k]
         exponent[k] = logit_exponent(
-            quality[i], threshold[s], price_disutility[k], seen[k], quality_sensitivity
+            firms.quality[i],
+            market.threshold[s],
+            sellers.price_disutility[k],
+            sellers.seen[k],
+            market.quality_sensitivity,
         )
-    return market_index, capacity, price, capacity_value, exponent
+    return Offers(market_index, capacity, price, capacity_value, exponent)
 
 
 @kernel
 def book_sales_and_inputs(
-    stage,
-    supplier,
-    cluster,
-    member,
-    joint_action,
-    output_capacity,
-    nominal,
-    buyers,
-    buyer_supplier,
-    seller_sales,
-    price,
-    market_index,
-    r,
-    sales,
-    units,
-    materials,
-    local_inputs,
-    utilisation,
-    market_sales,
+    firms, joint_action, nominal, buyers, offered, seller_sales, r, market_sales
 ):
-    """Book sales and inputs. First what producers ask of their local suppliers (sums in slot
-    order, as ``np.bincount``); then one pass over all firms writes each column once: a
-    supplier fills the same share of every order, the rest is bought outside; upstream firms
-    sell to tied producers and part of their spare capacity outside. The pass also sums the
-    sellers' sales per market into ``market_sales`` (zeros; ``Market.record_sales``' sums).
+    """Book sales and inputs into ``firms`` (``Booked``). First what producers ask of their
+    local suppliers (sums in slot order, as ``np.bincount``); then one pass over all firms
+    writes each column once: a supplier fills the same share of every order, the rest is bought
+    outside; upstream firms sell to tied producers and part of their spare capacity outside.
+    The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market into
+    ``market_sales`` (zeros; ``Market.record_sales``' sums). ``joint_action``: per cluster;
+    ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
 
     Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
-    asked = np.zeros(len(stage))
-    for b in range(len(buyers)):
-        k = buyers[b]
-        asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
+    price, market_index = offered.price, offered.market_index
+    output_capacity = firms.output_capacity
+    asked = np.zeros(len(firms.stage))
+    for b in range(len(buyers.position)):
+        k = buyers.position[b]
+        asked[buyers.supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
     if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
         seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
     last = len(seller_sales) - 1
     k = 0
-    for i in range(len(stage)):
-        st, tied = stage[i], supplier[i]
+    for i in range(len(firms.stage)):
+        st, tied = firms.stage[i], firms.supplier[i]
         is_seller, is_producer, is_upstream = st != UPSTREAM, st == PRODUCER, st == UPSTREAM
         next_seller = min(k, last)
         sold = seller_sales[next_seller]
@@ -475,17 +508,17 @@ def book_sales_and_inputs(
         share = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
         local = need * share if tied >= 0 else 0.0
         joint = 1 - r.joint_purchasing_saving * (
-            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
+            joint_action[firms.cluster[i]] * (1.0 if firms.member[i] else 0.0)
         )
         producer_materials = (local * r.local_input_price + (need - local) * r.input_price) * joint
         sold_local = minimum(asked[i], output_capacity[i])
         upstream_units = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
         u = upstream_units if is_upstream else sold_units
-        units[i] = u
-        sales[i] = u * r.local_input_price if is_upstream else sold
+        firms.units[i] = u
+        firms.sales[i] = u * r.local_input_price if is_upstream else sold
         other_materials = u * r.raw_material_cost if is_upstream else need * r.input_price
-        materials[i] = producer_materials if is_producer else other_materials
-        local_inputs[i] = local if is_producer else 0.0
-        utilisation[i] = u / maximum(nominal[i], 1e-12)
+        firms.materials[i] = producer_materials if is_producer else other_materials
+        firms.local_inputs[i] = local if is_producer else 0.0
+        firms.utilisation[i] = u / maximum(nominal[i], 1e-12)
         market_sales[market_index[next_seller]] += sold if is_seller else 0.0
         k += is_seller

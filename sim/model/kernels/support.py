@@ -32,7 +32,8 @@ class Effects(NamedTuple):
 class Recipients(NamedTuple):
     """The firm columns support reads or changes (views of ``model.firms``; written in place)."""
 
-    workers: np.ndarray
+    cluster: np.ndarray  # read
+    workers: np.ndarray  # read
     absorptive: np.ndarray
     quality: np.ndarray
     knowledge: np.ndarray
@@ -40,6 +41,20 @@ class Recipients(NamedTuple):
     cash: np.ndarray
     support: np.ndarray
     support_total: np.ndarray
+
+
+class Asked(NamedTuple):
+    """The firms asked about their needs this quarter (``assess_needs``)."""
+
+    slot: np.ndarray  # ascending
+    perceived: np.ndarray  # [row of slot, instrument]: perceived needs
+
+
+class TakeUp(NamedTuple):
+    """How firms take up support (``sim.model.government.deliver``)."""
+
+    voluntary: bool  # firms apply (and take everything) rather than being enrolled
+    takeup_cost: float  # what a need must outweigh for a firm to show up
 
 
 @kernel
@@ -296,16 +311,15 @@ def mark_applicants(
 
 @kernel
 def choose_recipients(
-    asked: np.ndarray,
+    asked: Asked,
     cluster: np.ndarray,
+    applicant: np.ndarray,
     delivered: np.ndarray,
     pot: np.ndarray,
-    perceived: np.ndarray,
-    applicant: np.ndarray,
-    voluntary: bool,
-    takeup_cost: float,
+    takeup: TakeUp,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Who receives each instrument among the firms ``asked`` (rows of ``perceived``).
+    """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
+    per slot; ``delivered`` and ``pot``: per cluster and [cluster, instrument]).
 
     Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
     supported cluster gets equipment and credit, and shows up for coaching and linkage only if
@@ -313,20 +327,21 @@ def choose_recipients(
     non-empty pot. Returns (receives [row, instrument], recipients per [cluster, instrument],
     helped firms per cluster, firms in supported clusters).
     """
+    perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
     n_clusters, n_instruments = pot.shape
-    receives = np.zeros((len(asked), n_instruments), dtype=np.bool_)
+    receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
     recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
     helped = np.zeros(n_clusters, dtype=np.int64)
     supported = 0
-    for row in range(len(asked)):
-        c = cluster[asked[row]]
+    for row in range(len(asked.slot)):
+        c = cluster[asked.slot[row]]
         if not delivered[c] > 0:
             continue
         supported += 1
         was_helped = False
         for i in range(n_instruments):
             if voluntary:
-                useful = receiving = applicant[asked[row]]
+                useful = receiving = applicant[asked.slot[row]]
             else:
                 useful = perceived[row, i] > takeup_cost
                 receiving = useful or i in (EQUIPMENT, CREDIT)
@@ -425,14 +440,14 @@ def grant(
     firms: Recipients,
     effects: Effects,
     asked: np.ndarray,
-    cluster: np.ndarray,
     receives: np.ndarray,
     share: np.ndarray,
     cofinance: float,
     gap: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Give each recipient its share of its cluster's pot, up to what it can absorb, topped up
-    by its own co-financing, and let the support take effect.
+    """Give each recipient (a row of ``receives``: a slot in ``asked`` and an instrument) its
+    ``share`` of its cluster's pot, up to what it can absorb, topped up by its own
+    co-financing, and let the support take effect (``gap``: per slot).
 
     Firm by firm, instruments in order: each firm's state sees the instruments in the same
     order as instrument by instrument, and no firm's support depends on another's state.
@@ -444,7 +459,7 @@ def grant(
     growth = np.zeros((len(asked), n_instruments))
     for row in range(len(asked)):
         slot = asked[row]
-        c = cluster[slot]
+        c = firms.cluster[slot]
         for i in range(n_instruments):
             if not receives[row, i]:
                 continue

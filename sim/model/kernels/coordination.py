@@ -1,0 +1,156 @@
+"""Compiled per-cluster and per-firm loops behind ``sim.model.coordination``: membership,
+mobilisation, coordinators' emergence and dissolution, legitimacy and joint action.
+
+One loop over the clusters replaces a dozen numpy calls on short arrays (each costs more in
+call overhead than in arithmetic); every value is the IEEE expression of the rule, in a fixed
+order (``np.maximum``/``np.minimum`` semantics keep NaN; a boolean factor is 1.0 or 0.0).
+Coordinator codes come from ``sim.scenario.codes``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.model.kernels.compiled import kernel
+from sim.scenario.codes import EMERGENT, NO_COORDINATOR
+
+
+class Mobilisation(NamedTuple):
+    """What moves membership (``sim.model.coordination.mobilisation``)."""
+
+    keep: float  # 1 - mobilisation decay
+    crisis_response: float
+    join_rate: float
+    leave_rate: float
+
+
+class Emergence(NamedTuple):
+    """What makes coordinators, legitimacy and joint action
+    (``sim.model.coordination.emergence``)."""
+
+    allowed: bool  # emergent coordinators allowed
+    emergent_legitimacy: float
+    legitimacy_gain: float
+    legitimacy_decay: float
+    informal_joint_action: float
+
+
+class Mobilising(NamedTuple):
+    """The cluster columns ``mobilise_and_chances`` reads (views of ``model.clusters``)."""
+
+    sales: np.ndarray
+    sales_previous: np.ndarray
+    coordinator: np.ndarray
+    legitimacy: np.ndarray
+    mobilisation: np.ndarray
+
+
+class Coordinating(NamedTuple):
+    """The cluster columns ``coordinators_and_joint_action`` reads; it writes ``coordinator``
+    and ``legitimacy`` where a coordinator emerges or dissolves."""
+
+    coordinator: np.ndarray  # written
+    legitimacy: np.ndarray  # written
+    helped_share: np.ndarray
+    mobilisation: np.ndarray
+
+
+@kernel
+def sizes_and_members(cluster, member, n):
+    """Firms and members per cluster (``np.bincount`` counts), in one pass over the firms."""
+    size = np.zeros(n, dtype=np.int64)
+    members = np.zeros(n, dtype=np.int64)
+    for i in range(len(cluster)):
+        size[cluster[i]] += 1
+        members[cluster[i]] += member[i]
+    return size, members
+
+
+@kernel
+def join_and_leave(cluster, member, chance, draws, outsiders, n):
+    """Each firm switches (an outsider joins, a member leaves) where its draw falls below its
+    cluster's chance (``member`` in place); return the members per cluster afterwards.
+
+    ``chance[k]`` is cluster k's (join, leave) chance; ``draws`` holds the outsiders' draws in
+    slot order, then the members' (as ``np.flatnonzero(~member)`` and ``np.flatnonzero(member)``
+    indexed them). Branch-free: membership varies from firm to firm, so a branch on it would
+    often be mispredicted.
+    """
+    members = np.zeros(n, dtype=np.int64)
+    outsider, insider = 0, outsiders  # where the next outsider's and next member's draws are
+    for i in range(len(cluster)):
+        k, is_member = cluster[i], np.int64(member[i])  # 0 or 1: a column of ``chance``
+        draw = draws[insider if is_member else outsider]
+        now = (draw < chance[k, is_member]) != member[i]  # a switch flips membership
+        member[i] = now
+        outsider += 1 - is_member
+        insider += is_member
+        members[k] += now
+    return members
+
+
+@kernel
+def mobilise_and_chances(clusters, size, members, p):
+    """Per cluster: this quarter's mobilisation and the (join, leave) chance table.
+
+    ``clusters``: ``Mobilising``; ``size`` and ``members``: firms and members per cluster;
+    ``p``: ``Mobilisation``.
+    """
+    mobilised = np.empty(len(size))
+    chance = np.empty((len(size), 2))
+    for k in range(len(size)):
+        member_share = members[k] / max(size[k], 1)
+        previous = clusters.sales_previous[k]
+        swing = abs(clusters.sales[k] / (1e-9 if previous < 1e-9 else previous) - 1)
+        swing = (1.0 if swing > 1.0 else swing) if previous > 0 else 0.0
+        has_coordinator = 1.0 if clusters.coordinator[k] > NO_COORDINATOR else 0.0
+        # A crisis or an opportunity mobilises firms for a while, then the memory fades.
+        mobilised[k] = p.keep * clusters.mobilisation[k] + p.crisis_response * swing
+        pull = 1 + mobilised[k] + member_share + clusters.legitimacy[k] * has_coordinator
+        join = p.join_rate * pull
+        chance[k, 0] = 1.0 if join > 1.0 else join
+        chance[k, 1] = p.leave_rate * (1 - 0.5 * clusters.legitimacy[k] * has_coordinator)
+    return mobilised, chance
+
+
+@kernel
+def coordinators_and_joint_action(clusters, size, members, threshold, p):
+    """Per cluster: coordinators emerge past the membership threshold (if ``p.allowed``) and
+    dissolve below half of it; then legitimacy and joint action move.
+
+    Updates ``clusters.coordinator`` and ``clusters.legitimacy`` (``Coordinating``) in place for
+    the clusters whose coordinator changed and returns those clusters (emerging, dissolving:
+    ascending, as ``np.flatnonzero``) with the new legitimacy and joint action. ``p``:
+    ``Emergence``.
+    """
+    coordinator, legitimacy = clusters.coordinator, clusters.legitimacy
+    n = len(size)
+    emerging, dissolving = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    n_emerging = n_dissolving = 0
+    new_legitimacy, joint_action = np.empty(n), np.empty(n)
+    for k in range(n):
+        if p.allowed and coordinator[k] == NO_COORDINATOR and members[k] >= threshold[k]:
+            coordinator[k] = EMERGENT
+            legitimacy[k] = p.emergent_legitimacy
+            emerging[n_emerging] = k
+            n_emerging += 1
+        if coordinator[k] == EMERGENT and members[k] < 0.5 * threshold[k]:
+            coordinator[k] = NO_COORDINATOR
+            legitimacy[k] = 0.0
+            dissolving[n_dissolving] = k
+            n_dissolving += 1
+        has_coordinator = coordinator[k] > NO_COORDINATOR
+        member_share = members[k] / max(size[k], 1)
+        # Legitimacy grows with membership and with benefits members feel (support they judged
+        # useful), not with support merely arriving.
+        old = legitimacy[k]
+        gain = p.legitimacy_gain * (member_share + clusters.helped_share[k]) * (1 - old)
+        new_legitimacy[k] = old + gain - p.legitimacy_decay * old if has_coordinator else 0.0
+        # Members act together as far as someone coordinates them: a coordinator's legitimacy,
+        # or weaker informal organisation; mobilisation in a crisis or boom intensifies it.
+        organisation = new_legitimacy[k] if has_coordinator else p.informal_joint_action
+        joint = organisation * member_share * (1 + clusters.mobilisation[k])
+        joint_action[k] = 1.0 if joint > 1.0 else joint
+    return emerging[:n_emerging], dissolving[:n_dissolving], new_legitimacy, joint_action
