@@ -1,5 +1,8 @@
 """Outcome reporters: per cluster and aggregate, every quarter, as array reductions; cluster
-typology; resilience to shocks; the headline summary of a run."""
+typology; resilience to shocks; the headline summary of a run.
+
+Which outcomes exist, in which order, and their units and meanings: ``sim.model.outcomes``. The
+reporters here compute values; their tables and keys are laid out in the registry's order."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.model import outcomes
 from sim.model.kernels import metrics as kernels
 from sim.scenario.codes import (
     APPOINTED,
@@ -24,24 +28,11 @@ if TYPE_CHECKING:
 
 SMALL_FIRM_WORKERS = 20  # brief: small firms have fewer than 20 workers
 
-CLUSTER_COLUMNS: tuple[str, ...] = (
-    "firms",
-    "employment",
-    "sales",
-    "value_added",
-    "va_per_worker",
-    "export_share",
-    "productivity_mean",
-    "vertical_linkage",
-    "horizontal_density",
-    "members",
-    "joint_action",
-    "coordinator",
-    "selected",
-    "support",
-    "support_total",
-    "cluster_type",
-)
+# Column lists come from the registry (sim.model.outcomes), in its order.
+CLUSTER_COLUMNS: tuple[str, ...] = outcomes.names("cluster", identifiers=False)
+AGGREGATE_COLUMNS: tuple[str, ...] = outcomes.names("aggregate")
+SUMMARY_KEYS: tuple[str, ...] = outcomes.names("summary", conditions=(outcomes.SHOCK,))
+HEADLINE: tuple[str, ...] = outcomes.FINAL_YEAR_MEANS
 
 
 def gini(values: np.ndarray) -> float:
@@ -213,7 +204,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     )
     for t, name in enumerate(CLUSTER_TYPES):
         row[f"clusters_{name}"] = float(types[t])
-    return row
+    if len(row) != len(AGGREGATE_COLUMNS):
+        raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
+    return {name: row[name] for name in AGGREGATE_COLUMNS}
 
 
 def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dict[str, float]:
@@ -250,26 +243,6 @@ def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dic
     }
 
 
-HEADLINE = (
-    "value_added",
-    "va_per_worker",
-    "market_share",
-    "export_share",
-    "employment",
-    "firms",
-    "survival",
-    "productivity_mean",
-    "productivity_spread",
-    "vertical_linkage",
-    "horizontal_density",
-    "joint_action",
-    "support_gini",
-    "share_unsupported",
-    "takeup_rate",
-    "small_producer_va_share",
-)
-
-
 def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
     """Headline outcomes of a run: final-year means, cumulative value added, budget, resilience."""
     last_year = aggregate.tail(4)
@@ -286,4 +259,6 @@ def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
         summary[f"clusters_{name}"] = float(aggregate[f"clusters_{name}"].iloc[-1])
     if shocks:
         summary.update(resilience(aggregate, shocks[0]))
-    return summary
+    if not summary.keys() <= set(SUMMARY_KEYS):
+        raise RuntimeError("summary outcomes and the registry (sim.model.outcomes) disagree")
+    return {name: summary[name] for name in SUMMARY_KEYS if name in summary}
