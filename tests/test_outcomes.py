@@ -5,13 +5,13 @@ return, for every regime preset (with and without a shock) and for the group run
 from __future__ import annotations
 
 import pytest
-from conftest import SMALL_WORLD, small_model
 
 from sim.model import outcomes
 from sim.model.groups import simulate_groups
 from sim.model.metrics import CLUSTER_COLUMNS
 from sim.scenario.files import load_scenario
 from sim.scenario.presets import PRESETS
+from tests.conftest import SMALL_WORLD, small_model
 
 STEPS = 5
 SHOCK = [{"step": 2, "size": 0.5, "segments": ["export"]}]
