@@ -1,5 +1,8 @@
 """Outcome reporters: per cluster and aggregate, every quarter, as array reductions; cluster
-typology; resilience to shocks; the headline summary of a run."""
+typology; resilience to shocks; the headline summary of a run.
+
+Which outcomes exist, in which order, and their units and meanings: ``sim.model.outcomes``. The
+reporters here compute values; their tables and keys are laid out in the registry's order."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.model.kernels.compiled import kernel
+from sim.model import outcomes
+from sim.model.kernels import metrics as kernels
 from sim.scenario.codes import (
     APPOINTED,
     CLUSTER_TYPES,
@@ -24,24 +28,11 @@ if TYPE_CHECKING:
 
 SMALL_FIRM_WORKERS = 20  # brief: small firms have fewer than 20 workers
 
-CLUSTER_COLUMNS: tuple[str, ...] = (
-    "firms",
-    "employment",
-    "sales",
-    "value_added",
-    "va_per_worker",
-    "export_share",
-    "productivity_mean",
-    "vertical_linkage",
-    "horizontal_density",
-    "members",
-    "joint_action",
-    "coordinator",
-    "selected",
-    "support",
-    "support_total",
-    "cluster_type",
-)
+# Column lists come from the registry (sim.model.outcomes), in its order.
+CLUSTER_COLUMNS: tuple[str, ...] = outcomes.names("cluster", identifiers=False)
+AGGREGATE_COLUMNS: tuple[str, ...] = outcomes.names("aggregate")
+SUMMARY_KEYS: tuple[str, ...] = outcomes.names("summary", conditions=(outcomes.SHOCK,))
+HEADLINE: tuple[str, ...] = outcomes.FINAL_YEAR_MEANS
 
 
 def gini(values: np.ndarray) -> float:
@@ -54,69 +45,6 @@ def gini(values: np.ndarray) -> float:
     return float((2 * (ranks * values).sum() / (n * total)) - (n + 1) / n)
 
 
-@kernel
-def _cluster_totals(
-    cluster,
-    stage,
-    segment,
-    workers,
-    sales,
-    value_added,
-    units,
-    local_inputs,
-    productivity,
-    n,
-    upstream,
-    producer,
-    export,
-    small_workers,
-):
-    """Per-cluster sums of the firm columns outcomes need, and the two per-firm extracts the
-    aggregate row needs, in one pass over the firms (each column is read once a quarter).
-
-    Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
-    the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. A
-    cluster's nine running sums sit side by side (one row of ``sums``), so a firm updates one
-    or two cache lines, not nine scattered ones. The extracts: productivity floored at 1e-9
-    (``np.maximum``, for numpy's log), and ``value_added[(stage == producer) & (workers <
-    small_workers)]`` in slot order (numpy then sums it pairwise, as before). Stage and segment
-    codes are arguments, not globals: numba's disk cache would not see them change.
-    """
-    sums = np.zeros((n, 9))
-    floored = np.empty(len(cluster))
-    small_va = np.empty(len(cluster))
-    small = 0
-    for i in range(len(cluster)):
-        row = sums[cluster[i]]
-        final = sales[i] if stage[i] != upstream else 0.0
-        row[0] += 1.0
-        row[1] += workers[i]
-        row[2] += sales[i]
-        row[3] += final
-        row[4] += final if segment[i] == export else 0.0
-        row[5] += value_added[i]
-        row[6] += units[i] if stage[i] == producer else 0.0
-        row[7] += local_inputs[i]
-        row[8] += productivity[i]
-        floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
-        small_va[small] = value_added[i]
-        small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
-    totals = [np.empty(n) for _ in range(9)]  # one contiguous array per sum
-    for k in range(n):
-        for j in range(9):
-            totals[j][k] = sums[k, j]
-    return totals, floored, small_va[:small]
-
-
-@kernel
-def _count_per_cluster(cluster, slots, n):
-    """How many of ``slots`` (firm slots, repeats counted) lie in each cluster, as floats."""
-    counts = np.zeros(n)
-    for slot in slots:
-        counts[cluster[slot]] += 1.0
-    return counts
-
-
 def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
 
@@ -126,7 +54,7 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     """
     f, c = model.firms, model.clusters
     n = c.count
-    totals, floored_productivity, small_producer_va = _cluster_totals(
+    totals, floored_productivity, small_producer_va = kernels.cluster_totals(
         f.cluster,
         f.stage,
         f.segment,
@@ -155,7 +83,7 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
     ) = totals
     input_units = producer_units * model.config.firms.input_coefficient
     ties_a, _ = model.ties.pairs()
-    ties = _count_per_cluster(f.cluster, ties_a, n)
+    ties = kernels.count_per_cluster(f.cluster, ties_a, n)
     pairs = firms * (firms - 1) / 2
     return {
         "firms": firms,
@@ -276,7 +204,9 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
     )
     for t, name in enumerate(CLUSTER_TYPES):
         row[f"clusters_{name}"] = float(types[t])
-    return row
+    if len(row) != len(AGGREGATE_COLUMNS):
+        raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
+    return {name: row[name] for name in AGGREGATE_COLUMNS}
 
 
 def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dict[str, float]:
@@ -313,26 +243,6 @@ def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dic
     }
 
 
-HEADLINE = (
-    "value_added",
-    "va_per_worker",
-    "market_share",
-    "export_share",
-    "employment",
-    "firms",
-    "survival",
-    "productivity_mean",
-    "productivity_spread",
-    "vertical_linkage",
-    "horizontal_density",
-    "joint_action",
-    "support_gini",
-    "share_unsupported",
-    "takeup_rate",
-    "small_producer_va_share",
-)
-
-
 def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
     """Headline outcomes of a run: final-year means, cumulative value added, budget, resilience."""
     last_year = aggregate.tail(4)
@@ -349,4 +259,6 @@ def summarise(aggregate: pd.DataFrame, shocks: list[int]) -> dict[str, float]:
         summary[f"clusters_{name}"] = float(aggregate[f"clusters_{name}"].iloc[-1])
     if shocks:
         summary.update(resilience(aggregate, shocks[0]))
-    return summary
+    if not summary.keys() <= set(SUMMARY_KEYS):
+        raise RuntimeError("summary outcomes and the registry (sim.model.outcomes) disagree")
+    return {name: summary[name] for name in SUMMARY_KEYS if name in summary}

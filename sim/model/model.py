@@ -42,6 +42,7 @@ from sim.model.metrics import (
     cluster_outcomes,
     summarise,
 )
+from sim.model.outcomes import names
 from sim.model.production import (
     eligible_segments,
     input_price,
@@ -58,6 +59,8 @@ from sim.scenario.files import apply_overrides, build_scenario, load_scenario
 from sim.scenario.schema import Scenario, Shock
 
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
+CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
+CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
 
 
 def resolve_scenario(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
@@ -323,32 +326,48 @@ class ClusterModel(mesa.Model):
     def history(self) -> pd.DataFrame:
         return pd.DataFrame(list(self._aggregate_rows))
 
-    def cluster_table(self) -> pd.DataFrame:
-        """Per-cluster state at the last complete step: one row per cluster."""
+    def _cluster_identifiers(self, steps: int | None) -> dict[str, Any]:
+        """The identifier columns of the per-cluster tables (``sim.model.outcomes``): for every
+        step so far (``steps`` of them), or for one step with product names (``None``)."""
         c = self.clusters
-        last = len(self._aggregate_rows) - 1
-        frame = pd.DataFrame({name: rows[last] for name, rows in self._cluster_rows.items()})
-        frame.insert(0, "cluster", np.arange(c.count))
-        frame.insert(1, "name", c.name)
-        frame.insert(2, "product", [self.config.world.products[p] for p in c.product])
-        frame.insert(3, "region", c.region)
-        return frame
-
-    def cluster_history(self) -> pd.DataFrame:
-        """Per-cluster outcomes for every step so far, long format (step, cluster, ...)."""
-        c = self.clusters
-        steps = len(self._aggregate_rows)
-        data: dict[str, Any] = {
+        if steps is None:
+            return {
+                "cluster": np.arange(c.count),
+                "name": c.name,
+                "product": [self.config.world.products[p] for p in c.product],
+                "region": c.region,
+            }
+        return {
             "step": np.repeat(np.arange(steps), c.count),
             "cluster": np.tile(np.arange(c.count), steps),
+            "name": pd.Categorical(np.tile(np.asarray(c.name), steps)),
+            "product": np.tile(c.product, steps),
+            "region": np.tile(c.region, steps),
         }
-        for name, rows in self._cluster_rows.items():
-            data[name] = np.concatenate(rows[:steps])
-        frame = pd.DataFrame(data)
-        frame.insert(2, "name", pd.Categorical(np.tile(np.asarray(c.name), steps)))
-        frame.insert(3, "product", np.tile(c.product, steps))
-        frame.insert(4, "region", np.tile(c.region, steps))
-        return frame
+
+    def cluster_table(self) -> pd.DataFrame:
+        """Per-cluster state at the last complete step: one row per cluster (the registry's
+        cluster columns but ``step``; ``product`` as names)."""
+        last = len(self._aggregate_rows) - 1
+        ids = self._cluster_identifiers(None)
+        return pd.DataFrame(
+            {
+                name: ids[name] if name in ids else self._cluster_rows[name][last]
+                for name in CLUSTER_TABLE
+            }
+        )
+
+    def cluster_history(self) -> pd.DataFrame:
+        """Per-cluster outcomes for every step so far, long format (step, cluster, ...), in the
+        registry's order (``sim.model.outcomes``)."""
+        steps = len(self._aggregate_rows)
+        ids = self._cluster_identifiers(steps)
+        return pd.DataFrame(
+            {
+                name: ids[name] if name in ids else np.concatenate(self._cluster_rows[name][:steps])
+                for name in CLUSTER_HISTORY
+            }
+        )
 
     def results(self) -> RunResult:
         aggregate = self.history()

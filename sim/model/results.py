@@ -13,4 +13,4 @@ class RunResult:
 
     aggregate: pd.DataFrame  # one row per policy quarter (step 0 = policy start)
     clusters: pd.DataFrame  # one row per (step, cluster)
-    summary: dict[str, float]  # headline outcomes of the run (see sim.model.metrics.summarise)
+    summary: dict[str, float]  # headline outcomes of the run (declared in sim.model.outcomes)

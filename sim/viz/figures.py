@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sim.model.outcomes import lookup
 from sim.scenario.codes import CLUSTER_TYPES
 
 STAGE_NAMES: tuple[str, ...] = ("upstream supplier", "producer", "downstream trader")
@@ -29,14 +30,24 @@ HORIZONTAL_COLOUR = "#e6550d"
 BASELINE_COLOUR = "#8a8a8a"
 REGIME_COLOUR = "#1f77b4"
 
-HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title
+HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title (unit: from sim.model.outcomes)
     ("value_added", "Value added"),
-    ("employment", "Employment (workers)"),
+    ("employment", "Employment"),
     ("va_per_worker", "Value added per worker"),
     ("market_share_export", "Export market share"),
     ("vertical_linkage", "Vertical linkage (local inputs)"),
     ("firms", "Firms alive"),
 )
+
+
+def panel_title(column: str, title: str) -> str:
+    """A headline panel's title with the column's unit from the outcome registry, in grey."""
+    outcome = lookup(column, "aggregate")
+    if outcome is None:
+        return title
+    return f"{title} <span style='color:#888;font-size:9px'>({outcome.unit})</span>"
+
+
 # No named template: "plotly_white" is deep-copied and re-validated on every figure (~20 ms each,
 # every step); a few explicit colours give the same look.
 AXIS_STYLE: dict[str, Any] = {
@@ -419,7 +430,7 @@ def outcome_series(model: Any, width: int | None = None) -> go.Figure:
         layout[f"yaxis{n}"] = {"domain": y_domain, "anchor": f"x{n}", **AXIS_STYLE}
         notes.append(
             {
-                "text": title,
+                "text": panel_title(column, title),
                 "x": sum(x_domain) / 2,
                 "y": y_domain[1],
                 "xref": "paper",

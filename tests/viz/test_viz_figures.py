@@ -180,6 +180,14 @@ def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
     assert list(regime[0].y) != list(twin[0].y)
 
 
+def test_series_panels_take_units_from_the_outcome_registry(top_down: VizModel) -> None:
+    from sim.model.outcomes import lookup
+
+    titles = [note.text for note in figures.outcome_series(top_down).layout.annotations]
+    for (column, title), text in zip(figures.HEADLINES, titles, strict=False):
+        assert text.startswith(title) and f"({lookup(column, 'aggregate').unit})" in text
+
+
 def test_series_mark_shocks() -> None:
     model = VizModel(preset="top_down", seed=2)
     model.step()
