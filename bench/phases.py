@@ -11,12 +11,12 @@ import gc
 import time
 from collections.abc import Callable
 
-import sim.model
 import sim.model.government
+import sim.model.model
 
 # module -> functions the step calls through that module's namespace
 PHASES: dict[object, tuple[str, ...]] = {
-    sim.model: (
+    sim.model.model: (
         "update_coordination",
         "update_ties",
         "learn",
@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     for module, names in PHASES.items():
         for name in names:
             setattr(module, name, _timed(getattr(module, name), name, totals))
-    model_class = sim.model.ClusterModel
+    model_class = sim.model.model.ClusterModel
     model_class._register_firms = _timed(model_class._register_firms, "agents: create", totals)
-    sim.model.Firm.remove_many = staticmethod(
-        _timed(sim.model.Firm.remove_many, "agents: remove", totals)
+    sim.model.model.Firm.remove_many = staticmethod(
+        _timed(sim.model.model.Firm.remove_many, "agents: remove", totals)
     )
     model_class._exit_and_entry = _timed(model_class._exit_and_entry, "(exit and entry)", totals)
     model_class._compact = _timed(model_class._compact, "compaction", totals)

@@ -22,6 +22,8 @@ the package is read-only); ``NUMBA_CACHE_DIR`` overrides it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import time
@@ -55,6 +57,33 @@ def _kernel_cache_folder() -> Path:
             shutil.rmtree(stale, ignore_errors=True)
     return folder
 
+
+def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20) -> bool:
+    """Ask glibc's allocator to keep freed memory for reuse rather than hand it back to the
+    operating system (a no-op where glibc is absent; returns whether it applied).
+
+    A quarter allocates and frees per-firm arrays of up to a few MB each. With glibc's dynamic
+    thresholds, small changes in when arrays are freed can make it trim the heap (or serve them
+    by ``mmap``) every quarter, and each reuse then pays a page fault per 4 KB: about 2,200
+    faults and half the time of ``produce_and_sell`` at 100k firms. Fixed thresholds keep
+    freed blocks on the heap: the resident size stays at the run's peak, which it reaches
+    every quarter anyway.
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, mmap_threshold)) and bool(
+        mallopt(m_trim_threshold, trim_threshold)
+    )
+
+
+keep_freed_memory()
 
 if not os.environ.get("NUMBA_CACHE_DIR"):  # must be set before the first kernel is defined
     numba.config.CACHE_DIR = str(_kernel_cache_folder())

@@ -333,7 +333,22 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
     reads a failure draw and writes its terms at the next seller slot, and only a producer's
     draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
     """
-    n = len(firms.stage)
+    # the bundles' columns under their own names, so the loop reads as the rule
+    stage, supplier, cluster, member = firms.stage, firms.supplier, firms.cluster, firms.member
+    workers, productivity, output_capacity = (
+        firms.workers,
+        firms.productivity,
+        firms.output_capacity,
+    )
+    own_visibility, trader, quality, knowledge = (
+        firms.visibility,
+        firms.trader,
+        firms.quality,
+        firms.knowledge,
+    )
+    cluster_joint_action, cluster_product = clusters.joint_action, clusters.product
+    reference_cost, threshold = market.reference_cost, market.threshold
+    n = len(stage)
     nominal = np.empty(n)
     sellers = np.empty(n, dtype=np.int64)
     cost, seen, relative = np.empty(n), np.empty(n), np.empty(n)
@@ -342,27 +357,25 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
     buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     producer = k = n_buyers = 0
     for i in range(n):
-        st, tied, c = firms.stage[i], firms.supplier[i], firms.cluster[i]
-        per_worker = output_per_worker(st, firms.productivity[i], r)
-        nominal_i = firms.workers[i] * per_worker
+        st, tied, c = stage[i], supplier[i], cluster[i]
+        per_worker = output_per_worker(st, productivity[i], r)
+        nominal_i = workers[i] * per_worker
         reliability = r.local_reliability if tied >= 0 else r.outside_reliability
         is_producer = st == PRODUCER
         fails = is_producer & (failure_draw[producer] >= reliability)
-        firms.output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
+        output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
         nominal[i] = nominal_i
         producer += is_producer
 
-        joint_action, member, trader = clusters.joint_action[c], firms.member[i], firms.trader[i]
-        price = input_price(st, tied, joint_action, member, r)
+        joint_action, is_member, its_trader = cluster_joint_action[c], member[i], trader[i]
+        price = input_price(st, tied, joint_action, is_member, r)
         cost_k = unit_cost(st, price, per_worker, r)
         sellers[k] = i
         cost[k] = cost_k
-        seen[k] = visibility(firms.visibility[i], joint_action, member, trader, r)
-        product[k] = clusters.product[c]
-        relative[k] = maximum(cost_k / market.reference_cost[clusters.product[c]], 1e-9)
-        mark_eligible(
-            eligible, k, firms.quality[i], firms.knowledge[i], trader, market.threshold, r
-        )
+        seen[k] = visibility(own_visibility[i], joint_action, is_member, its_trader, r)
+        product[k] = cluster_product[c]
+        relative[k] = maximum(cost_k / reference_cost[cluster_product[c]], 1e-9)
+        mark_eligible(eligible, k, quality[i], knowledge[i], its_trader, threshold, r)
         buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
         n_buyers += is_producer & (tied >= 0)
         k += st != UPSTREAM
@@ -488,17 +501,20 @@ def book_sales_and_inputs(
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
     price, market_index = offered.price, offered.market_index
-    output_capacity = firms.output_capacity
-    asked = np.zeros(len(firms.stage))
-    for b in range(len(buyers.position)):
-        k = buyers.position[b]
-        asked[buyers.supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
+    output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
+    cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
+    materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
+    position, buyer_supplier = buyers.position, buyers.supplier
+    asked = np.zeros(len(stage))
+    for b in range(len(position)):
+        k = position[b]
+        asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
     if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
         seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
     last = len(seller_sales) - 1
     k = 0
-    for i in range(len(firms.stage)):
-        st, tied = firms.stage[i], firms.supplier[i]
+    for i in range(len(stage)):
+        st, tied = stage[i], supplier[i]
         is_seller, is_producer, is_upstream = st != UPSTREAM, st == PRODUCER, st == UPSTREAM
         next_seller = min(k, last)
         sold = seller_sales[next_seller]
@@ -508,17 +524,17 @@ def book_sales_and_inputs(
         share = minimum(1.0, output_capacity[tied] / maximum(asked[tied], 1e-12))
         local = need * share if tied >= 0 else 0.0
         joint = 1 - r.joint_purchasing_saving * (
-            joint_action[firms.cluster[i]] * (1.0 if firms.member[i] else 0.0)
+            joint_action[cluster[i]] * (1.0 if member[i] else 0.0)
         )
         producer_materials = (local * r.local_input_price + (need - local) * r.input_price) * joint
         sold_local = minimum(asked[i], output_capacity[i])
         upstream_units = sold_local + r.outside_input_sales * (output_capacity[i] - sold_local)
         u = upstream_units if is_upstream else sold_units
-        firms.units[i] = u
-        firms.sales[i] = u * r.local_input_price if is_upstream else sold
+        units[i] = u
+        sales[i] = u * r.local_input_price if is_upstream else sold
         other_materials = u * r.raw_material_cost if is_upstream else need * r.input_price
-        firms.materials[i] = producer_materials if is_producer else other_materials
-        firms.local_inputs[i] = local if is_producer else 0.0
-        firms.utilisation[i] = u / maximum(nominal[i], 1e-12)
+        materials[i] = producer_materials if is_producer else other_materials
+        local_inputs[i] = local if is_producer else 0.0
+        utilisation[i] = u / maximum(nominal[i], 1e-12)
         market_sales[market_index[next_seller]] += sold if is_seller else 0.0
         k += is_seller
