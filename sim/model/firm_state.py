@@ -32,6 +32,9 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "supplier": (np.int32, -1),
     "trader": (np.int32, -1),
     "output_capacity": (np.float64, 0.0),
+    # customer base: value its buyers order per quarter at even competitiveness; -1 until an
+    # entrant first sells (production.offers)
+    "goodwill": (np.float64, -1.0),
     "units": (np.float64, 0.0),
     "sales": (np.float64, 0.0),
     "materials": (np.float64, 0.0),

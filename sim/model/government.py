@@ -64,11 +64,14 @@ def cluster_totals(model: ClusterModel) -> PlanTotals:
 
 
 def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
-    """Demand growth in the segments each cluster's firms can reach (quality permitting)."""
+    """Each cluster's market opportunity now: the demand growth of the segments its firms can
+    reach (quality permitting) plus the growth of its own buyer network; shocked markets
+    count by how much of their lost demand returns this quarter."""
     c, m = model.clusters, model.market
     reach = (cluster_totals(model) if totals is None else totals).reach.copy()
     reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
-    return (reach * m.growth[c.product]).sum(axis=1)
+    recovery = np.log1p((1 - m.shock_multiplier) * m._recovery / m.shock_multiplier)
+    return (reach * (m.growth + recovery)[c.product]).sum(axis=1) + c.niche_growth
 
 
 def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
@@ -80,7 +83,8 @@ def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
 def selection_score(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """The planner's ranking: known potential and/or an estimate of market opportunity.
 
-    Planning quality is the correlation between the planner's estimate and the truth.
+    Planning quality is the correlation between the planner's estimate of market opportunity
+    and the truth (``true_opportunity``); the rest is noise.
     """
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     totals = cluster_totals(model) if totals is None else totals

@@ -1,8 +1,11 @@
 """Demand per product x segment, shocks, outside competitors, and market clearing.
 
-Competitiveness is relative: each product-segment's demand (in value) is shared among the
-cluster firms selling there and outside competitors by a multinomial logit over price and
-quality, weighted by capacity, plus visibility from joint marketing, traders and bought linkage.
+Demand is set by the market, not by supply: each product-segment's demand (in value) is shared
+among the cluster firms selling there and outside competitors in proportion to their customer
+base (goodwill) times a logit over price, quality and visibility (joint marketing, traders,
+bought linkage). Capacity caps what a seller can deliver but attracts no buyers; orders a full
+seller cannot fill go to its rivals, and customer bases follow whom they were served by
+(replicator dynamics: Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini 2010).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Market:
         self._recovery = np.zeros((n_products, N_SEGMENTS))
         self.value_per_weight = np.zeros((n_products, N_SEGMENTS))  # last clearing's terms
         self.inside_sales = np.zeros((n_products, N_SEGMENTS))
+        self.outside_sales = np.zeros((n_products, N_SEGMENTS))
 
     @property
     def effective_demand(self) -> np.ndarray:
@@ -105,7 +109,8 @@ class Market:
         self._recovery[index] = shock.recovery_rate
 
     def outside_attractiveness(self) -> np.ndarray:
-        """Logit weight of outside competitors per [product, segment]; they improve over time."""
+        """Logit weight of outside competitors per [product, segment]: their customer base
+        (``outside_weight``) times a logit over their quality and cost, which improve."""
         p = self.params
         return self.outside_weight * np.exp(
             p.quality_sensitivity * (self.outside_quality - self.threshold)
@@ -125,9 +130,9 @@ class Market:
         price_disutility: np.ndarray,
         quality: np.ndarray,
         visibility: np.ndarray,
-        capacity: np.ndarray,
+        goodwill: np.ndarray,
     ) -> np.ndarray:
-        """Logit weight of each selling firm: capacity x exp(quality - price + visibility)."""
+        """Logit weight of each selling firm: goodwill x exp(quality - price + visibility)."""
         segments = np.broadcast_to(segment, np.shape(price_disutility))
         weight = np.exp(
             logit_exponents(
@@ -139,7 +144,7 @@ class Market:
                 self.params.quality_sensitivity,
             )
         )
-        weight *= capacity
+        weight *= goodwill
         return weight
 
     def clear(
@@ -149,7 +154,8 @@ class Market:
         capacity_value: np.ndarray,
         rounds: int = 4,
     ) -> np.ndarray:
-        """Share each market's demand (value) among its sellers and outside competitors.
+        """Share each market's demand (value) among its sellers and outside competitors, in
+        proportion to ``weight`` (goodwill x logit attraction).
 
         A seller cannot sell beyond its capacity: what its buyers cannot get from it goes back
         to the market and is shared again among the others (outside competitors included), a
@@ -157,9 +163,19 @@ class Market:
         """
         outside = self.outside_attractiveness().ravel()
         demand = self.effective_demand.ravel()
-        sales, inside = water_fill(market_index, weight, capacity_value, demand, outside, rounds)
+        sales, inside, outside_sales = water_fill(
+            market_index, weight, capacity_value, demand, outside, rounds
+        )
         self.value_per_weight = (demand / (inside + outside)).reshape(self.demand.shape)
+        self.outside_sales = outside_sales.reshape(self.demand.shape)
         return sales
+
+    def renew_outside_customers(self, customer_turnover: float) -> None:
+        """Outside competitors' customer base follows what they sold, as cluster firms' does
+        (``kernels.book_sales_and_inputs``)."""
+        self.outside_weight = (
+            1 - customer_turnover
+        ) * self.outside_weight + customer_turnover * self.outside_sales
 
     def record_sales(self, market_index: np.ndarray, sales: np.ndarray) -> None:
         """Cluster firms' actual (capacity-capped) sales per market, for market shares."""

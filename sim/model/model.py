@@ -33,6 +33,7 @@ from sim.model.firms import (
     learn,
     update_ties,
 )
+from sim.model.government import known_potential
 from sim.model.kernels.ties import cut_ties_to_dead
 from sim.model.market import Market
 from sim.model.metrics import (
@@ -96,9 +97,10 @@ class ClusterModel(mesa.Model):
         # Own streams for the market and for government: every regime then faces the same
         # demand path for a given seed (common random numbers), so paired differences between
         # regimes measure policy, not luck.
-        market_stream, policy_stream = np.random.SeedSequence(self.seed).spawn(2)
+        market_stream, policy_stream, niche_stream = np.random.SeedSequence(self.seed).spawn(3)
         self.market = Market(s.market, s.world.products, np.random.default_rng(market_stream))
         self.policy_rng = np.random.default_rng(policy_stream)
+        self._draw_niches(np.random.default_rng(niche_stream))
         self.ties = HorizontalTies()
         # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
         # so moving a row never touches a Python object.
@@ -189,8 +191,25 @@ class ClusterModel(mesa.Model):
             chosen = producers[self.rng.random(len(producers)) < INITIAL_VERTICAL_TIE_SHARE]
             column[chosen] = partners.draw(f.cluster[chosen], stage, self.rng)
 
+    def _draw_niches(self, rng: np.random.Generator) -> None:
+        """Each cluster's own market opportunity: the quarterly growth of its buyer network,
+        correlated with its known potential (size, tradition) only as far as
+        ``market.potential_opportunity_correlation`` says, so a planner who sees potential
+        sees opportunity only partly (Tambunan 2005: access to growing markets decides)."""
+        c, p = self.clusters, self.config.market
+        size = np.bincount(self.firms.cluster, minlength=c.count)
+        rho = p.potential_opportunity_correlation
+        signal = rho * known_potential(self, size) + np.sqrt(1 - rho**2) * rng.standard_normal(
+            c.count
+        )
+        c.niche_growth = p.niche_growth_spread * signal
+        c.niche_factor = np.exp(c.niche_growth)
+
     def _calibrate_market(self) -> None:
-        """Size demand and outside competition from the initial firms' capacity and costs."""
+        """Size demand and outside competition from the initial firms' capacity and costs.
+
+        The founders' customer bases start at the value of what they can make (firms sized to
+        their customers when the world began); from then on only competitiveness moves them."""
         f, m = self.firms, self.market
         f.output_capacity[:] = f.workers * output_per_worker(self)
         sellers = np.flatnonzero(f.stage != UPSTREAM)
@@ -202,14 +221,15 @@ class ClusterModel(mesa.Model):
             if (product == p).any():
                 m.reference_cost[p] = np.median(cost[sellers][product == p])
         market_index = product * N_SEGMENTS + f.segment[sellers]
+        price = cost[sellers] * (1 + self.config.firms.markup) * m.premium[f.segment[sellers]]
+        f.goodwill[sellers] = f.output_capacity[sellers] * price
         weight = m.firm_weight(
             f.segment[sellers],
             m.price_disutility(product, cost[sellers]),
             f.quality[sellers],
             visibility(self)[sellers],
-            f.output_capacity[sellers],
+            f.goodwill[sellers],
         )
-        price = cost[sellers] * (1 + self.config.firms.markup) * m.premium[f.segment[sellers]]
         shape = (len(m.products), N_SEGMENTS)
         value = np.bincount(
             market_index, weights=f.output_capacity[sellers] * price, minlength=m.demand.size
@@ -253,6 +273,8 @@ class ClusterModel(mesa.Model):
         c = self.clusters
         c.sales_previous = c.sales
         c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
+        c.sales_history[1:] = c.sales_history[:-1]
+        c.sales_history[0] = c.sales
 
     def _exit_and_entry(self) -> None:
         f = self.firms

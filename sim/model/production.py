@@ -38,6 +38,8 @@ def rates(model: ClusterModel) -> Rates:
         trader_quality_bridge=float(p.trader_quality_bridge),
         joint_purchasing_saving=float(coordination.joint_purchasing_saving),
         joint_marketing_visibility=float(coordination.joint_marketing_visibility),
+        entry_goodwill=float(model.config.market.entry_goodwill),
+        customer_turnover=float(model.config.market.customer_turnover),
     )
 
 
@@ -137,7 +139,7 @@ def produce_and_sell(model: ClusterModel) -> None:
     # A firm whose quality slipped below its segment's threshold falls back to the best it can.
     offered = kernels.offers(columns_of(f, kernels.Offering), s, market, r)
     weight = np.exp(offered.exponent, out=offered.exponent)  # logit weights, Market.firm_weight
-    weight *= offered.capacity
+    weight *= offered.goodwill
     sales = m.clear(offered.market_index, weight, offered.capacity_value)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;
     # upstream firms sell locally to tied producers and part of their spare capacity outside;
@@ -145,9 +147,18 @@ def produce_and_sell(model: ClusterModel) -> None:
     market_sales = np.zeros(m.demand.size)
     booked = columns_of(f, kernels.Booked)
     kernels.book_sales_and_inputs(
-        booked, clusters.joint_action, nominal, buyers, offered, sales, r, market_sales
+        booked,
+        clusters.joint_action,
+        model.clusters.niche_factor,
+        nominal,
+        buyers,
+        offered,
+        sales,
+        r,
+        market_sales,
     )
     m.inside_sales = market_sales.reshape(m.demand.shape)
+    m.renew_outside_customers(r.customer_turnover)
 
 
 def market_terms(model: ClusterModel) -> kernels.MarketTerms:

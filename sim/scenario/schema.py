@@ -151,6 +151,34 @@ class Market(Strict):
         0.1,
         "Quarterly fall in outside competitors' unit cost (their productivity). Assumed.",
     )
+    customer_turnover: float = _field(
+        0.1,
+        0.01,
+        1,
+        "Share of a seller's customer base that re-chooses each quarter: market shares move by "
+        "replicator dynamics (Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini "
+        "2010). Assumed.",
+    )
+    entry_goodwill: float = _field(
+        0.3,
+        0,
+        1,
+        "An entrant's first customer base, as a share of the value it can make. Assumed.",
+    )
+    niche_growth_spread: float = _field(
+        0.01,
+        0,
+        0.1,
+        "Sd across clusters of the quarterly growth of a cluster's own buyer network (a "
+        "cluster-specific market opportunity on top of its product's). Assumed.",
+    )
+    potential_opportunity_correlation: float = _field(
+        0.2,
+        -1,
+        1,
+        "Correlation of a cluster's buyer-network growth with its known potential (size, "
+        "tradition): what a market-blind planner's choice gets right by chance. Assumed.",
+    )
     price_sensitivity: float = _field(3.0, 0, 20, "Logit weight on log price. Assumed.")
     quality_sensitivity: float = _field(4.0, 0, 20, "Logit weight on quality. Assumed.")
     utilisation_target: float = _field(

@@ -148,15 +148,21 @@ def sell(snapshot, failure_draws: np.ndarray | None = None, rules=None) -> Simpl
     chosen = np.where(still_eligible, chosen, highest)
     segment[sellers] = chosen
 
-    # "a seller's attractiveness is capacity x exp(b_q (quality - threshold) - b_p log(unit
-    # cost / reference) + visibility)"
+    # "a seller's attractiveness is its customer base x exp(b_q (quality - threshold) - b_p
+    # log(unit cost / reference) + visibility)"
     exponent = segment_choice.logit_exponent(
         f.quality[sellers], clearing.threshold[chosen], price_disutility, seen, clearing.b_q
     )
-    weight = np.exp(exponent) * capacity[sellers]
     # "Price is unit cost x (1 + markup) x the segment's premium"
     price = cost * (1 + p.markup) * m.premium[chosen]
     capacity_value = capacity[sellers] * price
+    # an entrant yet to sell starts with entry_goodwill of its capacity's value; the others
+    # bring their customer base
+    newcomer = f.goodwill[sellers] < 0
+    goodwill = np.where(
+        newcomer, snapshot.config.market.entry_goodwill * capacity_value, f.goodwill[sellers]
+    )
+    weight = np.exp(exponent) * goodwill
     market_index = product * N_SEGMENTS + chosen
     sales, value_per_weight = clear(
         market_index,
@@ -168,6 +174,6 @@ def sell(snapshot, failure_draws: np.ndarray | None = None, rules=None) -> Simpl
     )
     return SimpleNamespace(
         capacity=capacity, segment=segment, sellers=sellers, market_index=market_index,
-        weight=weight, capacity_value=capacity_value, sales=sales,
+        weight=weight, capacity_value=capacity_value, sales=sales, goodwill=goodwill,
         value_per_weight=value_per_weight.reshape(m.demand.shape),
     )  # fmt: skip

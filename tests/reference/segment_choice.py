@@ -32,6 +32,7 @@ class SegmentRules:
     perception_noise: float
     quality_sensitivity: float  # b_q
     markup: float
+    entry_goodwill: float  # a newcomer's customer base, as a share of its capacity's value
 
 
 def rules(snapshot) -> SegmentRules:
@@ -45,6 +46,7 @@ def rules(snapshot) -> SegmentRules:
         perception_noise=c.instruments.perception_noise,
         quality_sensitivity=c.market.quality_sensitivity,
         markup=c.firms.markup,
+        entry_goodwill=c.market.entry_goodwill,
     )
 
 
@@ -97,17 +99,21 @@ def choose(
     k = np.flatnonzero(reviews)  # positions among the sellers
     i = sellers[k]  # slots
     capacity = f.output_capacity[i][:, None]
+    # "price is unit cost x (1 + markup) x the segment's premium"
+    price = cost[k][:, None] * (1 + r.markup) * r.premium[None, :]
     # "expected sales from the last clearing's value per unit of attractiveness":
-    # attractiveness = capacity x exp(logit exponent) in each segment
+    # attractiveness = customer base x exp(logit exponent) in each segment: a firm brings its
+    # customer base to any segment; an entrant yet to sell starts with entry_goodwill of the
+    # value it can make
     exponent = logit_exponent(
         f.quality[i][:, None], r.threshold[None, :], price_disutility[k][:, None],
         seen[k][:, None], r.quality_sensitivity,
     )  # fmt: skip
-    attractiveness = capacity * np.exp(exponent)
+    known = f.goodwill[i][:, None] >= 0
+    base = np.where(known, f.goodwill[i][:, None], r.entry_goodwill * capacity * price)
+    attractiveness = base * np.exp(exponent)
     value_per_weight = snapshot.market.value_per_weight[product[k]]  # [reviewer, segment]
-    # ... but no more than it can make: a seller sells at most its capacity x price, where
-    # "price is unit cost x (1 + markup) x the segment's premium"
-    price = cost[k][:, None] * (1 + r.markup) * r.premium[None, :]
+    # ... but no more than it can make: a seller sells at most its capacity x price
     expected_sales = np.minimum(attractiveness * value_per_weight, capacity * price)
     # margin: the share of the price above unit cost
     expected_margin = expected_sales * (1 - 1 / ((1 + r.markup) * r.premium[None, :]))

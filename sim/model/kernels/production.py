@@ -37,6 +37,8 @@ class Rates(NamedTuple):
     trader_quality_bridge: float
     joint_purchasing_saving: float
     joint_marketing_visibility: float
+    entry_goodwill: float  # a newcomer's customer base, as a share of its capacity's value
+    customer_turnover: float  # share of a customer base that re-chooses each quarter
 
 
 # ---- numpy semantics, market rules and clearing -----------------------------------------------
@@ -90,8 +92,9 @@ def relative_costs(unit_cost, product, reference_cost):
 @kernel
 def water_fill(market_index, weight, capacity_value, remaining, outside, rounds):
     """``Market.clear``'s rounds, one pass over the sellers each; returns (sales, the logit
-    weight of the cluster's sellers per market). Per-market sums add sellers in index order,
-    as ``np.bincount`` does, so they are its sums bit for bit. The pass is branch-free (a
+    weight of the cluster's sellers per market, outside competitors' sales per market: they
+    serve all the orders they attract, having no capacity limit here). Per-market sums add
+    sellers in index order, as ``np.bincount`` does. The pass is branch-free (a
     seller's values are selected in registers and always stored): whether a seller is full is
     a coin toss the processor cannot predict, and a mispredicted branch costs more than the
     arithmetic."""
@@ -102,8 +105,10 @@ def water_fill(market_index, weight, capacity_value, remaining, outside, rounds)
     for k in range(len(weight)):
         inside[market_index[k]] += open_weight[k]
     all_weight = inside.copy()
+    outside_sales = np.zeros(n_markets)
     for round_ in range(rounds):
         per_weight = remaining / (inside + outside)
+        outside_sales += per_weight * outside
         returned = np.zeros(n_markets)  # what buyers could not get from full sellers
         still_open = np.zeros(n_markets)
         any_full = False
@@ -122,7 +127,7 @@ def water_fill(market_index, weight, capacity_value, remaining, outside, rounds)
         if round_ == rounds - 1 or not any_full:
             break
         remaining, inside = returned, still_open
-    return sales, all_weight
+    return sales, all_weight, outside_sales
 
 
 # ---- firm rules ---------------------------------------------------------------------------
@@ -238,12 +243,14 @@ class Producers(NamedTuple):
 
 
 class Offering(NamedTuple):
-    """The firm columns segment choice and offers read, and the one they write (``segment``)."""
+    """The firm columns segment choice and offers read, and those they write (``segment``, and
+    ``goodwill`` for an entrant's first sale)."""
 
     segment: np.ndarray  # written
     quality: np.ndarray
     knowledge: np.ndarray
     output_capacity: np.ndarray
+    goodwill: np.ndarray  # written
 
 
 class Booked(NamedTuple):
@@ -260,6 +267,7 @@ class Booked(NamedTuple):
     materials: np.ndarray  # written
     local_inputs: np.ndarray  # written
     utilisation: np.ndarray  # written
+    goodwill: np.ndarray  # written
 
 
 class ClusterTerms(NamedTuple):
@@ -309,7 +317,7 @@ class Offers(NamedTuple):
     """Per seller, what it brings to market (``offers``)."""
 
     market_index: np.ndarray  # product x segment
-    capacity: np.ndarray
+    goodwill: np.ndarray  # the customer base the seller brings to its market
     price: np.ndarray
     capacity_value: np.ndarray  # capacity at that price
     exponent: np.ndarray  # logit exponent; numpy takes the exponential in place
@@ -421,18 +429,21 @@ def review_exponents(firms, sellers, review, market, perception_noise, noise):
 @kernel
 def pick_segments(firms, sellers, review, attraction, misperception, market, r):
     """Each reviewing firm takes the eligible segment with the best margin it senses (written to
-    ``firms.segment``): expected sales (logit weight at the last clearing's value per weight,
-    capped by capacity) times the margin, times its perception error. The choice is
-    ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins is
-    a coin toss to the processor."""
+    ``firms.segment``): expected sales (its orders: customer base x attraction at the last
+    clearing's value per weight, capped by capacity) times the margin, times its perception
+    error. A firm brings its customer base to whichever segment it serves (its buyers know it);
+    an entrant yet to sell starts with ``entry_goodwill`` of its capacity's value. The choice
+    is ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins
+    is a coin toss to the processor."""
     markup, premium = r.markup, market.premium
     for j in range(len(review.slot)):
         i, k = review.slot[j], review.position[j]
-        capacity = firms.output_capacity[i]
+        capacity, goodwill = firms.output_capacity[i], firms.goodwill[i]
         best, best_sensed, settled = 0, -np.inf, False
         for s in range(N_SEGMENTS):
-            weight = capacity * attraction[j, s]
             price = sellers.cost[k] * (1 + markup) * premium[s]
+            base = goodwill if goodwill >= 0 else r.entry_goodwill * capacity * price
+            weight = base * attraction[j, s]
             sales = minimum(
                 weight * market.value_per_weight[sellers.product[k] * N_SEGMENTS + s],
                 capacity * price,
@@ -461,20 +472,25 @@ def settled_segment(eligible, k, segment):
 @kernel
 def offers(firms, sellers, market, r):
     """Per seller, after settling its segment (written back to ``firms.segment``): its market
-    (product x segment), capacity, price, capacity at that price, and logit exponent (numpy
-    takes the exponential: the logit weight is capacity x exp(exponent), ``Market.firm_weight``).
+    (product x segment), customer base, price, capacity at that price, and logit exponent
+    (numpy takes the exponential: the logit weight is goodwill x exp(exponent),
+    ``Market.firm_weight``). Capacity caps what a seller can deliver; it attracts no buyers. An
+    entrant yet to sell (goodwill -1) starts with ``entry_goodwill`` of its capacity's value.
     """
     n = len(sellers.slot)
     market_index = np.empty(n, dtype=np.int64)
-    capacity, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    goodwill, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for k in range(n):
         i = sellers.slot[k]
         s = settled_segment(sellers.eligible, k, firms.segment[i])
         firms.segment[i] = s
         market_index[k] = sellers.product[k] * N_SEGMENTS + s
-        capacity[k] = firms.output_capacity[i]
         price[k] = sellers.cost[k] * (1 + r.markup) * market.premium[s]
-        capacity_value[k] = capacity[k] * price[k]
+        capacity_value[k] = firms.output_capacity[i] * price[k]
+        base = firms.goodwill[i]
+        base = r.entry_goodwill * capacity_value[k] if base < 0 else base
+        firms.goodwill[i] = base
+        goodwill[k] = base
         exponent[k] = logit_exponent(
             firms.quality[i],
             market.threshold[s],
@@ -482,12 +498,12 @@ def offers(firms, sellers, market, r):
             sellers.seen[k],
             market.quality_sensitivity,
         )
-    return Offers(market_index, capacity, price, capacity_value, exponent)
+    return Offers(market_index, goodwill, price, capacity_value, exponent)
 
 
 @kernel
 def book_sales_and_inputs(
-    firms, joint_action, nominal, buyers, offered, seller_sales, r, market_sales
+    firms, joint_action, niche_factor, nominal, buyers, offered, seller_sales, r, market_sales
 ):
     """Book sales and inputs into ``firms`` (``Booked``). First what producers ask of their
     local suppliers (sums in slot order, as ``np.bincount``); then one pass over all firms
@@ -497,6 +513,11 @@ def book_sales_and_inputs(
     ``market_sales`` (zeros; ``Market.record_sales``' sums). ``joint_action``: per cluster;
     ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
 
+    A seller's customer base follows whom it served (replicator dynamics with inertia): a share
+    ``customer_turnover`` of it is replaced by this quarter's sales, so customers whose orders
+    it could not fill are lost to the rivals that served them; then its cluster's own buyer
+    network grows or shrinks (``niche_factor``, per cluster).
+
     Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
@@ -504,6 +525,7 @@ def book_sales_and_inputs(
     output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
     cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
     materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
+    goodwill, keep = firms.goodwill, 1.0 - r.customer_turnover
     position, buyer_supplier = buyers.position, buyers.supplier
     asked = np.zeros(len(stage))
     for b in range(len(position)):
@@ -537,4 +559,6 @@ def book_sales_and_inputs(
         local_inputs[i] = local if is_producer else 0.0
         utilisation[i] = u / maximum(nominal[i], 1e-12)
         market_sales[market_index[next_seller]] += sold if is_seller else 0.0
+        renewed = (keep * goodwill[i] + r.customer_turnover * sold) * niche_factor[cluster[i]]
+        goodwill[i] = renewed if is_seller else goodwill[i]
         k += is_seller
