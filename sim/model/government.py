@@ -20,7 +20,7 @@ from sim.model.support import (
     productivity_gap,
     recipients,
 )
-from sim.scenario.codes import COACHING, EQUIPMENT, INSTRUMENTS, LINKAGE
+from sim.scenario.codes import COACHING, INSTRUMENTS, LINKAGE
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -216,9 +216,9 @@ def deliver(
     public, growth = kernels.grant(
         recipients(model), effects(model), asked, receives, share, cofinance, gap
     )
-    for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
-        slots, logs = kernels.received(asked, receives, growth, instrument)
-        f.productivity[slots] *= np.exp(logs)
+    # only coaching moves productivity (equipment adds to the machine stock, in grant)
+    slots, logs = kernels.received(asked, receives, growth, COACHING)
+    f.productivity[slots] *= np.exp(logs)
     spent = leaked.copy()
     for instrument in range(len(INSTRUMENTS)):
         if per_cluster[:, instrument].any():

@@ -22,7 +22,6 @@ class Effects(NamedTuple):
     coaching_dose_cost: float
     coaching_effect: float
     coaching_quality_effect: float
-    equipment_effect: float
     linkage_dose_cost: float
     linkage_visibility: float
     linkage_knowledge: float
@@ -39,6 +38,7 @@ class Recipients(NamedTuple):
     knowledge: np.ndarray
     visibility: np.ndarray
     cash: np.ndarray
+    equipment: np.ndarray
     support: np.ndarray
     support_total: np.ndarray
 
@@ -61,6 +61,27 @@ class TakeUp(NamedTuple):
 def _unit(x: float) -> float:
     """``np.clip(x, 0, 1)`` (NaN stays NaN); two selects, no branch to mispredict."""
     return cap_at(floor_at(x, 0.0), 1.0)
+
+
+@kernel
+def equipped(nominal: float, equipment: float, workers: float, effect: float) -> float:
+    """Capacity ``nominal`` (workers x output per worker) raised by the firm's machine stock,
+    with diminishing returns to the stock per worker: ``nominal x (1 + effect x e / (1 + e))``,
+    ``e = equipment / max(workers, 1)``. Without machines (``e = 0``) it is ``nominal`` exactly.
+    """
+    e = equipment / floor_at(workers, 1.0)
+    return nominal * (1 + effect * e / (1 + e))
+
+
+@kernel
+def equipped_capacities(
+    nominal: np.ndarray, equipment: np.ndarray, workers: np.ndarray, effect: float
+) -> np.ndarray:
+    """``equipped`` for every firm."""
+    capacity = np.empty(len(nominal))
+    for i in range(len(nominal)):
+        capacity[i] = equipped(nominal[i], equipment[i], workers[i], effect)
+    return capacity
 
 
 # ---- what firms need --------------------------------------------------------------------------
@@ -369,8 +390,10 @@ def take_support(
     """What ``amount`` (wage units) of an instrument does to one firm's state.
 
     Returns the log of its productivity growth, which the caller applies with numpy's exp:
-    coaching pays where the firm is far from the frontier (``gap``) and can absorb it,
-    equipment with diminishing returns per worker.
+    coaching pays where the firm is far from the frontier (``gap``) and can absorb it. Equipment
+    adds to the firm's machine stock, which raises its capacity (``equipped``), not its labour
+    productivity, and costs upkeep (``sim.model.kernels.firms.settle``): it pays only where the
+    firm has orders beyond its capacity.
     """
     growth = 0.0
     if instrument == COACHING:
@@ -384,8 +407,7 @@ def take_support(
         )
         firms.knowledge[slot] += 0.05 * dose * (1 - firms.knowledge[slot])
     elif instrument == EQUIPMENT:
-        per_worker = amount / floor_at(firms.workers[slot], 1.0)
-        growth = effects.equipment_effect * per_worker / (1 + per_worker)
+        firms.equipment[slot] += amount
     elif instrument == LINKAGE:
         dose = amount / effects.linkage_dose_cost
         firms.visibility[slot] += effects.linkage_visibility * dose
@@ -407,7 +429,7 @@ def support_firms(
     gap: np.ndarray,
 ) -> np.ndarray:
     """``take_support`` for each of ``slots`` (``gap``: theirs, or empty unless coaching);
-    returns the logs of their productivity growth."""
+    returns the logs of their productivity growth (zero but for coaching)."""
     growth = np.empty(len(slots))
     for k in range(len(slots)):
         firm_gap = gap[k] if instrument == COACHING else 0.0
