@@ -338,27 +338,28 @@ def choose_recipients(
     delivered: np.ndarray,
     pot: np.ndarray,
     takeup: TakeUp,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
     per slot; ``delivered`` and ``pot``: per cluster and [cluster, instrument]).
 
     Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
     supported cluster gets equipment and credit, and shows up for coaching and linkage only if
     it looks useful. A firm is helped where it got an instrument it judged useful from a
-    non-empty pot. Returns (receives [row, instrument], recipients per [cluster, instrument],
-    helped firms per cluster, firms in supported clusters).
+    non-empty pot. Take-up counts firm-instrument pairs, every instrument alike: each firm is
+    offered each instrument whose pot in its cluster is positive, and takes it up where it
+    receives it. Returns (receives [row, instrument], recipients per [cluster, instrument],
+    helped firms per cluster, pairs offered, pairs taken up).
     """
     perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
     n_clusters, n_instruments = pot.shape
     receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
     recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
     helped = np.zeros(n_clusters, dtype=np.int64)
-    supported = 0
+    offered = taken = 0
     for row in range(len(asked.slot)):
         c = cluster[asked.slot[row]]
         if not delivered[c] > 0:
             continue
-        supported += 1
         was_helped = False
         for i in range(n_instruments):
             if voluntary:
@@ -368,9 +369,12 @@ def choose_recipients(
                 receiving = useful or i in (EQUIPMENT, CREDIT)
             receives[row, i] = receiving
             recipients[c, i] += receiving
-            was_helped |= useful and pot[c, i] > 0
+            on_offer = pot[c, i] > 0
+            was_helped |= useful and on_offer
+            offered += on_offer
+            taken += receiving and on_offer
         helped[c] += was_helped
-    return receives, recipients, helped, supported
+    return receives, recipients, helped, offered, taken
 
 
 @kernel
