@@ -203,8 +203,8 @@ def test_market_clearing_reference_without_water_filling_disagrees():
 
 
 # ---- 3. support effects -----------------------------------------------------------------------
-FIRM_STATE_CHANGED = ("productivity", "quality", "knowledge", "visibility", "cash", "support",
-                      "support_total")  # fmt: skip
+FIRM_STATE_CHANGED = ("productivity", "quality", "knowledge", "visibility", "cash", "equipment",
+                      "support", "support_total")  # fmt: skip
 
 
 def assert_firms_agree(model, s):
@@ -233,7 +233,7 @@ def test_apply_support_agrees_with_reference(index, instrument):
     apply_support(model, slots, instrument, amount)
     support_effects.apply(s, slots, instrument, amount)
     assert_firms_agree(model, s)
-    column = {0: "quality", 1: "productivity", 2: "visibility", 3: "cash"}[instrument]
+    column = {0: "quality", 1: "equipment", 2: "visibility", 3: "cash"}[instrument]
     assert (getattr(s.firms, column) != getattr(before, column)).sum() > 30  # it did something
 
 

@@ -44,6 +44,7 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "utilisation": (np.float64, 0.0),
     "support": (np.float64, 0.0),
     "support_total": (np.float64, 0.0),
+    "equipment": (np.float64, 0.0),  # machine stock from equipment grants, in wage units
     "uid": (np.int64, -1),
 }
 

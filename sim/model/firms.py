@@ -66,12 +66,15 @@ def learn(model: ClusterModel) -> None:
 
 
 def account(model: ClusterModel) -> None:
-    """Value added, commissions to traders, wages and overheads, profit and cash."""
-    p = model.config.firms
+    """Value added, commissions to traders, machines' upkeep, wages and overheads, profit and
+    cash; bought visibility fades and machines depreciate."""
+    p, k = model.config.firms, model.config.instruments
     terms = fk.Terms(
         commission_rate=p.trader_commission,
         cost_per_worker=p.wage + p.overhead_per_worker,
-        visibility_kept=1 - model.config.instruments.visibility_decay,
+        visibility_kept=1 - k.visibility_decay,
+        equipment_running_cost=float(k.equipment_running_cost),
+        equipment_kept=1 - float(k.equipment_depreciation),
     )
     fk.settle(columns_of(model.firms, fk.Accounts), terms)
 

@@ -20,7 +20,7 @@ from sim.model.support import (
     productivity_gap,
     recipients,
 )
-from sim.scenario.codes import COACHING, EQUIPMENT, INSTRUMENTS, LINKAGE
+from sim.scenario.codes import COACHING, INSTRUMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -212,7 +212,7 @@ def deliver(
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
     pot = delivered[:, None] * mix  # [cluster, instrument]
     takeup = kernels.TakeUp(voluntary=bool(pol.voluntary), takeup_cost=float(k.takeup_cost))
-    receives, per_cluster, helped, in_supported = kernels.choose_recipients(
+    receives, per_cluster, helped, offered, taken = kernels.choose_recipients(
         kernels.Asked(asked, perceived), f.cluster, applicant, delivered, pot, takeup
     )
     share = pot / np.maximum(per_cluster, 1)
@@ -220,19 +220,15 @@ def deliver(
     public, growth = kernels.grant(
         recipients(model), effects(model), asked, receives, share, cofinance, gap
     )
-    for instrument in (COACHING, EQUIPMENT):  # instrument by instrument, as support arrived
-        slots, logs = kernels.received(asked, receives, growth, instrument)
-        f.productivity[slots] *= np.exp(logs)
+    # only coaching moves productivity (equipment adds to the machine stock, in grant)
+    slots, logs = kernels.received(asked, receives, growth, COACHING)
+    f.productivity[slots] *= np.exp(logs)
     spent = leaked.copy()
     for instrument in range(len(INSTRUMENTS)):
         if per_cluster[:, instrument].any():
             spent += public[:, instrument]
-    if pol.voluntary:
-        offered, taken = in_supported, per_cluster[:, COACHING].sum()
-    else:
-        # Enrolled firms still choose whether to show up for coaching and linkage.
-        offered = 2 * in_supported
-        taken = per_cluster[:, COACHING].sum() + per_cluster[:, LINKAGE].sum()
+    # take-up: firm-instrument pairs received over pairs on offer (a positive pot), all four
+    # instruments, in both participation modes
     model.takeup_offered += int(offered)
     model.takeup_taken += int(taken)
     size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size

@@ -53,6 +53,7 @@ from sim.model.production import (
     visibility,
 )
 from sim.model.results import RunResult
+from sim.model.support import equipped_capacity
 from sim.model.ties import HorizontalTies, PartnerIndex
 from sim.model.world import build_clusters, build_regions, populate_firms
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
@@ -211,7 +212,7 @@ class ClusterModel(mesa.Model):
         The founders' customer bases start at the value of what they can make (firms sized to
         their customers when the world began); from then on only competitiveness moves them."""
         f, m = self.firms, self.market
-        f.output_capacity[:] = f.workers * output_per_worker(self)
+        f.output_capacity[:] = equipped_capacity(self, f.workers * output_per_worker(self))
         sellers = np.flatnonzero(f.stage != UPSTREAM)
         eligible = eligible_segments(self, sellers)
         f.segment[sellers] = N_SEGMENTS - 1 - np.argmax(eligible[:, ::-1], axis=1)

@@ -139,7 +139,9 @@ def _aggregate() -> list[Outcome]:
         a(
             "takeup_rate",
             SHARE,
-            "support taken up / offered since policy start (NaN before any offer)",
+            "firm-instrument pairs received / offered since policy start, all four "
+            "instruments (offered: each firm of a cluster whose pot for the instrument is "
+            "positive; NaN before any offer)",
         ),
         a(
             "small_producer_va_share",

@@ -28,6 +28,7 @@ def rates(model: ClusterModel) -> Rates:
         input_coefficient=float(p.input_coefficient),
         labour_cost=float(p.wage + p.overhead_per_worker),
         upstream_output_factor=float(p.upstream_output_factor),
+        equipment_effect=float(model.config.instruments.equipment_effect),
         local_reliability=float(p.local_reliability),
         outside_reliability=float(p.outside_reliability),
         shortfall=float(p.shortfall),

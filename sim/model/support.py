@@ -2,8 +2,9 @@
 
 The same rules hold in every regime. A regime changes who gets support and in which mix; how
 much that helps follows from the firms' state: coaching pays where the firm is far from the
-frontier and can absorb it, equipment where it sells all it makes, market linkage where it
-cannot sell what it makes, credit where cash is short.
+frontier and can absorb it, equipment (capacity, with upkeep) where it has more orders than it
+can make, market linkage (visibility) where a market has room and the firm spare capacity,
+credit where cash is short.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from sim.model.kernels import support as kernels
 from sim.model.kernels.compiled import columns_of
-from sim.scenario.codes import COACHING, EQUIPMENT, INSTRUMENTS
+from sim.scenario.codes import COACHING, INSTRUMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -123,7 +124,7 @@ def apply_support(
     growth = kernels.support_firms(
         recipients(model), effects(model), slots, instrument, amount, gap
     )
-    if instrument in (COACHING, EQUIPMENT):
+    if instrument == COACHING:  # equipment adds to the machine stock instead (capacity)
         f.productivity[slots] *= np.exp(growth)
 
 
@@ -134,12 +135,19 @@ def effects(model: ClusterModel) -> kernels.Effects:
         coaching_dose_cost=float(k.coaching_dose_cost),
         coaching_effect=float(k.coaching_effect),
         coaching_quality_effect=float(k.coaching_quality_effect),
-        equipment_effect=float(k.equipment_effect),
         linkage_dose_cost=float(k.linkage_dose_cost),
         linkage_visibility=float(k.linkage_visibility),
         linkage_knowledge=float(k.linkage_knowledge),
         max_grant_per_worker=MAX_GRANT_PER_WORKER,
     )
+
+
+def equipped_capacity(model: ClusterModel, nominal: np.ndarray) -> np.ndarray:
+    """Capacity ``nominal`` (workers x output per worker, per firm) raised by each firm's
+    machine stock (``kernels.equipped``): what equipment grants buy."""
+    f = model.firms
+    effect = float(model.config.instruments.equipment_effect)
+    return kernels.equipped_capacities(nominal, f.equipment, f.workers, effect)
 
 
 def recipients(model: ClusterModel) -> kernels.Recipients:

@@ -98,9 +98,11 @@ def sell(snapshot, failure_draws: np.ndarray | None = None, rules=None) -> Simpl
     has_supplier, member = f.supplier >= 0, f.member.astype(float)
     joint_action = snapshot.joint_action[f.cluster]
 
-    # "Capacity = workers x productivity (upstream: x upstream_output_factor, in input units)"
+    # "Capacity = workers x productivity (upstream: x upstream_output_factor, in input units)
+    # x (1 + equipment_effect x e / (1 + e)), e = machine stock per worker"
     per_worker = f.productivity * np.where(upstream, p.upstream_output_factor, 1.0)
-    nominal = f.workers * per_worker
+    e = f.equipment / np.maximum(f.workers, 1.0)
+    nominal = f.workers * per_worker * (1 + c.instruments.equipment_effect * e / (1 + e))
     # "a producer's inputs fail with probability 1 - reliability (higher with a local
     # supplier), cutting capacity by shortfall" (one draw per producer, in slot order)
     draws = rng.random(int(producer.sum()))

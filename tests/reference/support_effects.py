@@ -4,10 +4,10 @@ Reference for ``sim.model.support.apply_support`` (``apply``, ``productivity_gap
 the grant path of ``sim.model.government.deliver`` (``deliver``).
 
     Coaching dose d = amount / dose cost: log productivity += coaching_effect x d x absorptive
-    x gap; quality += coaching_quality_effect x d x absorptive x (1 - quality). Equipment: log
-    productivity += equipment_effect x e / (1 + e) with e per worker. Market linkage:
-    visibility += linkage_visibility x d (decays at visibility_decay), knowledge rises.
-    Credit: cash.
+    x gap; quality += coaching_quality_effect x d x absorptive x (1 - quality). Equipment: the
+    amount adds to the firm's machine stock (which raises capacity, see "Production"; labour
+    productivity does not move). Market linkage: visibility += linkage_visibility x d (decays
+    at visibility_decay), knowledge rises. Credit: cash.
 
 Written as a plain loop over the receiving firms, one firm at a time. Two things the ODD leaves
 open are taken from the code and marked below: coaching also adds knowledge (``0.05 x d x (1 -
@@ -31,7 +31,6 @@ class SupportRules:
     coaching_dose_cost: float
     coaching_effect: float
     coaching_quality_effect: float
-    equipment_effect: float
     linkage_dose_cost: float
     linkage_visibility: float
     linkage_knowledge: float
@@ -41,7 +40,7 @@ class SupportRules:
 def rules(snapshot) -> SupportRules:
     k = snapshot.config.instruments
     return SupportRules(
-        k.coaching_dose_cost, k.coaching_effect, k.coaching_quality_effect, k.equipment_effect,
+        k.coaching_dose_cost, k.coaching_effect, k.coaching_quality_effect,
         k.linkage_dose_cost, k.linkage_visibility, k.linkage_knowledge,
     )  # fmt: skip
 
@@ -74,9 +73,8 @@ def take(firms, slot: int, instrument: int, amount: float, gap: float, r: Suppor
         # (from the code) coaching adds knowledge too
         firms.knowledge[slot] += r.coaching_knowledge * d * (1 - firms.knowledge[slot])
     elif instrument == EQUIPMENT:
-        # "log productivity += equipment_effect x e / (1 + e) with e per worker"
-        e = amount / max(firms.workers[slot], 1.0)
-        log_growth = r.equipment_effect * e / (1 + e)
+        # "the amount adds to the firm's machine stock"
+        firms.equipment[slot] += amount
     elif instrument == LINKAGE:
         # "visibility += linkage_visibility x d", "knowledge rises"
         d = amount / r.linkage_dose_cost
@@ -112,7 +110,7 @@ def apply(snapshot, slots, instrument: int, amount, gap=None, r: SupportRules | 
             for slot, a in zip(slots, amount, strict=True)
         ]
     )
-    if instrument in (COACHING, EQUIPMENT):
+    if instrument == COACHING:
         f.productivity[slots] *= np.exp(log_growth)
 
 
@@ -170,9 +168,8 @@ def deliver(snapshot, allocation, mix, applicant, asked, perceived, region_capac
             f.cash[slot] -= total - public  # the firm's own co-financing
             log_growth[row, j] = take(f, slot, j, total, gap[slot], r)
             public_spent[c, j] += public
-    for j in (COACHING, EQUIPMENT):  # numpy's exp over each instrument's recipients
-        rows = np.flatnonzero(receives[:, j])
-        f.productivity[asked[rows]] *= np.exp(log_growth[rows, j])
+    rows = np.flatnonzero(receives[:, COACHING])  # numpy's exp over coaching's recipients
+    f.productivity[asked[rows]] *= np.exp(log_growth[rows, COACHING])
     spent = leaked.copy()
     for j in range(n_instruments):
         if recipients[:, j].any():

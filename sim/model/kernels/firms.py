@@ -36,6 +36,7 @@ class Accounts(NamedTuple):
     cash: np.ndarray  # written
     age: np.ndarray  # written
     visibility: np.ndarray  # written (it fades)
+    equipment: np.ndarray  # written (it depreciates)
 
 
 class Terms(NamedTuple):
@@ -44,6 +45,8 @@ class Terms(NamedTuple):
     commission_rate: float  # traders' commission on the sales of the firms tied to them
     cost_per_worker: float  # wage and overhead
     visibility_kept: float  # 1 - visibility decay
+    equipment_running_cost: float  # bought upkeep per unit of machine stock
+    equipment_kept: float  # 1 - equipment depreciation
 
 
 class Investors(NamedTuple):
@@ -232,7 +235,8 @@ def scale_at(values: np.ndarray, nodes: np.ndarray, factor: np.ndarray) -> None:
 # ---- accounts and investment ------------------------------------------------------------------
 @kernel
 def settle(firms: Accounts, terms: Terms) -> None:
-    """Value added after commissions paid and earned, profit, cash, age, fading visibility.
+    """Value added after commissions paid and earned and the machines' running cost (bought
+    services), profit, cash, age, fading visibility, depreciating machine stock.
 
     Commissions are first summed per trader in slot order, as ``np.bincount`` does (it also
     adds untied firms' 0.0 to bin 0, which never changes a sum that starts at +0.0), then each
@@ -246,11 +250,13 @@ def settle(firms: Accounts, terms: Terms) -> None:
             earned[trader[i]] += commission_rate * sales[i]
     for i in range(len(trader)):
         commission = commission_rate * sales[i] if trader[i] >= 0 else 0.0
-        value_added[i] = sales[i] - materials[i] - commission + earned[i]
+        upkeep = terms.equipment_running_cost * firms.equipment[i]
+        value_added[i] = sales[i] - materials[i] - commission + earned[i] - upkeep
         profit[i] = value_added[i] - workers[i] * cost_per_worker
         cash[i] += profit[i]
         firms.age[i] += 1
         firms.visibility[i] *= terms.visibility_kept
+        firms.equipment[i] *= terms.equipment_kept
 
 
 @kernel

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.kernels.compiled import kernel
+from sim.model.kernels.support import equipped
 from sim.scenario.codes import EXPORT, N_SEGMENTS, PRODUCER, UPSTREAM
 
 
@@ -27,6 +28,7 @@ class Rates(NamedTuple):
     input_coefficient: float
     labour_cost: float  # wage + overhead, per worker
     upstream_output_factor: float
+    equipment_effect: float  # capacity gain of a full machine stock (sim.model.support)
     local_reliability: float
     outside_reliability: float
     shortfall: float
@@ -239,6 +241,7 @@ class Producers(NamedTuple):
     trader: np.ndarray
     quality: np.ndarray
     knowledge: np.ndarray
+    equipment: np.ndarray  # machine stock: raises capacity, not labour productivity
     output_capacity: np.ndarray  # written
 
 
@@ -354,6 +357,7 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
         firms.quality,
         firms.knowledge,
     )
+    equipment = firms.equipment
     cluster_joint_action, cluster_product = clusters.joint_action, clusters.product
     reference_cost, threshold = market.reference_cost, market.threshold
     n = len(stage)
@@ -367,7 +371,7 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
     for i in range(n):
         st, tied, c = stage[i], supplier[i], cluster[i]
         per_worker = output_per_worker(st, productivity[i], r)
-        nominal_i = workers[i] * per_worker
+        nominal_i = equipped(workers[i] * per_worker, equipment[i], workers[i], r.equipment_effect)
         reliability = r.local_reliability if tied >= 0 else r.outside_reliability
         is_producer = st == PRODUCER
         fails = is_producer & (failure_draw[producer] >= reliability)

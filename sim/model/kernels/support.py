@@ -22,7 +22,6 @@ class Effects(NamedTuple):
     coaching_dose_cost: float
     coaching_effect: float
     coaching_quality_effect: float
-    equipment_effect: float
     linkage_dose_cost: float
     linkage_visibility: float
     linkage_knowledge: float
@@ -39,6 +38,7 @@ class Recipients(NamedTuple):
     knowledge: np.ndarray
     visibility: np.ndarray
     cash: np.ndarray
+    equipment: np.ndarray
     support: np.ndarray
     support_total: np.ndarray
 
@@ -61,6 +61,27 @@ class TakeUp(NamedTuple):
 def _unit(x: float) -> float:
     """``np.clip(x, 0, 1)`` (NaN stays NaN); two selects, no branch to mispredict."""
     return cap_at(floor_at(x, 0.0), 1.0)
+
+
+@kernel
+def equipped(nominal: float, equipment: float, workers: float, effect: float) -> float:
+    """Capacity ``nominal`` (workers x output per worker) raised by the firm's machine stock,
+    with diminishing returns to the stock per worker: ``nominal x (1 + effect x e / (1 + e))``,
+    ``e = equipment / max(workers, 1)``. Without machines (``e = 0``) it is ``nominal`` exactly.
+    """
+    e = equipment / floor_at(workers, 1.0)
+    return nominal * (1 + effect * e / (1 + e))
+
+
+@kernel
+def equipped_capacities(
+    nominal: np.ndarray, equipment: np.ndarray, workers: np.ndarray, effect: float
+) -> np.ndarray:
+    """``equipped`` for every firm."""
+    capacity = np.empty(len(nominal))
+    for i in range(len(nominal)):
+        capacity[i] = equipped(nominal[i], equipment[i], workers[i], effect)
+    return capacity
 
 
 # ---- what firms need --------------------------------------------------------------------------
@@ -317,27 +338,28 @@ def choose_recipients(
     delivered: np.ndarray,
     pot: np.ndarray,
     takeup: TakeUp,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
     per slot; ``delivered`` and ``pot``: per cluster and [cluster, instrument]).
 
     Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
     supported cluster gets equipment and credit, and shows up for coaching and linkage only if
     it looks useful. A firm is helped where it got an instrument it judged useful from a
-    non-empty pot. Returns (receives [row, instrument], recipients per [cluster, instrument],
-    helped firms per cluster, firms in supported clusters).
+    non-empty pot. Take-up counts firm-instrument pairs, every instrument alike: each firm is
+    offered each instrument whose pot in its cluster is positive, and takes it up where it
+    receives it. Returns (receives [row, instrument], recipients per [cluster, instrument],
+    helped firms per cluster, pairs offered, pairs taken up).
     """
     perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
     n_clusters, n_instruments = pot.shape
     receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
     recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
     helped = np.zeros(n_clusters, dtype=np.int64)
-    supported = 0
+    offered = taken = 0
     for row in range(len(asked.slot)):
         c = cluster[asked.slot[row]]
         if not delivered[c] > 0:
             continue
-        supported += 1
         was_helped = False
         for i in range(n_instruments):
             if voluntary:
@@ -347,9 +369,12 @@ def choose_recipients(
                 receiving = useful or i in (EQUIPMENT, CREDIT)
             receives[row, i] = receiving
             recipients[c, i] += receiving
-            was_helped |= useful and pot[c, i] > 0
+            on_offer = pot[c, i] > 0
+            was_helped |= useful and on_offer
+            offered += on_offer
+            taken += receiving and on_offer
         helped[c] += was_helped
-    return receives, recipients, helped, supported
+    return receives, recipients, helped, offered, taken
 
 
 @kernel
@@ -369,8 +394,10 @@ def take_support(
     """What ``amount`` (wage units) of an instrument does to one firm's state.
 
     Returns the log of its productivity growth, which the caller applies with numpy's exp:
-    coaching pays where the firm is far from the frontier (``gap``) and can absorb it,
-    equipment with diminishing returns per worker.
+    coaching pays where the firm is far from the frontier (``gap``) and can absorb it. Equipment
+    adds to the firm's machine stock, which raises its capacity (``equipped``), not its labour
+    productivity, and costs upkeep (``sim.model.kernels.firms.settle``): it pays only where the
+    firm has orders beyond its capacity.
     """
     growth = 0.0
     if instrument == COACHING:
@@ -384,8 +411,7 @@ def take_support(
         )
         firms.knowledge[slot] += 0.05 * dose * (1 - firms.knowledge[slot])
     elif instrument == EQUIPMENT:
-        per_worker = amount / floor_at(firms.workers[slot], 1.0)
-        growth = effects.equipment_effect * per_worker / (1 + per_worker)
+        firms.equipment[slot] += amount
     elif instrument == LINKAGE:
         dose = amount / effects.linkage_dose_cost
         firms.visibility[slot] += effects.linkage_visibility * dose
@@ -407,7 +433,7 @@ def support_firms(
     gap: np.ndarray,
 ) -> np.ndarray:
     """``take_support`` for each of ``slots`` (``gap``: theirs, or empty unless coaching);
-    returns the logs of their productivity growth."""
+    returns the logs of their productivity growth (zero but for coaching)."""
     growth = np.empty(len(slots))
     for k in range(len(slots)):
         firm_gap = gap[k] if instrument == COACHING else 0.0
