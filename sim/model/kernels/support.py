@@ -151,13 +151,18 @@ def assess_needs(
     writing it and another reading it back cost more than this one (measured 1.1 -> 0.65 ms at
     105k firms, although its divisions cannot use SIMD, as the per-cluster sums are scattered).
 
-    Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots).
+    The asked firms' true needs are kept too (``need``, rows as ``perceived``): delivery
+    measures by them how far support met members' needs (``grant``).
+
+    Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots, the
+    asked firms' true needs).
     """
     n_clusters = len(asking)
     gap = np.empty(len(firms.cluster))
     everyone = np.zeros((n_clusters, N_INSTRUMENTS))
     members = np.zeros((n_clusters, N_INSTRUMENTS))
     asked = np.empty(len(perceived), dtype=np.int64)
+    need = np.empty((len(perceived), N_INSTRUMENTS))
     row = 0
     for i in range(len(firms.cluster)):
         c = firms.cluster[i]
@@ -178,9 +183,10 @@ def assess_needs(
             noise = perception_noise * (1 - firms.knowledge[i])
             for j in range(N_INSTRUMENTS):
                 perceived[row, j] = perceived[row, j] * noise + needs[j]
+                need[row, j] = needs[j]
             asked[row] = i
             row += 1
-    return gap, everyone, members, asked
+    return gap, everyone, members, asked, need
 
 
 # ---- per-cluster sums -------------------------------------------------------------------------
@@ -315,41 +321,35 @@ def choose_recipients(
     cluster: np.ndarray,
     applicant: np.ndarray,
     delivered: np.ndarray,
-    pot: np.ndarray,
+    n_instruments: int,
     takeup: TakeUp,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
-    per slot; ``delivered`` and ``pot``: per cluster and [cluster, instrument]).
+    per slot; ``delivered``: per cluster).
 
     Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
     supported cluster gets equipment and credit, and shows up for coaching and linkage only if
-    it looks useful. A firm is helped where it got an instrument it judged useful from a
-    non-empty pot. Returns (receives [row, instrument], recipients per [cluster, instrument],
-    helped firms per cluster, firms in supported clusters).
+    it looks useful. Returns (receives [row, instrument], recipients per [cluster, instrument],
+    firms in supported clusters).
     """
     perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
-    n_clusters, n_instruments = pot.shape
+    n_clusters = len(delivered)
     receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
     recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
-    helped = np.zeros(n_clusters, dtype=np.int64)
     supported = 0
     for row in range(len(asked.slot)):
         c = cluster[asked.slot[row]]
         if not delivered[c] > 0:
             continue
         supported += 1
-        was_helped = False
         for i in range(n_instruments):
             if voluntary:
-                useful = receiving = applicant[asked.slot[row]]
+                receiving = applicant[asked.slot[row]]
             else:
-                useful = perceived[row, i] > takeup_cost
-                receiving = useful or i in (EQUIPMENT, CREDIT)
+                receiving = perceived[row, i] > takeup_cost or i in (EQUIPMENT, CREDIT)
             receives[row, i] = receiving
             recipients[c, i] += receiving
-            was_helped |= useful and pot[c, i] > 0
-        helped[c] += was_helped
-    return receives, recipients, helped, supported
+    return receives, recipients, supported
 
 
 @kernel
@@ -444,19 +444,29 @@ def grant(
     share: np.ndarray,
     cofinance: float,
     gap: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    need: np.ndarray,
+    member: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Give each recipient (a row of ``receives``: a slot in ``asked`` and an instrument) its
     ``share`` of its cluster's pot, up to what it can absorb, topped up by its own
     co-financing, and let the support take effect (``gap``: per slot).
 
     Firm by firm, instruments in order: each firm's state sees the instruments in the same
     order as instrument by instrument, and no firm's support depends on another's state.
+
+    Needs met: a member (``member``: per slot) that receives an instrument has its true need
+    for it (``need``: per row of ``asked``, as assessed before delivery) met in proportion to
+    the doses it received (amount / ``dose_cost``: a full coaching or linkage dose, or as much
+    equipment or credit as it can put to use), capped at the need.
+
     Returns (public money per [cluster, instrument], log productivity growth per [row,
-    instrument], zero where there is none).
+    instrument], zero where there is none, members' needs met per cluster: summed over members
+    and instruments, in the units of ``assess_needs``' needs).
     """
     n_clusters, n_instruments = share.shape
     public_spent = np.zeros((n_clusters, n_instruments))
     growth = np.zeros((len(asked), n_instruments))
+    met = np.zeros(n_clusters)
     for row in range(len(asked)):
         slot = asked[row]
         c = firms.cluster[slot]
@@ -469,4 +479,6 @@ def grant(
             firms.cash[slot] -= total - public
             growth[row, i] = take_support(firms, effects, slot, i, total, gap[slot])
             public_spent[c, i] += public
-    return public_spent, growth
+            if member[slot]:
+                met[c] += need[row, i] * cap_at(total / absorbable, 1.0)
+    return public_spent, growth, met
