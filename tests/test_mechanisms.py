@@ -307,9 +307,9 @@ def test_export_needs_a_trader_tie_or_enough_market_knowledge():
     assert eligible_segments(model, np.array([firm]))[0, EXPORT]
 
 
-def test_legitimacy_grows_with_support_members_find_useful_not_with_support_arriving():
+def test_legitimacy_grows_with_members_needs_met_not_with_support_arriving():
     grown = {}
-    for helped in (0.0, 1.0):
+    for met in (0.0, 1.0):
         model = small_model("top_down", seed=5)
         c = model.clusters
         coordinated = np.flatnonzero(c.coordinator > NO_COORDINATOR)
@@ -320,10 +320,36 @@ def test_legitimacy_grows_with_support_members_find_useful_not_with_support_arri
             coordinated = np.array([0])
         start = c.legitimacy[coordinated].copy()
         c.support_step[:] = 100.0  # support arrives everywhere in both cases
-        c.helped_share[:] = helped
+        c.needs_met[:] = met
         update_coordination(model)
-        grown[helped] = (c.legitimacy[coordinated] - start).mean()
+        grown[met] = (c.legitimacy[coordinated] - start).mean()
     assert grown[1.0] > grown[0.0]
+
+
+def test_appointed_coordinators_gain_no_legitimacy_from_membership():
+    """Members who organised themselves raise an emergent coordinator's legitimacy; an
+    appointed one's members are passive: without needs met it only decays."""
+    from sim.model.coordination import install_appointed
+    from sim.scenario.codes import APPOINTED
+
+    model = small_model(
+        "no_policy",
+        seed=5,
+        coordination__join_rate=0.0,
+        coordination__leave_rate=0.0,
+        coordination__membership_threshold=1,
+    )
+    c, f = model.clusters, model.firms
+    c.coordinator[:], c.legitimacy[:] = NO_COORDINATOR, 0.0
+    install_appointed(model, np.array([0, 1]))
+    f.member[np.isin(f.cluster, [0, 1])] = True  # every firm a member
+    c.coordinator[1] = EMERGENT
+    c.needs_met[:] = 0.0
+    start = c.legitimacy[[0, 1]].copy()
+    update_coordination(model)
+    assert c.coordinator[0] == APPOINTED
+    assert c.legitimacy[0] < start[0]  # appointed: decay only
+    assert c.legitimacy[1] > start[1]  # emergent: its members' organisation builds it
 
 
 def test_joint_action_rises_in_a_crisis_and_fades_after():

@@ -22,7 +22,7 @@ class ClusterState:
     legitimacy: np.ndarray = field(init=False)
     joint_action: np.ndarray = field(init=False)
     mobilisation: np.ndarray = field(init=False)  # memory of recent sales swings (crisis/boom)
-    helped_share: np.ndarray = field(init=False)  # firms that got support they judged useful
+    needs_met: np.ndarray = field(init=False)  # share 0-1 of members' needs support met
     members: np.ndarray = field(init=False)
     # policy
     selected: np.ndarray = field(init=False)  # bool, in the planner's list now
@@ -49,7 +49,7 @@ class ClusterState:
         self.legitimacy = np.zeros(n)
         self.joint_action = np.zeros(n)
         self.mobilisation = np.zeros(n)
-        self.helped_share = np.zeros(n)
+        self.needs_met = np.zeros(n)
         self.members = np.zeros(n)
         self.selected = np.zeros(n, dtype=bool)
         self.ever_selected = np.zeros(n, dtype=bool)

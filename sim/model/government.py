@@ -20,7 +20,7 @@ from sim.model.support import (
     productivity_gap,
     recipients,
 )
-from sim.scenario.codes import COACHING, INSTRUMENTS
+from sim.scenario.codes import APPOINTED, COACHING, INSTRUMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -161,15 +161,65 @@ def blend_mix(model: ClusterModel, needs: np.ndarray, member_needs: np.ndarray) 
     )
 
 
+class BudgetLines(NamedTuple):
+    """Where a quarter's budget went (wage units): ``available`` = ``delivered`` + ``leaked`` +
+    ``coordinators`` + ``unspent``; ``carried`` is the part of ``unspent`` kept for the next
+    quarter (all of it under ``policy.unspent: carry``, none under ``lapse``)."""
+
+    available: float  # budget_per_quarter + what the last quarter carried
+    delivered: float  # public money firms received
+    leaked: float  # lost in delivery where regional capacity is low
+    coordinators: float  # appointed coordinators' running cost
+    unspent: float  # allocated to no cluster, or allocated and not taken up
+    carried: float  # to the next quarter
+
+
+NO_BUDGET = BudgetLines(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def fill_requests(pot: float, weight: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """Share ``pot`` among applicants by ``weight x request``, each capped at its ``request``
+    (water-filling): what a capped applicant cannot use passes to the uncapped ones, until the
+    pot is used or every applicant has its request. What is left stays unallocated."""
+    allocation = np.zeros(len(request))
+    demand = weight * request
+    waiting = demand > 0
+    left = pot
+    while left > 0 and waiting.any():
+        offer = np.where(waiting, left * demand / demand[waiting].sum(), 0.0)
+        full = waiting & (offer >= request)
+        if not full.any():
+            allocation += offer
+            break
+        allocation[full] = request[full]
+        left -= request[full].sum()
+        waiting &= ~full
+    return allocation
+
+
+def coordinators_cost(model: ClusterModel, available: float) -> float:
+    """Appointed coordinators' running cost this quarter, paid before any allocation; when the
+    budget cannot cover it, the coordinators get what there is (no debt is carried)."""
+    c, pol = model.clusters, model.config.policy
+    due = float(np.count_nonzero(c.coordinator == APPOINTED)) * pol.appointed_coordinator_cost
+    return min(due, available)
+
+
 def allocate(
-    model: ClusterModel, applicant: np.ndarray, applying_members: np.ndarray | None = None
+    model: ClusterModel,
+    applicant: np.ndarray,
+    applying_members: np.ndarray | None = None,
+    budget: float | None = None,
 ) -> np.ndarray:
-    """Budget per cluster: a designated/selected pot by weight, an open pot by application.
+    """Budget per cluster: a designated/selected pot by weight, an open pot by application
+    (``fill_requests``: shared by weight x request, capped at the request, the excess passed
+    on to uncapped applicants).
 
     ``applying_members``: applicants among each cluster's members, if the caller counted them.
+    ``budget``: the money to allocate (default ``policy.budget_per_quarter``).
     """
     c, pol = model.clusters, model.config.policy
-    budget = pol.budget_per_quarter
+    budget = pol.budget_per_quarter if budget is None else budget
     allocation = np.zeros(c.count)
     selected_weight = np.where(c.selected, c.weight, 0.0)
     if selected_weight.sum() > 0:
@@ -182,10 +232,14 @@ def allocate(
             model.config.instruments.coaching_dose_cost
             * (1 - pol.cofinancing_share * pol.voluntary)
         )
-        demand = c.weight * request
-        if demand.sum() > 0:
-            allocation += np.minimum(budget * pol.open_share * demand / demand.sum(), request)
+        allocation += fill_requests(budget * pol.open_share, c.weight, request)
     return allocation
+
+
+def leakage(model: ClusterModel, allocation: np.ndarray) -> np.ndarray:
+    """Budget lost in delivery per cluster, where its region's capacity is low."""
+    capacity = model.regions.capacity[model.clusters.region]
+    return allocation * model.config.policy.delivery_leakage * (1 - capacity)
 
 
 def deliver(
@@ -196,30 +250,37 @@ def deliver(
     asked: np.ndarray,
     perceived: np.ndarray,
     gap: np.ndarray | None = None,
-    size: np.ndarray | None = None,
+    need: np.ndarray | None = None,
+    member_needs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Regional governments deliver: leakage where capacity is low; firms take up what fits.
 
     ``perceived`` holds the perceived needs of the firms in ``asked`` (sorted slots, a superset
-    of every firm in a cluster that receives anything). ``gap`` and ``size`` (firms per
-    cluster): if the caller has them. Returns budget spent per cluster (delivered support plus
-    what leaked on the way).
+    of every firm in a cluster that receives anything). ``gap``: if the caller has it.
+    ``need`` (the asked firms' true needs) and ``member_needs`` (members' total needs per
+    [cluster, instrument], both from ``assess_needs``) set ``clusters.needs_met``: members'
+    needs met / their total need (without them it is left as it was). Returns budget spent per
+    cluster (delivered support plus what leaked on the way).
     """
     f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
-    capacity = model.regions.capacity[c.region]
-    leaked = allocation * pol.delivery_leakage * (1 - capacity)
+    leaked = leakage(model, allocation)
     delivered = allocation - leaked
     cofinance = pol.cofinancing_share if pol.voluntary else 0.0
     pot = delivered[:, None] * mix  # [cluster, instrument]
     takeup = kernels.TakeUp(voluntary=bool(pol.voluntary), takeup_cost=float(k.takeup_cost))
-    receives, per_cluster, helped, offered, taken = kernels.choose_recipients(
+    receives, per_cluster, offered, taken = kernels.choose_recipients(
         kernels.Asked(asked, perceived), f.cluster, applicant, delivered, pot, takeup
     )
     share = pot / np.maximum(per_cluster, 1)
     gap = productivity_gap(model) if gap is None else gap
-    public, growth = kernels.grant(
-        recipients(model), effects(model), asked, receives, share, cofinance, gap
+    known_need = need is not None and member_needs is not None
+    need = need if known_need else np.zeros_like(perceived)
+    public, growth, met = kernels.grant(
+        recipients(model), effects(model), asked, receives, share, cofinance, gap, need, f.member
     )
+    if known_need:
+        total_need = member_needs.sum(axis=1)
+        c.needs_met = np.where(total_need > 0, met / np.maximum(total_need, 1e-12), 0.0)
     # only coaching moves productivity (equipment adds to the machine stock, in grant)
     slots, logs = kernels.received(asked, receives, growth, COACHING)
     f.productivity[slots] *= np.exp(logs)
@@ -231,8 +292,6 @@ def deliver(
     # instruments, in both participation modes
     model.takeup_offered += int(offered)
     model.takeup_taken += int(taken)
-    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
-    c.helped_share = helped / np.maximum(size, 1)
     return spent
 
 
@@ -241,10 +300,14 @@ def govern(model: ClusterModel) -> None:
     c, f, pol = model.clusters, model.firms, model.config.policy
     c.support_step[:] = 0
     f.support[:] = 0
+    model.budget = NO_BUDGET
     if not model.config.policy_active:
         return
     if model.policy_quarter % pol.planning_cycle == 0:
         plan(model)
+    # The budget: this quarter's, plus what the last one carried; coordinators are paid first.
+    available = pol.budget_per_quarter + model.budget_carried
+    coordinators = coordinators_cost(model, available)
     # Nothing in a quarter of government moves firms between clusters: count them once.
     size = kernels.firms_per_cluster(f.cluster, c.count)
     # Support can only reach selected clusters and (through the open pot) organised ones, so
@@ -261,10 +324,29 @@ def govern(model: ClusterModel) -> None:
     applying_members = kernels.mark_applicants(
         applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
     )
-    allocation = allocate(model, applicant, applying_members)
-    spent = deliver(model, allocation, mix, applicant, asked, perceived, assessed.gap, size)
+    money = available - coordinators
+    allocation = allocate(model, applicant, applying_members, money)
+    spent = deliver(
+        model,
+        allocation,
+        mix,
+        applicant,
+        asked,
+        perceived,
+        assessed.gap,
+        assessed.need,
+        assessed.member_needs,
+    )
     c.support_step[:] = spent
     c.support_total += spent
     c.support_since_plan += spent
     c.last_mix = mix
-    model.budget_spent += spent.sum()
+    # Left over: what no cluster was allocated, and what allocations left unused (a pot for an
+    # instrument nobody took up, shares above what recipients could absorb).
+    leaked = float(leakage(model, allocation).sum())
+    delivered = float(spent.sum()) - leaked
+    unspent = max(money - float(spent.sum()), 0.0)
+    carried = unspent if pol.unspent == "carry" else 0.0
+    model.budget_carried = carried
+    model.budget = BudgetLines(available, delivered, leaked, coordinators, unspent, carried)
+    model.budget_spent += spent.sum() + coordinators

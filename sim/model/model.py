@@ -33,7 +33,7 @@ from sim.model.firms import (
     learn,
     update_ties,
 )
-from sim.model.government import known_potential
+from sim.model.government import NO_BUDGET, BudgetLines, known_potential
 from sim.model.kernels.ties import cut_ties_to_dead
 from sim.model.market import Market
 from sim.model.metrics import (
@@ -116,6 +116,8 @@ class ClusterModel(mesa.Model):
         ]
 
         self.budget_spent = 0.0
+        self.budget_carried = 0.0  # unspent budget the next quarter may spend
+        self.budget: BudgetLines = NO_BUDGET  # this quarter's budget lines
         self.takeup_offered = 0
         self.takeup_taken = 0
         self.entries_step = 0
@@ -127,6 +129,8 @@ class ClusterModel(mesa.Model):
         self._founder_max_uid = int(self.firms.uid.max())
         self.founders = self.firms.n_alive
         self.budget_spent = 0.0
+        self.budget_carried = 0.0
+        self.budget = NO_BUDGET
         self._aggregate_rows: list[dict[str, float]] = []
         self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
         self._collect()

@@ -123,11 +123,41 @@ def _aggregate() -> list[Outcome]:
         a("joint_action", "index 0-1", "clusters' joint action, weighted by their firms"),
         a("coordinators_emergent", "clusters", "clusters with an emergent coordinator"),
         a("coordinators_appointed", "clusters", "clusters with an appointed coordinator"),
-        a("support", MONEY, "support spent this quarter, delivery leakage included"),
+        a(
+            "support",
+            MONEY,
+            "support spent on clusters this quarter, delivery leakage included "
+            "(budget_delivered + budget_leaked)",
+        ),
         a(
             "budget_spent",
             "wage units, cumulative since policy start",
-            "support spent since policy start",
+            "budget spent since policy start: support (delivery leakage included) and appointed "
+            "coordinators' running cost",
+        ),
+        a(
+            "budget_available",
+            MONEY,
+            "budget this quarter: budget_per_quarter + what the last quarter carried (0 without "
+            "a policy) = delivered + leaked + coordinators + unspent",
+        ),
+        a("budget_delivered", MONEY, "public money firms received this quarter"),
+        a("budget_leaked", MONEY, "budget lost in delivery this quarter (low regional capacity)"),
+        a(
+            "budget_coordinators",
+            MONEY,
+            "appointed coordinators' running cost paid this quarter",
+        ),
+        a(
+            "budget_unspent",
+            MONEY,
+            "budget left unspent this quarter: allocated to no cluster or not taken up "
+            "(carried or lapsed, by policy.unspent)",
+        ),
+        a(
+            "budget_carried",
+            MONEY,
+            "unspent budget carried to the next quarter (0 when policy.unspent is lapse)",
         ),
         a("supported_clusters", "clusters", "clusters that received support this quarter"),
         a(
@@ -251,7 +281,12 @@ def _summary(aggregate: list[Outcome]) -> list[Outcome]:
             "wage units",
             "value added summed over policy quarters 1 .. end",
         ),
-        s("budget_spent", "wage units", "support spent over the run"),
+        s(
+            "budget_spent",
+            "wage units",
+            "budget spent over the run: support (leakage included) and appointed coordinators' "
+            "running cost",
+        ),
         s("exits_total", "firms", "exits over policy quarters 1 .. end"),
         s("entries_total", "firms", "entries over policy quarters 1 .. end"),
     ]

@@ -79,6 +79,7 @@ class Assessment(NamedTuple):
     member_needs: np.ndarray  # [cluster, instrument] summed over its members
     asked: np.ndarray  # slots of the firms in the clusters asked, in order
     perceived: np.ndarray  # [row of asked, instrument]: true need plus perception noise
+    need: np.ndarray  # [row of asked, instrument]: true need
 
 
 def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> Assessment:
@@ -92,7 +93,7 @@ def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> A
     frontier = frontiers(model, size)
     n_asked = int(size[asking].sum())
     perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
-    gap, needs, member_needs, asked = kernels.assess_needs(
+    gap, needs, member_needs, asked, need = kernels.assess_needs(
         columns_of(f, kernels.NeedsInputs),
         model.clusters.product,
         frontier,
@@ -101,7 +102,7 @@ def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> A
         float(model.config.instruments.perception_noise),
         perceived,
     )
-    return Assessment(gap, needs, member_needs, asked, perceived)
+    return Assessment(gap, needs, member_needs, asked, perceived, need)
 
 
 def apply_support(

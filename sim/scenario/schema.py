@@ -421,6 +421,18 @@ class Policy(Strict):
     delivery_leakage: float = _field(
         0.4, 0, 1, "Share of support lost where regional capacity is zero. Assumed."
     )
+    appointed_coordinator_cost: float = _field(
+        2.0,
+        0,
+        1000,
+        "Running cost of one appointed coordinator per quarter (wage units: a facilitator's "
+        "salary and office), paid from the budget before allocation. Assumed.",
+    )
+    unspent: Literal["carry", "lapse"] = Field(
+        "carry",
+        description="Budget a quarter leaves unspent is carried to the next quarter (carry) or "
+        "returned to the treasury (lapse). A policy choice; assumed.",
+    )
 
 
 class Run(Strict):

@@ -53,7 +53,7 @@ class Coordinating(NamedTuple):
 
     coordinator: np.ndarray  # written
     legitimacy: np.ndarray  # written
-    helped_share: np.ndarray
+    needs_met: np.ndarray
     mobilisation: np.ndarray
 
 
@@ -143,10 +143,13 @@ def coordinators_and_joint_action(clusters, size, members, threshold, p):
             n_dissolving += 1
         has_coordinator = coordinator[k] > NO_COORDINATOR
         member_share = members[k] / max(size[k], 1)
-        # Legitimacy grows with membership and with benefits members feel (support they judged
-        # useful), not with support merely arriving.
+        # Legitimacy grows with the benefits members feel: the share of their needs support met
+        # (not support merely arriving). An emergent coordinator also rises from the members who
+        # organised themselves; an appointed one starts with passive members and gains only
+        # from needs met.
+        organised = member_share if coordinator[k] == EMERGENT else 0.0
         old = legitimacy[k]
-        gain = p.legitimacy_gain * (member_share + clusters.helped_share[k]) * (1 - old)
+        gain = p.legitimacy_gain * (organised + clusters.needs_met[k]) * (1 - old)
         new_legitimacy[k] = old + gain - p.legitimacy_decay * old if has_coordinator else 0.0
         # Members act together as far as someone coordinates them: a coordinator's legitimacy,
         # or weaker informal organisation; mobilisation in a crisis or boom intensifies it.

@@ -172,13 +172,18 @@ def assess_needs(
     writing it and another reading it back cost more than this one (measured 1.1 -> 0.65 ms at
     105k firms, although its divisions cannot use SIMD, as the per-cluster sums are scattered).
 
-    Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots).
+    The asked firms' true needs are kept too (``need``, rows as ``perceived``): delivery
+    measures by them how far support met members' needs (``grant``).
+
+    Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots, the
+    asked firms' true needs).
     """
     n_clusters = len(asking)
     gap = np.empty(len(firms.cluster))
     everyone = np.zeros((n_clusters, N_INSTRUMENTS))
     members = np.zeros((n_clusters, N_INSTRUMENTS))
     asked = np.empty(len(perceived), dtype=np.int64)
+    need = np.empty((len(perceived), N_INSTRUMENTS))
     row = 0
     for i in range(len(firms.cluster)):
         c = firms.cluster[i]
@@ -199,9 +204,10 @@ def assess_needs(
             noise = perception_noise * (1 - firms.knowledge[i])
             for j in range(N_INSTRUMENTS):
                 perceived[row, j] = perceived[row, j] * noise + needs[j]
+                need[row, j] = needs[j]
             asked[row] = i
             row += 1
-    return gap, everyone, members, asked
+    return gap, everyone, members, asked, need
 
 
 # ---- per-cluster sums -------------------------------------------------------------------------
@@ -338,43 +344,37 @@ def choose_recipients(
     delivered: np.ndarray,
     pot: np.ndarray,
     takeup: TakeUp,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
-    per slot; ``delivered`` and ``pot``: per cluster and [cluster, instrument]).
+    per slot; ``delivered``: per cluster; ``pot``: per [cluster, instrument]).
 
     Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
     supported cluster gets equipment and credit, and shows up for coaching and linkage only if
-    it looks useful. A firm is helped where it got an instrument it judged useful from a
-    non-empty pot. Take-up counts firm-instrument pairs, every instrument alike: each firm is
+    it looks useful. Take-up counts firm-instrument pairs, every instrument alike: each firm is
     offered each instrument whose pot in its cluster is positive, and takes it up where it
     receives it. Returns (receives [row, instrument], recipients per [cluster, instrument],
-    helped firms per cluster, pairs offered, pairs taken up).
+    pairs offered, pairs taken up).
     """
     perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
     n_clusters, n_instruments = pot.shape
     receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
     recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
-    helped = np.zeros(n_clusters, dtype=np.int64)
     offered = taken = 0
     for row in range(len(asked.slot)):
         c = cluster[asked.slot[row]]
         if not delivered[c] > 0:
             continue
-        was_helped = False
         for i in range(n_instruments):
             if voluntary:
-                useful = receiving = applicant[asked.slot[row]]
+                receiving = applicant[asked.slot[row]]
             else:
-                useful = perceived[row, i] > takeup_cost
-                receiving = useful or i in (EQUIPMENT, CREDIT)
+                receiving = perceived[row, i] > takeup_cost or i in (EQUIPMENT, CREDIT)
             receives[row, i] = receiving
             recipients[c, i] += receiving
             on_offer = pot[c, i] > 0
-            was_helped |= useful and on_offer
             offered += on_offer
             taken += receiving and on_offer
-        helped[c] += was_helped
-    return receives, recipients, helped, offered, taken
+    return receives, recipients, offered, taken
 
 
 @kernel
@@ -470,19 +470,29 @@ def grant(
     share: np.ndarray,
     cofinance: float,
     gap: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    need: np.ndarray,
+    member: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Give each recipient (a row of ``receives``: a slot in ``asked`` and an instrument) its
     ``share`` of its cluster's pot, up to what it can absorb, topped up by its own
     co-financing, and let the support take effect (``gap``: per slot).
 
     Firm by firm, instruments in order: each firm's state sees the instruments in the same
     order as instrument by instrument, and no firm's support depends on another's state.
+
+    Needs met: a member (``member``: per slot) that receives an instrument has its true need
+    for it (``need``: per row of ``asked``, as assessed before delivery) met in proportion to
+    the doses it received (amount / ``dose_cost``: a full coaching or linkage dose, or as much
+    equipment or credit as it can put to use), capped at the need.
+
     Returns (public money per [cluster, instrument], log productivity growth per [row,
-    instrument], zero where there is none).
+    instrument], zero where there is none, members' needs met per cluster: summed over members
+    and instruments, in the units of ``assess_needs``' needs).
     """
     n_clusters, n_instruments = share.shape
     public_spent = np.zeros((n_clusters, n_instruments))
     growth = np.zeros((len(asked), n_instruments))
+    met = np.zeros(n_clusters)
     for row in range(len(asked)):
         slot = asked[row]
         c = firms.cluster[slot]
@@ -495,4 +505,6 @@ def grant(
             firms.cash[slot] -= total - public
             growth[row, i] = take_support(firms, effects, slot, i, total, gap[slot])
             public_spent[c, i] += public
-    return public_spent, growth
+            if member[slot]:
+                met[c] += need[row, i] * cap_at(total / absorbable, 1.0)
+    return public_spent, growth, met
