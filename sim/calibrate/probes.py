@@ -88,9 +88,14 @@ def capacity_absorption(seed: int, overrides: dict | None = None) -> dict[str, f
     treated = _final_year(policy, designated)
     control = _final_year(twin, designated)
     extra_sales = treated.sales - control.sales
+    extra_capacity = treated.capacity - control.capacity
+    # a ratio only where support added capacity (1% or more): otherwise it divides by noise
+    added = extra_capacity >= 0.01 * control.capacity
     return {
-        "extra_units_over_extra_capacity": (treated.units - control.units)
-        / max(treated.capacity - control.capacity, 1e-9),
+        "extra_units_over_extra_capacity": (treated.units - control.units) / extra_capacity
+        if added
+        else float("nan"),
+        "extra_capacity_share": extra_capacity / max(control.capacity, 1e-9),
         "share_from_outside": -(treated.outside_sales - control.outside_sales)
         / max(abs(extra_sales), 1e-9),
         "share_from_other_clusters": -(treated.other_sales - control.other_sales)

@@ -38,6 +38,18 @@ def install_appointed(model: ClusterModel, clusters: np.ndarray) -> None:
         model.add_coordinator(int(cluster), APPOINTED)
 
 
+def withdraw_appointed(model: ClusterModel, keep: np.ndarray) -> None:
+    """Government withdraws the coordinators it appointed in clusters no longer in its
+    programme (``keep``: bool per cluster): it pays its facilitators only while it supports
+    the cluster. Emergent coordinators are the members' and stay."""
+    c = model.clusters
+    dropped = np.flatnonzero((c.coordinator == APPOINTED) & ~keep)
+    c.coordinator[dropped] = NO_COORDINATOR
+    c.legitimacy[dropped] = 0.0
+    for cluster in dropped:
+        model.remove_coordinator(int(cluster))
+
+
 def update_coordination(model: ClusterModel) -> None:
     """One quarter of associational life, for every cluster at once: sales swings mobilise
     firms, firms join and leave, coordinators emerge or dissolve, legitimacy and joint action

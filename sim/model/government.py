@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.model.coordination import install_appointed
+from sim.model.coordination import install_appointed, withdraw_appointed
 from sim.model.kernels import support as kernels
 from sim.model.support import (
     assess_needs,
@@ -138,6 +138,7 @@ def plan(model: ClusterModel) -> None:
         c.selected[chosen] = True
         c.ever_selected |= c.selected
         if pol.appointed_coordinators:
+            withdraw_appointed(model, c.selected)
             install_appointed(model, chosen)
     c.va_per_worker_at_plan = va_per_worker(model, totals)
     c.support_since_plan[:] = 0
