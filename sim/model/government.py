@@ -15,12 +15,13 @@ import numpy as np
 from sim.model.coordination import install_appointed, withdraw_appointed
 from sim.model.kernels import support as kernels
 from sim.model.support import (
+    MAX_GRANT_PER_WORKER,
     assess_needs,
     effects,
     productivity_gap,
     recipients,
 )
-from sim.scenario.codes import APPOINTED, COACHING, INSTRUMENTS
+from sim.scenario.codes import APPOINTED, COACHING, CREDIT, EQUIPMENT, INSTRUMENTS, LINKAGE
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -211,13 +212,16 @@ def allocate(
     applicant: np.ndarray,
     applying_members: np.ndarray | None = None,
     budget: float | None = None,
+    mix: np.ndarray | None = None,
 ) -> np.ndarray:
     """Budget per cluster: a designated/selected pot by weight, an open pot by application
     (``fill_requests``: shared by weight x request, capped at the request, the excess passed
     on to uncapped applicants).
 
     ``applying_members``: applicants among each cluster's members, if the caller counted them.
-    ``budget``: the money to allocate (default ``policy.budget_per_quarter``).
+    ``budget``: the money to allocate (default ``policy.budget_per_quarter``). ``mix``: the
+    instrument shares per cluster; an applicant requests a full package of it (without it, a
+    coaching dose), net of co-financing.
     """
     c, pol = model.clusters, model.config.policy
     budget = pol.budget_per_quarter if budget is None else budget
@@ -230,11 +234,28 @@ def allocate(
         if applying_members is None:
             applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
         request = np.where(c.coordinator > 0, applying_members, 0.0) * (
-            model.config.instruments.coaching_dose_cost
-            * (1 - pol.cofinancing_share * pol.voluntary)
+            package_cost(model, mix) * (1 - pol.cofinancing_share * pol.voluntary)
         )
         allocation += fill_requests(budget * pol.open_share, c.weight, request)
     return allocation
+
+
+def package_cost(model: ClusterModel, mix: np.ndarray | None) -> np.ndarray | float:
+    """What one firm of each cluster can use of its instrument mix in a quarter: a coaching
+    dose, a linkage dose, and equipment and credit up to ``MAX_GRANT_PER_WORKER`` per worker
+    (at the cluster's mean firm size), weighted by the mix."""
+    k = model.config.instruments
+    if mix is None:
+        return k.coaching_dose_cost
+    f, c = model.firms, model.clusters
+    size = np.maximum(kernels.firms_per_cluster(f.cluster, c.count), 1)
+    workers = cluster_sums(model, f.workers) / size
+    per_firm = np.empty_like(mix)
+    per_firm[:, COACHING] = k.coaching_dose_cost
+    per_firm[:, LINKAGE] = k.linkage_dose_cost
+    per_firm[:, EQUIPMENT] = MAX_GRANT_PER_WORKER * workers
+    per_firm[:, CREDIT] = MAX_GRANT_PER_WORKER * workers
+    return (mix * per_firm).sum(axis=1)
 
 
 def leakage(model: ClusterModel, allocation: np.ndarray) -> np.ndarray:
@@ -326,7 +347,7 @@ def govern(model: ClusterModel) -> None:
         applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
     )
     money = available - coordinators
-    allocation = allocate(model, applicant, applying_members, money)
+    allocation = allocate(model, applicant, applying_members, money, mix)
     spent = deliver(
         model,
         allocation,
