@@ -20,6 +20,7 @@ help:
 	@echo "make exp-regimes (exp-decomposition, exp-where-top-down-works, exp-resilience,"
 	@echo "     exp-sensitivity-morris, exp-sensitivity-sobol, exp-indonesia)   one experiment"
 	@echo "make validate   check the stylized facts (pattern-oriented modelling)"
+	@echo "make probes     four mechanism probes on paired runs (sim/calibrate/probes.py)"
 	@echo "make bench      benchmarks (bench-quick, bench-phases)"
 	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
 
@@ -133,6 +134,11 @@ exp-indonesia: $(STAMP)
 
 experiments: exp-regimes exp-decomposition exp-where-top-down-works exp-resilience \
 	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validate
+
+# mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending
+.PHONY: probes
+probes: $(STAMP)
+	$(BIN)/python -m sim.calibrate.probes --seeds 8 --out results/probes
 
 # pattern-oriented validation: prints each stylized fact, observed vs target (failures are findings)
 validate: $(STAMP)
