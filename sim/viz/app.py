@@ -79,7 +79,9 @@ def Overview(model: VizModel) -> solara.Element:
         solara.Text(ingredients, classes=["klaster-ingredients"], style={"font-size": "0.85em"})
         if controls.settings.value != s:
             solara.Warning("Regime controls changed: press Reset to rebuild the model with them.")
-        solara.HTML(unsafe_innerHTML=html_table(figures.headline_table(model), "klaster-table"))
+        with model.lock:
+            headline = figures.headline_table(model)
+        solara.HTML(unsafe_innerHTML=html_table(headline, "klaster-table"))
         timing = model.timing
         if timing.history:
             solara.Text(
@@ -98,15 +100,19 @@ def ClusterMapView(model: VizModel) -> solara.Element:
             values=["competitiveness", "type"],
             dense=True,
         )
-        Plot(figures.cluster_map(model, controls.colour_by.value, FIGURE_WIDTH))
+        with model.lock:
+            fig = figures.cluster_map(model, controls.colour_by.value, FIGURE_WIDTH)
+        Plot(fig)
     return column
 
 
 def NetworkView(model: VizModel) -> solara.Element:
-    choices = figures.cluster_choices(model)
-    chosen = controls.network_cluster.value
-    if chosen is None or chosen not in choices.values():
-        chosen = figures.default_cluster(model)
+    with model.lock:
+        choices = figures.cluster_choices(model)
+        chosen = controls.network_cluster.value
+        if chosen is None or chosen not in choices.values():
+            chosen = figures.default_cluster(model)
+        fig = figures.firm_network(model, chosen, FIGURE_WIDTH)
     label = next(k for k, v in choices.items() if v == chosen)
     with solara.Column(gap="0px") as column:
         solara.Select(
@@ -115,16 +121,19 @@ def NetworkView(model: VizModel) -> solara.Element:
             values=list(choices),
             on_value=lambda v: controls.network_cluster.set(choices[v]),
         )
-        Plot(figures.firm_network(model, chosen, FIGURE_WIDTH))
+        Plot(fig)
     return column
 
 
 def SeriesView(model: VizModel) -> solara.Element:
-    return Plot(figures.outcome_series(model, FIGURE_WIDTH))
+    with model.lock:
+        fig = figures.outcome_series(model, FIGURE_WIDTH)
+    return Plot(fig)
 
 
 def SupportView(model: VizModel) -> solara.Element:
-    table = figures.support_table(model)
+    with model.lock:
+        table = figures.support_table(model)
     with solara.Column(gap="4px", classes=["klaster-support"]) as column:
         solara.HTML(
             tag="div",

@@ -8,6 +8,7 @@ a class whose keywords are the controls. The twin runs the no-policy preset with
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -129,6 +130,9 @@ class VizModel(ClusterModel):
         elif callable(settings):
             settings = settings()
         self.settings: PolicySettings = settings
+        # Play steps the model in another thread while the panels read it: a step and a
+        # panel's reading of the firm arrays (whose rows move at exit and entry) never overlap
+        self.lock = threading.RLock()
         super().__init__(scenario=settings.preset, seed=seed, overrides=settings.overrides())
         self.timing = StepTiming()
         self.shocks: list[ShockRecord] = []
@@ -139,12 +143,13 @@ class VizModel(ClusterModel):
         )
 
     def step(self) -> None:
-        started = time.perf_counter()
-        super().step()
-        middle = time.perf_counter()
-        if self.baseline is not None:
-            self.baseline.step()
-        ended = time.perf_counter()
+        with self.lock:
+            started = time.perf_counter()
+            super().step()
+            middle = time.perf_counter()
+            if self.baseline is not None:
+                self.baseline.step()
+            ended = time.perf_counter()
         self.timing.model_ms = (middle - started) * 1000
         self.timing.baseline_ms = (ended - middle) * 1000
         self.timing.history.append((ended - started) * 1000)

@@ -296,3 +296,19 @@ def test_outcome_readers_see_complete_steps_while_a_step_is_being_recorded() -> 
     long = model.cluster_history()
     assert len(long) == steps * clusters and (long["step"].max() == steps - 1)
     assert model.cluster_table().equals(table_before)
+
+
+def test_a_step_waits_for_a_panel_reading_the_model() -> None:
+    """Play steps the model in another thread: while a panel holds the model's lock (reading
+    firm arrays whose rows move at exit and entry), a step does not start."""
+    import threading
+
+    model = VizModel(preset="top_down", seed=1, baseline=False)
+    recorded = len(model.history())  # (Mesa counts a step before the model's own step runs)
+    with model.lock:
+        stepping = threading.Thread(target=model.step)
+        stepping.start()
+        stepping.join(timeout=0.5)
+        assert stepping.is_alive() and len(model.history()) == recorded
+    stepping.join(timeout=30)
+    assert len(model.history()) == recorded + 1
