@@ -159,6 +159,8 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
         "value_added": float(value_added),
         "va_per_worker": float(value_added / max(employment, 1e-9)),
         "market_share": float(m.inside_sales.sum() / max(demand.sum(), 1e-12)),
+        "demand": float(demand.sum()),
+        "outside_sales": float(m.outside_sales.sum()),
     }
     for s, segment in enumerate(SEGMENTS):
         row[f"market_share_{segment}"] = float(

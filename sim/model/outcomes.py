@@ -84,6 +84,18 @@ def _aggregate() -> list[Outcome]:
             "share of all final demand (value) won by the model's firms against outside "
             "competitors",
         ),
+        a(
+            "demand",
+            MONEY,
+            "final demand of every product x segment market (value, shocks applied): what all "
+            "sellers can sell at most; against a paired twin, its change is market growth",
+        ),
+        a(
+            "outside_sales",
+            MONEY,
+            "what outside competitors sold in the model's markets: against a paired twin, a fall "
+            "is sales the model's firms took from them",
+        ),
     ]
     rows += [
         a(
@@ -245,6 +257,8 @@ FINAL_YEAR_MEANS: tuple[str, ...] = (
     "value_added",
     "va_per_worker",
     "market_share",
+    "demand",
+    "outside_sales",
     "export_share",
     "employment",
     "firms",

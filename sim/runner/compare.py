@@ -24,20 +24,35 @@ TABLE_OUTCOMES: tuple[str, ...] = (
     "share_unsupported",
     "budget_spent",
     "va_gain_per_budget",
+    "sales_from_outside",
+    "sales_from_market_growth",
 )
 
 
 def add_baseline_gains(runs: pd.DataFrame) -> pd.DataFrame:
-    """Value added gained over the no-policy run with the same seed, per unit of budget spent."""
+    """Against the no-policy run with the same seed: value added gained, per unit of budget
+    spent, and where the model's firms' extra sales came from in the final year: taken from
+    outside competitors (their sales fell), or market growth (demand rose; zero when demand is
+    the same in both runs, as common random numbers make it)."""
     runs = runs.copy()
+    gains = ("va_gain", "va_gain_per_budget", "sales_from_outside", "sales_from_market_growth")
     if BASELINE not in set(runs["scenario"]):
-        runs["va_gain"] = np.nan
-        runs["va_gain_per_budget"] = np.nan
+        for name in gains:
+            runs[name] = np.nan
         return runs
-    baseline = runs[runs["scenario"] == BASELINE].set_index("seed")["cumulative_value_added"]
-    runs["va_gain"] = runs["cumulative_value_added"] - runs["seed"].map(baseline)
+    baseline = runs[runs["scenario"] == BASELINE].set_index("seed")
+    runs["va_gain"] = runs["cumulative_value_added"] - runs["seed"].map(
+        baseline["cumulative_value_added"]
+    )
     spent = runs["budget_spent"].where(runs["budget_spent"] > 0)
     runs["va_gain_per_budget"] = runs["va_gain"] / spent
+    if {"outside_sales", "demand"} <= set(runs.columns):
+        runs["sales_from_outside"] = (
+            runs["seed"].map(baseline["outside_sales"]) - runs["outside_sales"]
+        )
+        runs["sales_from_market_growth"] = runs["demand"] - runs["seed"].map(baseline["demand"])
+    else:
+        runs["sales_from_outside"] = runs["sales_from_market_growth"] = np.nan
     return runs
 
 
