@@ -40,7 +40,7 @@ FINAL_YEAR = 4  # quarters averaged at the end of a run
 
 
 @dataclass
-class Market:
+class FinalYear:
     """Final-year means of what the designated clusters, the others and outside sell."""
 
     units: float
@@ -52,7 +52,7 @@ class Market:
     demand: float
 
 
-def _final_year(model: ClusterModel, designated: np.ndarray) -> Market:
+def _final_year(model: ClusterModel, designated: np.ndarray) -> FinalYear:
     """Step the model to the end of its run, averaging the last year."""
     rows = []
     while model.steps < model.config.run.steps:
@@ -74,7 +74,7 @@ def _final_year(model: ClusterModel, designated: np.ndarray) -> Market:
                 demand,
             )
         )
-    return Market(*np.mean(np.asarray(rows, dtype=float), axis=0))
+    return FinalYear(*np.mean(np.asarray(rows, dtype=float), axis=0))
 
 
 def capacity_absorption(seed: int, overrides: dict | None = None) -> dict[str, float]:

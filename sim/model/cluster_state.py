@@ -35,7 +35,6 @@ class ClusterState:
     # history used by coordination, monitoring and typology
     sales: np.ndarray = field(init=False)
     sales_previous: np.ndarray = field(init=False)
-    sales_history: np.ndarray = field(init=False)  # rolling 4 quarters: what a planner observes
     # a cluster's own buyer network: its quarterly growth (a trend), and exp of it
     niche_growth: np.ndarray = field(init=False)
     niche_factor: np.ndarray = field(init=False)
@@ -60,7 +59,6 @@ class ClusterState:
         self.last_mix = np.zeros((n, 4))
         self.sales = np.zeros(n)
         self.sales_previous = np.zeros(n)
-        self.sales_history = np.zeros((4, n))
         self.niche_growth = np.zeros(n)
         self.niche_factor = np.ones(n)
         self.va_per_worker_at_plan = np.full(n, np.nan)

@@ -71,8 +71,7 @@ def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> n
     c, m = model.clusters, model.market
     reach = (cluster_totals(model) if totals is None else totals).reach.copy()
     reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
-    recovery = np.log1p((1 - m.shock_multiplier) * m._recovery / m.shock_multiplier)
-    return (reach * (m.growth + recovery)[c.product]).sum(axis=1) + c.niche_growth
+    return (reach * (m.growth + m.returning_demand())[c.product]).sum(axis=1) + c.niche_growth
 
 
 def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
@@ -213,6 +212,7 @@ def allocate(
     applying_members: np.ndarray | None = None,
     budget: float | None = None,
     mix: np.ndarray | None = None,
+    size: np.ndarray | None = None,
 ) -> np.ndarray:
     """Budget per cluster: a designated/selected pot by weight, an open pot by application
     (``fill_requests``: shared by weight x request, capped at the request, the excess passed
@@ -221,7 +221,7 @@ def allocate(
     ``applying_members``: applicants among each cluster's members, if the caller counted them.
     ``budget``: the money to allocate (default ``policy.budget_per_quarter``). ``mix``: the
     instrument shares per cluster; an applicant requests a full package of it (without it, a
-    coaching dose), net of co-financing.
+    coaching dose), net of co-financing. ``size``: firms per cluster, if the caller has it.
     """
     c, pol = model.clusters, model.config.policy
     budget = pol.budget_per_quarter if budget is None else budget
@@ -234,13 +234,15 @@ def allocate(
         if applying_members is None:
             applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
         request = np.where(c.coordinator > 0, applying_members, 0.0) * (
-            package_cost(model, mix) * (1 - pol.cofinancing_share * pol.voluntary)
+            package_cost(model, mix, size) * (1 - pol.cofinancing_share * pol.voluntary)
         )
         allocation += fill_requests(budget * pol.open_share, c.weight, request)
     return allocation
 
 
-def package_cost(model: ClusterModel, mix: np.ndarray | None) -> np.ndarray | float:
+def package_cost(
+    model: ClusterModel, mix: np.ndarray | None, size: np.ndarray | None = None
+) -> np.ndarray | float:
     """What one firm of each cluster can use of its instrument mix in a quarter: a coaching
     dose, a linkage dose, and equipment and credit up to ``MAX_GRANT_PER_WORKER`` per worker
     (at the cluster's mean firm size), weighted by the mix."""
@@ -248,8 +250,8 @@ def package_cost(model: ClusterModel, mix: np.ndarray | None) -> np.ndarray | fl
     if mix is None:
         return k.coaching_dose_cost
     f, c = model.firms, model.clusters
-    size = np.maximum(kernels.firms_per_cluster(f.cluster, c.count), 1)
-    workers = cluster_sums(model, f.workers) / size
+    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
+    workers = cluster_sums(model, f.workers) / np.maximum(size, 1)
     per_firm = np.empty_like(mix)
     per_firm[:, COACHING] = k.coaching_dose_cost
     per_firm[:, LINKAGE] = k.linkage_dose_cost
@@ -347,7 +349,7 @@ def govern(model: ClusterModel) -> None:
         applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
     )
     money = available - coordinators
-    allocation = allocate(model, applicant, applying_members, money, mix)
+    allocation = allocate(model, applicant, applying_members, money, mix, size)
     spent = deliver(
         model,
         allocation,

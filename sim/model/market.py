@@ -108,6 +108,12 @@ class Market:
         self.shock_multiplier[index] *= 1 - shock.size
         self._recovery[index] = shock.recovery_rate
 
+    def returning_demand(self) -> np.ndarray:
+        """Per [product, segment]: the log growth of demand that shocked markets regain this
+        quarter as they recover (0 where nothing was lost)."""
+        regained = (1 - self.shock_multiplier) * self._recovery / self.shock_multiplier
+        return np.log1p(regained)
+
     def outside_attractiveness(self) -> np.ndarray:
         """Logit weight of outside competitors per [product, segment]: their customer base
         (``outside_weight``) times a logit over their quality and cost, which improve."""

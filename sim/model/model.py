@@ -278,8 +278,6 @@ class ClusterModel(mesa.Model):
         c = self.clusters
         c.sales_previous = c.sales
         c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
-        c.sales_history[1:] = c.sales_history[:-1]
-        c.sales_history[0] = c.sales
 
     def _exit_and_entry(self) -> None:
         f = self.firms
