@@ -79,7 +79,7 @@ def Overview(model: VizModel) -> solara.Element:
         solara.Text(ingredients, classes=["klaster-ingredients"], style={"font-size": "0.85em"})
         if controls.settings.value != s:
             solara.Warning("Regime controls changed: press Reset to rebuild the model with them.")
-        with model.lock:
+        with model.reading("overview"):
             headline = figures.headline_table(model)
         solara.HTML(unsafe_innerHTML=html_table(headline, "klaster-table"))
         timing = model.timing
@@ -100,14 +100,14 @@ def ClusterMapView(model: VizModel) -> solara.Element:
             values=["competitiveness", "type"],
             dense=True,
         )
-        with model.lock:
+        with model.reading("map"):
             fig = figures.cluster_map(model, controls.colour_by.value, FIGURE_WIDTH)
         Plot(fig)
     return column
 
 
 def NetworkView(model: VizModel) -> solara.Element:
-    with model.lock:
+    with model.reading("network"):
         choices = figures.cluster_choices(model)
         chosen = controls.network_cluster.value
         if chosen is None or chosen not in choices.values():
@@ -126,13 +126,13 @@ def NetworkView(model: VizModel) -> solara.Element:
 
 
 def SeriesView(model: VizModel) -> solara.Element:
-    with model.lock:
+    with model.reading("series"):
         fig = figures.outcome_series(model, FIGURE_WIDTH)
     return Plot(fig)
 
 
 def SupportView(model: VizModel) -> solara.Element:
-    with model.lock:
+    with model.reading("support"):
         table = figures.support_table(model)
     with solara.Column(gap="4px", classes=["klaster-support"]) as column:
         solara.HTML(

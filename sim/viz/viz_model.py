@@ -8,9 +8,10 @@ a class whose keywords are the controls. The twin runs the no-policy preset with
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -22,6 +23,9 @@ from sim.scenario.files import load_scenario
 from sim.scenario.presets import BASELINE
 
 # control name -> dotted scenario key it overrides
+# the panels of the browser view that read the model each step (sim/viz/app.py)
+PANELS: tuple[str, ...] = ("overview", "map", "network", "series", "support")
+
 POLICY_KEYS: dict[str, str] = {
     "planning_quality": "policy.planning_quality",
     "market_attention": "policy.market_attention",
@@ -133,6 +137,12 @@ class VizModel(ClusterModel):
         # Play steps the model in another thread while the panels read it: a step and a
         # panel's reading of the firm arrays (whose rows move at exit and entry) never overlap
         self.lock = threading.RLock()
+        # and once a browser shows the model, Play waits for the panels to draw a step before
+        # taking the next: a render that every step interrupted would never finish
+        self._drawn = threading.Event()
+        self._drawn.set()
+        self._to_draw: set[str] = set()
+        self._viewed = False
         super().__init__(scenario=settings.preset, seed=seed, overrides=settings.overrides())
         self.timing = StepTiming()
         self.shocks: list[ShockRecord] = []
@@ -142,8 +152,23 @@ class VizModel(ClusterModel):
             ClusterModel(scenario=BASELINE, seed=seed) if baseline and not is_baseline else None
         )
 
-    def step(self) -> None:
+    @contextlib.contextmanager
+    def reading(self, panel: str) -> Iterator[None]:
+        """A panel reads the model (under the lock); when every panel has drawn the last
+        step, Play may take the next."""
         with self.lock:
+            yield
+            self._viewed = True
+            self._to_draw.discard(panel)
+            if not self._to_draw:
+                self._drawn.set()
+
+    def step(self) -> None:
+        if self._viewed:  # at most a few seconds: a panel that is not shown must not stop Play
+            self._drawn.wait(timeout=3.0)
+        with self.lock:
+            self._to_draw = set(PANELS)
+            self._drawn.clear()
             started = time.perf_counter()
             super().step()
             middle = time.perf_counter()

@@ -312,3 +312,27 @@ def test_a_step_waits_for_a_panel_reading_the_model() -> None:
         assert stepping.is_alive() and len(model.history()) == recorded
     stepping.join(timeout=30)
     assert len(model.history()) == recorded + 1
+
+
+def test_play_waits_for_the_panels_to_draw_the_last_step() -> None:
+    """Once the panels have read the model, the next step waits until every panel has drawn
+    the last one (or a few seconds pass): a render never starts over at every step."""
+    import threading
+
+    from sim.viz.viz_model import PANELS
+
+    model = VizModel(preset="top_down", seed=1, baseline=False)
+    for panel in PANELS:
+        with model.reading(panel):
+            pass
+    model.step()
+    recorded = len(model.history())
+    stepping = threading.Thread(target=model.step)
+    stepping.start()
+    stepping.join(timeout=0.5)
+    assert stepping.is_alive() and len(model.history()) == recorded  # nothing drawn yet
+    for panel in PANELS:
+        with model.reading(panel):
+            pass
+    stepping.join(timeout=30)
+    assert len(model.history()) == recorded + 1
