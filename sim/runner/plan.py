@@ -17,7 +17,13 @@ from sim.runner.experiment import Experiment, load_experiment
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
 from sim.scenario.errors import InputError
-from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
+from sim.scenario.files import (
+    apply_overrides,
+    build_scenario,
+    load_raw,
+    overrides_label,
+    resolve_scenario_path,
+)
 from sim.scenario.schema import Scenario
 
 
@@ -146,4 +152,5 @@ def _override(
     try:
         return apply_overrides(raw, values)
     except InputError as exc:
-        raise InputError(f"{path}: {section}: {str(exc).removeprefix('--set ')}") from None
+        detail = str(exc).removeprefix(f"{overrides_label(values)} ")
+        raise InputError(f"{path}: {section}: {detail}") from None
