@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.runner.design import design_points
-from sim.runner.experiment import Experiment, load_experiment
+from sim.runner.experiment import Experiment, load_experiment, resolve_experiment_path
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
 from sim.scenario.errors import InputError
@@ -92,7 +92,7 @@ def run_key(
 
 def make_plan(experiment_path: str | Path) -> Plan:
     """Read the experiment, expand its design, validate every point, and list the runs in order."""
-    path = Path(experiment_path)
+    path = resolve_experiment_path(experiment_path)
     experiment = load_experiment(path)
     bases = [_read_base(path, i, entry, experiment) for i, entry in enumerate(experiment.scenarios)]
     plan = Plan(experiment=experiment, path=path, bases=bases, points=[])
