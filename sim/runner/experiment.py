@@ -188,12 +188,14 @@ class Experiment(Strict):
         ge=0,
         description="Root of every run's seed; see seeds.",
     )
-    seeds: Literal["independent", "common"] = Field(
+    seeds: Literal["independent", "common", "paired"] = Field(
         "independent",
         description="independent: run (point, replicate) gets SeedSequence(master_seed, "
         "spawn_key=(point, replicate)), a different world for every run. common: spawn_key="
         "(replicate,), so replicate r of every point (every scenario and design point) runs on "
         "the same seed: common random numbers, for comparing scenarios paired by replicate. "
+        "paired: spawn_key=(design point, replicate), the same seeds for every scenario at a "
+        "design point and other seeds at other points (scenario discovery). "
         "Keep independent for Morris/Sobol, whose estimators assume independent run noise.",
     )
     steps: int | None = Field(

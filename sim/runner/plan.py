@@ -106,8 +106,10 @@ def make_plan(experiment_path: str | Path) -> Plan:
             )
     version = model_version()
     for point in plan.points:
+        # paired seeds follow the design point whatever the scenario (sim.runner.seeds)
+        seed_point = point.index % len(rows) if experiment.seeds == "paired" else point.index
         for replicate in range(experiment.replicates):
-            seed = run_seed(experiment.master_seed, point.index, replicate, experiment.seeds)
+            seed = run_seed(experiment.master_seed, seed_point, replicate, experiment.seeds)
             key = run_key(point.scenario_hash, point.params, seed, version, experiment.outcomes)
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan
