@@ -5,8 +5,10 @@ PRIM (Friedman & Fisher 1999; Bryant & Lempert 2010) as EMA Workbench implements
 PRIM peels the sampled space one thin slice at a time, keeping the points where the outcome holds
 denser and denser; each step of its peeling trajectory is a box with a coverage (share of all
 cases of interest inside it) and a density (share of the points inside it that are cases). The
-box reported here is the densest one that still covers at least ``MIN_COVERAGE`` of the cases:
-a rule stated in advance, not picked by eye.
+box reported here is the densest one that still covers at least ``MIN_COVERAGE`` of the cases
+and restricts at most ``MAX_RESTRICTED`` parameters (a box of many narrow limits fitted to a few
+cases says little; Bryant & Lempert 2010 ask for boxes a reader can interpret): a rule stated in
+advance, not picked by eye.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 MIN_COVERAGE = 0.5
+MAX_RESTRICTED = 3
 INSTALL_HINT = (
     'PRIM comes from EMA Workbench, an optional extra: pip install "klaster[ema]" '
     "(make install includes it), then rebuild the report."
@@ -97,7 +100,8 @@ def _box(result, x: pd.DataFrame) -> Box:
     trajectory["restricted"] = [
         len(_restricted(lims, initial)) for lims in result.box_lims[: len(trajectory)]
     ]
-    eligible = trajectory.index[trajectory["coverage"] >= MIN_COVERAGE]
+    covering = trajectory["coverage"] >= MIN_COVERAGE
+    eligible = trajectory.index[covering & (trajectory["restricted"] <= MAX_RESTRICTED)]
     chosen = int(trajectory.loc[eligible, "density"].idxmax()) if len(eligible) else 0
     lims = result.box_lims[chosen]
     limits = pd.DataFrame(
