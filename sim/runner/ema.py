@@ -7,7 +7,7 @@ A user writes (``pip install "klaster[ema]"``)::
     from sim.runner.ema import ema_model
 
     model = ema_model("top_down", uncertainties=["volatility", "growth_drift"],
-                      levers=["planning_quality"], replicates=3)
+                      levers={"planning_quality": None, "n_designated": (5, 50)}, replicates=3)
     experiments, outcomes = perform_experiments(model, scenarios=50, policies=4)
 
 Parameters are named as ``ClusterModel`` keywords (``volatility``, ``planning_quality``,
