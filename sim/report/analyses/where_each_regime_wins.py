@@ -105,6 +105,7 @@ def analyse_where_each_regime_wins(results: ExperimentResults) -> Section:
         ]
     )
     section.tables.append(("Outcomes of interest: base rate and PRIM box", rates))
+    section.summaries["where_each_regime_wins_rates"] = rates
     if not table.empty:
         section.tables.append(("PRIM boxes: the restricted parameters", table.round(4)))
     if any(d.box is not None for d in found):
