@@ -27,7 +27,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,ema]"
 	$(BIN)/python -m sim.model.warmup  # compile and cache the numba kernels once, not in every run
 	touch $(STAMP)
 
@@ -148,3 +148,17 @@ report: $(STAMP)
 	$(BIN)/klaster report --results results --out results/report.html --summaries results/summary
 	@echo "open results/report.html"
 # --- end experiments & report ---
+
+# --- api (issue 14): scenario discovery and the Python API ---
+# experiments/where_each_regime_wins.yaml -> results/where_each_regime_wins/; `make report` then
+# runs PRIM (EMA Workbench, the ema extra) on where each regime wins. `make api-example` runs
+# examples/api_example.py (docs/python.md).
+.PHONY: exp-where-each-regime-wins api-example
+experiments: exp-where-each-regime-wins
+
+exp-where-each-regime-wins: $(STAMP)
+	$(BIN)/klaster sweep experiments/where_each_regime_wins.yaml --out results/where_each_regime_wins $(EXEC)
+
+api-example: $(STAMP)
+	$(BIN)/python examples/api_example.py
+# --- end api ---

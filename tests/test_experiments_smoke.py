@@ -39,11 +39,14 @@ def test_every_experiment_has_a_matching_smoke_twin() -> None:
 
 
 COMPARISONS = {"regimes", "decomposition", "where_top_down_works", "resilience", "indonesia"}
+DISCOVERY = {"where_each_regime_wins"}  # regimes paired within a point, points independent
 
 
 def test_comparison_experiments_use_common_seeds_and_screening_does_not() -> None:
     for full in FULL:
-        expected = "common" if full.stem in COMPARISONS else None
+        expected = (
+            "common" if full.stem in COMPARISONS else "paired" if full.stem in DISCOVERY else None
+        )
         assert _load(full).get("seeds") == expected, full.name
 
 
@@ -110,6 +113,7 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
         "5a. Sensitivity: Morris",
         "5b. Sensitivity: Sobol",
         "6. Indonesia",
+        "7. Where each regime wins",
     ):
         assert title in page, title
     assert "<script src=" not in page and page.count("PlotlyConfig") == 1

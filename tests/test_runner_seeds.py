@@ -57,6 +57,18 @@ def test_independent_is_the_default_and_gives_every_run_its_own_seed(tmp_path: P
 
 def test_unknown_seed_mode_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="seeds"):
-        _plan(tmp_path, "paired")
+        _plan(tmp_path, "shared")
     with pytest.raises(ValueError):
-        run_seed(1, 0, 0, "paired")  # type: ignore[arg-type]
+        run_seed(1, 0, 0, "shared")  # type: ignore[arg-type]
+
+
+def test_paired_seeds_match_across_scenarios_within_a_design_point(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, "paired")
+    seeds = _seeds(plan)
+    rows = 2  # design points per scenario: points 0, 1 run a.yaml, points 2, 3 run b.yaml
+    for r in range(3):
+        for row in range(rows):
+            assert seeds[(row, r)] == seeds[(rows + row, r)]  # same seeds in both scenarios
+        assert seeds[(0, r)] != seeds[(1, r)]  # another design point, another world
+    assert len({seeds[(0, r)] for r in range(3)}) == 3
+    assert all(seeds[(p, r)] == run_seed(11, p % rows, r, "paired") for p, r in seeds)

@@ -58,14 +58,25 @@ from sim.model.ties import HorizontalTies, PartnerIndex
 from sim.model.world import build_clusters, build_regions, populate_firms
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
 from sim.scenario.files import apply_overrides, build_scenario, load_scenario
+from sim.scenario.parameters import dotted_key
 from sim.scenario.schema import Scenario, Shock
 
+AGGREGATE: tuple[str, ...] = names("aggregate", identifiers=False)
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
 CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
 CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
 
 
-def resolve_scenario(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
+def resolve_scenario(
+    scenario: Scenario | str | Path,
+    overrides: dict[str, Any] | None,
+    parameters: dict[str, Any] | None = None,
+) -> Scenario:
+    """The Scenario a model runs: ``scenario`` with dotted-key ``overrides`` and flat keyword
+    ``parameters`` (``planning_quality=0.9``, see ``sim.scenario.parameters``) applied."""
+    if parameters:
+        flat = {dotted_key(name, "keyword"): value for name, value in parameters.items()}
+        overrides = {**(overrides or {}), **flat}
     if isinstance(scenario, Scenario):
         if not overrides:
             return scenario
@@ -73,22 +84,62 @@ def resolve_scenario(scenario: Scenario | str | Path, overrides: dict[str, Any] 
     return load_scenario(scenario, overrides or None)
 
 
+class OutcomeCollector(mesa.DataCollector):
+    """A ``mesa.DataCollector`` whose model reporters are the registry's aggregate outcomes, and
+    the run's seed (so a row of ``mesa.batch_run`` says how to reproduce it).
+
+    The model computes those outcomes every step anyway (array reductions, ``_collect``); this
+    collector copies the rows it has not seen yet instead of calling reporters again, so
+    ``collect(model)`` and every read agree with ``model.history()``."""
+
+    def __init__(self) -> None:
+        reporters = {name: _reporter(name) for name in AGGREGATE}
+        super().__init__(model_reporters={"seed": "seed", **reporters})
+
+    def collect(self, model: ClusterModel) -> None:  # type: ignore[override]
+        rows = model._aggregate_rows
+        seen = len(self.model_vars["seed"])
+        for row in rows[seen:]:
+            self.model_vars["seed"].append(model.seed)
+            for name in AGGREGATE:
+                self.model_vars[name].append(row[name])
+        if hasattr(self, "_collection_steps"):  # Mesa >= 3.4 indexes rows by step
+            self._collection_steps.extend(range(len(self._collection_steps), len(rows)))
+
+
+def _reporter(name: str):
+    """The declared reporter of one aggregate outcome: its value at the latest step."""
+
+    def report(model: ClusterModel) -> float:
+        return model.latest[name]
+
+    report.__name__ = name
+    return report
+
+
 class ClusterModel(mesa.Model):
     """SME clusters under a policy regime. Keyword arguments only, so Mesa's tools can rebuild it.
 
     ``scenario`` is a Scenario, a file path or a preset name; ``overrides`` maps dotted keys
-    (``"policy.planning_quality"``) to values. Burn-in runs inside the constructor; ``step()``
-    then advances one policy quarter.
+    (``"policy.planning_quality"``) to values; any other keyword names one parameter flat
+    (``planning_quality=0.9``, ``n_designated=25``; unknown names are rejected). Without a seed
+    (``seed=None``, as ``mesa.batch_run`` passes) one is drawn from OS entropy and kept in
+    ``model.seed``; a given seed reproduces the run exactly. Burn-in runs inside the
+    constructor; ``step()`` then advances one policy quarter. ``model.datacollector`` is a Mesa
+    DataCollector of the aggregate outcomes (``sim.model.outcomes``), filled on access.
     """
 
     def __init__(
         self,
         *,
         scenario: Scenario | str | Path = "top_down",
-        seed: int = 0,
+        seed: int | None = None,
         overrides: dict[str, Any] | None = None,
+        **parameters: Any,
     ) -> None:
-        self.config = resolve_scenario(scenario, overrides)
+        self.config = resolve_scenario(scenario, overrides, parameters)
+        if seed is None:  # only then: an explicit seed never touches OS entropy
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
         self.seed = int(seed)
         super().__init__(rng=self.seed)
         s = self.config
@@ -345,6 +396,19 @@ class ClusterModel(mesa.Model):
     @property
     def latest(self) -> dict[str, float]:
         return self._aggregate_rows[-1]
+
+    @property
+    def datacollector(self) -> OutcomeCollector:
+        """Mesa's DataCollector of the aggregate outcomes, one row per step from policy start.
+
+        Made on first access and brought up to date from the rows the model keeps on every
+        access, so a run that never reads it pays nothing per step (``mesa.batch_run`` reads it
+        once, at the end)."""
+        collector = self.__dict__.get("_datacollector")
+        if collector is None:
+            collector = self.__dict__["_datacollector"] = OutcomeCollector()
+        collector.collect(self)
+        return collector
 
     # The browser view reads outcomes while its Play loop steps the model in another thread:
     # readers take a snapshot of complete steps (a step's aggregate row is appended last).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,12 +188,14 @@ class Experiment(Strict):
         ge=0,
         description="Root of every run's seed; see seeds.",
     )
-    seeds: Literal["independent", "common"] = Field(
+    seeds: Literal["independent", "common", "paired"] = Field(
         "independent",
         description="independent: run (point, replicate) gets SeedSequence(master_seed, "
         "spawn_key=(point, replicate)), a different world for every run. common: spawn_key="
         "(replicate,), so replicate r of every point (every scenario and design point) runs on "
         "the same seed: common random numbers, for comparing scenarios paired by replicate. "
+        "paired: spawn_key=(design point, replicate), the same seeds for every scenario at a "
+        "design point and other seeds at other points (scenario discovery). "
         "Keep independent for Morris/Sobol, whose estimators assume independent run noise.",
     )
     steps: int | None = Field(
@@ -263,6 +266,24 @@ class Experiment(Strict):
         elif not value:
             raise ValueError(f"design {design.kind} needs at least one factor under vary")
         return value
+
+
+# The experiment files the package carries (a link to the top-level experiments/ in a checkout,
+# the files themselves in an installed wheel; see sim.scenario.presets).
+EXPERIMENT_DIR = Path(str(files("sim") / "data" / "experiments"))
+
+
+def resolve_experiment_path(name: str | Path) -> Path:
+    """An experiment file by path, else by name among the packaged ones (``regimes``,
+    ``smoke/regimes``, ``experiments/regimes.yaml``: what the docs write works from a wheel)."""
+    path = Path(name)
+    if path.is_file() or path.is_absolute() or path.suffix not in ("", ".yaml"):
+        return path
+    inside = Path(*path.parts[1:]) if path.parts[:1] == ("experiments",) else path
+    for candidate in (EXPERIMENT_DIR / inside, EXPERIMENT_DIR / f"{inside}.yaml"):
+        if candidate.is_file():
+            return candidate
+    return path
 
 
 def load_experiment(path: str | Path) -> Experiment:

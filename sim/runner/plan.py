@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from sim.runner.design import design_points
-from sim.runner.experiment import Experiment, load_experiment
+from sim.runner.experiment import Experiment, load_experiment, resolve_experiment_path
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
 from sim.scenario.errors import InputError
-from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
+from sim.scenario.files import (
+    apply_overrides,
+    build_scenario,
+    load_raw,
+    overrides_label,
+    resolve_scenario_path,
+)
 from sim.scenario.schema import Scenario
 
 
@@ -86,7 +92,7 @@ def run_key(
 
 def make_plan(experiment_path: str | Path) -> Plan:
     """Read the experiment, expand its design, validate every point, and list the runs in order."""
-    path = Path(experiment_path)
+    path = resolve_experiment_path(experiment_path)
     experiment = load_experiment(path)
     bases = [_read_base(path, i, entry, experiment) for i, entry in enumerate(experiment.scenarios)]
     plan = Plan(experiment=experiment, path=path, bases=bases, points=[])
@@ -100,8 +106,10 @@ def make_plan(experiment_path: str | Path) -> Plan:
             )
     version = model_version()
     for point in plan.points:
+        # paired seeds follow the design point whatever the scenario (sim.runner.seeds)
+        seed_point = point.index % len(rows) if experiment.seeds == "paired" else point.index
         for replicate in range(experiment.replicates):
-            seed = run_seed(experiment.master_seed, point.index, replicate, experiment.seeds)
+            seed = run_seed(experiment.master_seed, seed_point, replicate, experiment.seeds)
             key = run_key(point.scenario_hash, point.params, seed, version, experiment.outcomes)
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan
@@ -146,4 +154,5 @@ def _override(
     try:
         return apply_overrides(raw, values)
     except InputError as exc:
-        raise InputError(f"{path}: {section}: {str(exc).removeprefix('--set ')}") from None
+        detail = str(exc).removeprefix(f"{overrides_label(values)} ")
+        raise InputError(f"{path}: {section}: {detail}") from None

@@ -10,6 +10,10 @@ sweep across machines never changes a result.
   (common random numbers). The model gives every regime the same initial world and demand path
   for a given seed, so differences between points, paired by replicate, measure the policy rather
   than the luck of the draw.
+- ``paired``: ``spawn_key=(design point, replicate)`` with the design point counted without the
+  scenario, so every scenario at a design point runs on the same seeds (paired) while different
+  design points run in different worlds (independent). For scenario discovery: regimes are
+  compared within a point, and the points sample the world's uncertainty, seeds included.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ from typing import Literal
 
 import numpy as np
 
-SeedMode = Literal["independent", "common"]
-SEED_MODES: tuple[str, ...] = ("independent", "common")
+SeedMode = Literal["independent", "common", "paired"]
+SEED_MODES: tuple[str, ...] = ("independent", "common", "paired")
 
 
 def run_seed(master_seed: int, point: int, replicate: int, mode: SeedMode = "independent") -> int:
-    """The integer seed of one run (63 bits, accepted by numpy and ``mesa.Model(rng=...)``)."""
+    """The integer seed of one run (63 bits, accepted by numpy and ``mesa.Model(rng=...)``).
+
+    ``point`` is the run's point; for ``paired``, its design point (the same in every scenario).
+    """
     if mode == "common":
         key: tuple[int, ...] = (replicate,)
-    elif mode == "independent":
+    elif mode in ("independent", "paired"):
         key = (point, replicate)
     else:
         raise ValueError(f"unknown seed mode {mode!r}: expected one of {', '.join(SEED_MODES)}")

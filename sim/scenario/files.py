@@ -98,6 +98,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, value
 
 
+def overrides_label(overrides: list[str] | dict[str, Any]) -> str:
+    """How the caller wrote overrides, for messages: the CLI's ``--set`` (a list of KEY=VALUE
+    strings) or Python's ``overrides=`` (a mapping)."""
+    return "--set" if isinstance(overrides, list) else "overrides="
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
     """Apply dotted-key overrides (CLI strings or a mapping) on top of raw scenario data."""
     result = copy.deepcopy(data)
@@ -113,7 +119,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise InputError(f"--set {'.'.join(parts)}: {part} is not a section")
+                label = overrides_label(overrides)
+                raise InputError(f"{label} {'.'.join(parts)}: {part} is not a section")
             node = child
         node[parts[-1]] = value
     return result
@@ -136,7 +143,8 @@ def load_scenario(
     source = str(path)
     if overrides:
         raw = apply_overrides(raw, overrides)
-        source += " (with --set overrides)"
+        label = overrides_label(overrides)
+        source += " (with --set overrides)" if label == "--set" else f" (with {label})"
     scenario = build_scenario(raw, source)
     if scenario.name == "unnamed":
         scenario = scenario.model_copy(update={"name": Path(resolved).stem})

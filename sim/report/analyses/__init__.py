@@ -14,6 +14,7 @@ from sim.report.analyses.indonesia import analyse_indonesia
 from sim.report.analyses.regimes import analyse_regimes
 from sim.report.analyses.resilience import analyse_resilience
 from sim.report.analyses.sensitivity import analyse_morris, analyse_sobol
+from sim.report.analyses.where_each_regime_wins import analyse_where_each_regime_wins
 from sim.report.analyses.where_top_down_works import analyse_where_top_down_works
 from sim.report.results import ExperimentResults
 from sim.report.section import Section
@@ -26,4 +27,5 @@ ANALYSES: dict[str, Callable[[ExperimentResults], Section]] = {
     "sensitivity_morris": analyse_morris,
     "sensitivity_sobol": analyse_sobol,
     "indonesia": analyse_indonesia,
+    "where_each_regime_wins": analyse_where_each_regime_wins,
 }
