@@ -1,4 +1,5 @@
-"""``klaster run SCENARIO``: one simulation, its outcome tables, a manifest and a headline table."""
+"""``klaster run SCENARIO``: one simulation, its outcome tables (with their dictionary in
+``columns.csv``), a manifest and a headline table."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from tqdm import tqdm
 
 from sim.commands.arguments import non_negative_int, positive_int
 from sim.model.simulate import simulate
-from sim.runner.outputs import atomic_folder, write_json, write_table
+from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
+from sim.runner.tables import run_summary, va_index
 from sim.scenario.files import load_scenario
 
 HEADLINE_ROWS = (
+    ("va_index", "Value added index (run mean / policy start - 1)"),
     ("value_added", "Value added per quarter (final year)"),
     ("va_per_worker", "Value added per worker"),
     ("market_share", "Market share vs outside competitors"),
@@ -46,9 +49,16 @@ def main(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc=scenario.name, unit="quarter", disable=args.quiet) as bar:
         result = simulate(scenario, args.seed, args.steps, on_step=lambda done, _: bar.update(1))
     wall = time.perf_counter() - started
+    products = list(scenario.world.products)
     with atomic_folder(out) as folder:
-        write_table(result.aggregate, folder, "aggregate")
-        write_table(result.clusters, folder, "clusters")
+        write_dictionary(
+            folder,
+            [
+                write_table(run_summary(scenario, args.seed, result), folder, "summary", "summary"),
+                write_table(result.aggregate, folder, "aggregate", "aggregate"),
+                write_table(result.clusters, folder, "clusters", "cluster", products),
+            ],
+        )
         write_json(
             {
                 "scenario": scenario.name,
@@ -64,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
         )
     print(f"\n{scenario.name}, seed {args.seed}, {total} quarters in {wall:.2f} s -> {out}")
     width = max(len(label) for _, label in HEADLINE_ROWS)
+    headline = {**result.summary, "va_index": va_index(result.aggregate["value_added"])}
     for key, label in HEADLINE_ROWS:
-        print(f"  {label:<{width}}  {result.summary[key]:>14,.3f}")
+        print(f"  {label:<{width}}  {headline[key]:>14,.3f}")
     return 0
