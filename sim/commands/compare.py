@@ -21,6 +21,7 @@ from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
 from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
 from sim.runner.tables import run_summary
+from sim.scenario.errors import InputError
 from sim.scenario.files import load_scenario
 from sim.scenario.presets import PRESETS
 from sim.scenario.schema import Scenario
@@ -86,6 +87,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a scenario parameter in every scenario, e.g. --set "
         "policy.planning_quality=0.9 (repeatable)",
     )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also export the report's figures to DIR as PNG (300 dpi), SVG and PDF (needs "
+        "Chromium; checked before any run starts)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -100,6 +109,12 @@ def run_one(job: tuple[Scenario, int, int | None]) -> tuple[dict, pd.DataFrame]:
 
 def main(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(name, args.overrides) for name in args.scenarios]
+    if args.figures is not None:
+        from sim.report.export import export_available
+
+        ok, reason = export_available()
+        if not ok:
+            raise InputError(f"--figures {args.figures}: {reason}")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(scenario, seed, args.steps) for scenario in scenarios for seed in seeds]
     started = time.perf_counter()
@@ -128,7 +143,7 @@ def main(args: argparse.Namespace) -> int:
         )
         from sim.report.comparison import write_comparison_report
 
-        write_comparison_report(runs, steps, table, folder / "report.html")
+        named = write_comparison_report(runs, steps, table, folder / "report.html")
         write_json(
             {
                 "scenarios": {s.name: s.content_hash() for s in scenarios},
@@ -146,6 +161,11 @@ def main(args: argparse.Namespace) -> int:
         print(few_seeds_warning(args.seeds))
     print()
     print(format_table(table))
+    if args.figures is not None:
+        from sim.report.export import export_figures
+
+        written = export_figures(named, args.figures)
+        print(f"\nFigures: {len(written)} files -> {args.figures}/ (PNG 300 dpi, SVG, PDF)")
     print(
         f"\nResults: {args.out}/ (runs, steps, comparison as CSV and Parquet; columns.csv "
         "says what every column is; report.html)"
