@@ -16,8 +16,11 @@ import pandas as pd
 from sim.report.analyses import ANALYSES
 from sim.report.results import find_results
 from sim.report.section import Section
-from sim.runner.numbers import MIN_SEEDS
+from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
 from sim.scenario.errors import InputError
+
+# experiments whose intervals are over seeds (the sensitivity screens estimate over the design)
+SEEDED = ("regimes", "decomposition", "where_top_down_works", "resilience", "indonesia")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_sections(results_root: Path) -> tuple[list[Section], list[str]]:
     """Analyse every known experiment found under ``results_root``; name the missing ones."""
     found = find_results(results_root)
-    sections = [ANALYSES[name](found[name]) for name in ANALYSES if name in found]
+    sections = []
+    for name in ANALYSES:
+        if name not in found:
+            continue
+        section = ANALYSES[name](found[name])
+        replicates = found[name].manifest.get("design", {}).get("replicates")
+        if isinstance(replicates, int) and replicates < MIN_SEEDS and name in SEEDED:
+            section.warnings.append(few_seeds_warning(replicates))
+        sections.append(section)
     missing = [name for name in ANALYSES if name not in found]
     return sections, missing
 

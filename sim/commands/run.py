@@ -34,10 +34,29 @@ HEADLINE_ROWS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML file or preset name (e.g. top_down)")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--steps", type=positive_int, default=None, help="policy quarters")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="the run's seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="policy quarters (default: the scenario's run.steps)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/runs/SCENARIO-seedN)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario parameter, e.g. --set policy.planning_quality=0.9 (repeatable)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
