@@ -115,11 +115,13 @@ def test_path_axes_carry_units_and_regimes_keep_their_colour() -> None:
 def test_bands_only_from_enough_seeds() -> None:
     def bands(seeds: int) -> int:
         runs, steps = _runs_and_steps(seeds)
-        (_, paths), *_ = comparison_figures(runs, steps)
+        (_, levels), (_, against_no_policy), *_ = comparison_figures(runs, steps)
+        assert not any(t.fill == "toself" for t in levels.data)  # spread between worlds
+        paths = against_no_policy
         return sum(t.fill == "toself" for t in paths.data), paths.layout.title.text
 
     many, title = bands(MIN_SEEDS)
-    assert many == 4 * len(REGIMES) and "95% band" in title
+    assert many == 4 * (len(REGIMES) - 1) and "95% band" in title
     few, title = bands(MIN_SEEDS - 1)
     assert few == 0 and f"no band below {MIN_SEEDS}" in title
 

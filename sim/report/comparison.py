@@ -41,7 +41,13 @@ def comparison_figures(runs: pd.DataFrame, steps: pd.DataFrame) -> list[tuple[st
     named = [
         (
             "compare_paths",
-            figures.path_panels(steps, found, "scenario", "Outcomes per quarter, by scenario"),
+            figures.path_panels(
+                steps,
+                found,
+                "scenario",
+                "Outcomes per quarter",
+                bands=False,  # levels differ mostly between worlds: see the paired differences
+            ),
         )
     ]
     if BASELINE in scenarios and len(scenarios) > 1:
@@ -52,7 +58,7 @@ def comparison_figures(runs: pd.DataFrame, steps: pd.DataFrame) -> list[tuple[st
                     paired_differences(steps),
                     found,
                     "scenario",
-                    "Difference from no policy in the same world (same seed)",
+                    "Difference from no policy, same world (seed)",
                 ),
             )
         )
@@ -65,7 +71,7 @@ def comparison_figures(runs: pd.DataFrame, steps: pd.DataFrame) -> list[tuple[st
                     policy,
                     "va_gain_per_budget",
                     "scenario",
-                    "Value added gained over no policy (same seed) per unit of budget, per run",
+                    "Value added gained per unit of budget, per run (vs no policy, same seed)",
                     yaxis="value added gained / budget spent (ratio)",
                 ),
             )

@@ -33,6 +33,7 @@ LAYOUT = {
     "height": 440,
     "margin": {"l": 70, "r": 20, "t": 70, "b": 60},
     "font": FONT,
+    "title_font": {"size": 16},
 }
 QUARTER = "policy quarter (0 = policy start)"
 BAND_OPACITY = 0.12
@@ -122,13 +123,13 @@ def path_panels(
     columns: list[str],
     group: str,
     title: str,
-    min_runs: int | None = None,
+    bands: bool = True,
 ) -> go.Figure:
     """One panel per outcome over policy quarters, a mean line per group with a light 95% band
-    (normal approximation over runs); the panel title names the outcome, its y axis the unit."""
+    (normal approximation over runs; ``bands=False`` for levels, whose spread is between worlds
+    rather than about the policy); the panel title names the outcome, its y axis the unit."""
     runs = int(steps.groupby(group)["seed"].nunique().min()) if "seed" in steps else 0
-    runs = runs if min_runs is None else min_runs
-    banded = runs >= MIN_SEEDS
+    banded = bands and runs >= MIN_SEEDS
     rows = (len(columns) + 1) // 2
     names = [heading(c, "aggregate").rsplit(" (", 1) for c in columns]
     fig = make_subplots(
@@ -136,7 +137,7 @@ def path_panels(
         cols=2 if len(columns) > 1 else 1,
         subplot_titles=[n[0] for n in names],
         vertical_spacing=0.16 if rows > 1 else 0.1,
-        horizontal_spacing=0.12,
+        horizontal_spacing=0.16,
     )
     hues = colours(steps[group])
     for i, column in enumerate(columns):
@@ -158,12 +159,21 @@ def path_panels(
                 col + 1,
             )
         unit = names[i][1].rstrip(")") if len(names[i]) > 1 else column
-        fig.update_yaxes(title_text=unit, row=row + 1, col=col + 1)
+        fig.update_yaxes(title_text=unit, tickformat=",", row=row + 1, col=col + 1)
         fig.update_xaxes(title_text=QUARTER, row=row + 1, col=col + 1)
+    fig.update_annotations(font_size=14)  # the panel titles
+    note = _band_note(runs) if bands else f"mean of {runs} runs"
+    height = 330 * rows + 130
     fig.update_layout(
-        title=f"{title} ({_band_note(runs)})",
-        **dict(LAYOUT, height=330 * rows + 90),
-        legend={"orientation": "h", "y": -0.12 if rows == 1 else -0.08},
+        title={"text": f"{title} ({note})", "y": 0.99, "yanchor": "top"},
+        **dict(LAYOUT, height=height, margin=dict(LAYOUT["margin"], t=120)),
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "y": 1 - 50 / height,  # under the title, above the panels
+            "yanchor": "top",
+            "yref": "container",
+        },
     )
     return fig
 

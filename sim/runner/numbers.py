@@ -56,8 +56,8 @@ def interval(
         return "n/a"
     if n < min_seeds:
         return f"{fmt(mean)} (n={n})"
-    if low is None or not math.isfinite(low):
-        return fmt(mean)
+    if low is None or not math.isfinite(low) or fmt(low) == fmt(high):
+        return fmt(mean)  # no interval, or none worth showing (every run gave the same value)
     return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
 
 

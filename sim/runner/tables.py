@@ -329,4 +329,6 @@ def heading(name: str, level: str = "summary") -> str:
     column = describe(name, level)
     unit = SHORT_UNITS.get(name, column.unit)
     short = SHORT_NAMES.get(name, name.replace("_", " "))
+    if level != "summary":  # a per-step column: every quarter, not the final year's mean
+        short = short.removesuffix(", final year")
     return f"{short} ({unit})" if unit else short
