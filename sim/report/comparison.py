@@ -114,7 +114,7 @@ def write_comparison_report(
 <html lang="en"><head><meta charset="utf-8"><title>klaster: regime comparison</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;font-size:13px}} td,th{{border-bottom:1px solid #ddd;
-padding:4px 10px;text-align:right}} th:first-child{{text-align:left}}
+padding:4px 10px;text-align:right}} td{{white-space:nowrap}} th:first-child{{text-align:left}}
 .warn{{background:#fff4e5;border-left:4px solid #e69f00;padding:.5em 1em}}</style></head><body>
 <h1>Regime comparison on the default world</h1>
 <p>{len(runs)} runs: {runs["scenario"].nunique()} scenarios x {seeds} seeds. Each seed is one

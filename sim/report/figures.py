@@ -31,8 +31,10 @@ FONT = {"family": "Arial, Helvetica, sans-serif", "size": 13}
 LAYOUT = {
     "template": "plotly_white",
     "height": 440,
-    "margin": {"l": 70, "r": 20, "t": 70, "b": 60},
+    "margin": {"l": 70, "r": 20, "t": 90, "b": 60},
     "font": FONT,
+    # above the plot, so the plot keeps the full width of a printed page
+    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     "title_font": {"size": 16},
 }
 QUARTER = "policy quarter (0 = policy start)"
@@ -164,16 +166,16 @@ def path_panels(
     fig.update_annotations(font_size=14)  # the panel titles
     note = _band_note(runs) if bands else f"mean of {runs} runs"
     height = 330 * rows + 130
+    legend = {
+        "orientation": "h",
+        "x": 0,
+        "y": 1 - 50 / height,  # under the title, above the panels
+        "yanchor": "top",
+        "yref": "container",
+    }
     fig.update_layout(
         title={"text": f"{title} ({note})", "y": 0.99, "yanchor": "top"},
-        **dict(LAYOUT, height=height, margin=dict(LAYOUT["margin"], t=120)),
-        legend={
-            "orientation": "h",
-            "x": 0,
-            "y": 1 - 50 / height,  # under the title, above the panels
-            "yanchor": "top",
-            "yref": "container",
-        },
+        **dict(LAYOUT, height=height, margin=dict(LAYOUT["margin"], t=120), legend=legend),
     )
     return fig
 
@@ -218,7 +220,7 @@ def distributions(
                 "array": (ci["high"] - ci["mean"]).where(shown, 0),
                 "arrayminus": (ci["mean"] - ci["low"]).where(shown, 0),
             },
-            name=f"mean, 95% CI (from {MIN_SEEDS} runs)",
+            name=f"mean, 95% CI (CI shown from {MIN_SEEDS} runs)",
         )
     )
     fig.update_layout(
@@ -300,9 +302,11 @@ def trajectories(
     title: str,
     yaxis: str,
     facet: str | None = None,
+    bands: bool = True,
 ) -> go.Figure:
     """Mean paths, one line per group with a light 95% band (mean +- 1.96 se over runs) from
-    ``MIN_SEEDS`` runs on; one panel per ``facet`` value."""
+    ``MIN_SEEDS`` runs on; one panel per ``facet`` value. ``bands=False`` for levels, whose
+    spread is mostly between worlds (the paired contrasts carry the uncertainty)."""
     facets = [None] if facet is None else list(pd.unique(table[facet]))
     fig = make_subplots(
         rows=1,
@@ -323,7 +327,7 @@ def trajectories(
                 fig,
                 stats[x],
                 stats["mean"],
-                1.96 * se if runs >= MIN_SEEDS else None,
+                1.96 * se if bands and runs >= MIN_SEEDS else None,
                 str(name),
                 hues[str(name)],
                 col == 1,
@@ -332,7 +336,8 @@ def trajectories(
             )
         fig.update_xaxes(title_text=axis_label(x), row=1, col=col)
     fig.update_yaxes(title_text=yaxis, row=1, col=1)
-    fig.update_layout(title=f"{title} ({_band_note(fewest or 0)})", **LAYOUT)
+    note = _band_note(fewest or 0) if bands else f"mean of {fewest or 0} runs"
+    fig.update_layout(title=f"{title} ({note})", **LAYOUT)
     return fig
 
 

@@ -20,6 +20,7 @@ margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{margin-top:2.2em;border-bottom:1px solid #bbb}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0 1.2em}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
+table.num td{white-space:nowrap}
 td:first-child,th:first-child{text-align:left}
 .q{font-style:italic}.facts td{text-align:left}.reading li{margin:.25em 0}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#b42318;font-weight:600}
@@ -33,6 +34,7 @@ def _table(frame: pd.DataFrame, caption: str) -> str:
         border=0,
         na_rep="n/a",
         float_format=number,
+        classes="num",
         escape=True,
         index=not isinstance(frame.index, pd.RangeIndex),
     )

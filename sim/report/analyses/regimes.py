@@ -112,7 +112,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                 effects,
                 "comparison",
                 "Effect on the value added index (a - b, 95% CI)",
-                "difference in index",
+                "difference in value added index (share of starting value added)",
             ),
         )
     )
@@ -170,8 +170,9 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                     "step",
                     "value_added",
                     "scenario",
-                    "Value added per quarter (mean, 95% band)",
-                    "value added",
+                    "Value added per quarter, by regime",
+                    figures.axis_label("value_added"),
+                    bands=False,  # levels differ mostly between worlds: see the contrasts
                 ),
             )
         )
