@@ -113,6 +113,9 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
     ):
         assert title in page, title
     assert "<script src=" not in page and page.count("PlotlyConfig") == 1
+    # 2-3 seeds per scenario: the page says so, and no contrast gets a verdict
+    assert "Too few seeds" in page
+    assert set(pd.read_csv(summaries / "regimes_effects.csv")["verdict"]) == {"too few seeds"}
     assert (summaries / "regimes_effects.csv").is_file()
     # common seeds in the experiment -> every regime contrast is paired by seed
     effects = pd.read_csv(summaries / "regimes_effects.csv")

@@ -50,14 +50,15 @@ def write_table(
     frame: pd.DataFrame,
     folder: Path,
     stem: str,
-    level: str,
+    level: str = "aggregate",
     products: list[str] | None = None,
     summaries: dict | None = None,
 ) -> pd.DataFrame:
     """Parquet for analysis, CSV for spreadsheets, as a reader gets them (codes as labels,
     counts as integers, seeds as text in CSV); return the table's dictionary rows.
 
-    ``level`` is the outcome registry's level of its columns (aggregate, cluster, summary);
+    ``level`` is the outcome registry's level of its columns (aggregate, the default; cluster;
+    summary for one row per run);
     ``products`` the world's product names, for the ``product`` label.
     """
     shown = tables.present(frame, level, products)
