@@ -128,3 +128,14 @@ def test_report_without_results_is_an_input_error(tmp_path: Path) -> None:
     assert klaster(["report", "--results", str(tmp_path / "none")]) == 2
     (tmp_path / "empty").mkdir()
     assert klaster(["report", "--results", str(tmp_path / "empty")]) == 2
+
+
+def test_every_report_figure_has_a_title_and_axis_titles(smoke_results: Path) -> None:
+    from sim.commands.report import build_sections
+    from sim.report.figures import missing_titles
+
+    sections, _ = build_sections(smoke_results)
+    named = [figure for section in sections for figure in section.figures]
+    assert len(named) >= 7
+    for name, fig in named:
+        assert missing_titles(fig) == [], name
