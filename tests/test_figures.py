@@ -118,7 +118,8 @@ def test_bands_only_from_enough_seeds() -> None:
         (_, levels), (_, against_no_policy), *_ = comparison_figures(runs, steps)
         assert not any(t.fill == "toself" for t in levels.data)  # spread between worlds
         paths = against_no_policy
-        return sum(t.fill == "toself" for t in paths.data), paths.layout.title.text
+        title = paths.layout.title.text.replace("<br>", " ")  # long titles are wrapped
+        return sum(t.fill == "toself" for t in paths.data), title
 
     many, title = bands(MIN_SEEDS)
     assert many == 4 * (len(REGIMES) - 1) and "95% band" in title
@@ -152,3 +153,20 @@ def test_export_writes_png_at_300_dpi_svg_and_pdf(tmp_path) -> None:
     assert width == 2100  # 7 inches at 300 dpi
     assert b"value added" in (tmp_path / "compare_paths.svg").read_bytes()
     assert (tmp_path / "compare_paths.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_whiskers_only_where_enough_seeds_stand_behind_them() -> None:
+    from sim.report.statistics import TOO_FEW
+
+    effects = pd.DataFrame(
+        {
+            "comparison": ["a vs b", "c vs b"],
+            "estimate": [0.1, 0.3],
+            "low": [0.05, 0.1],
+            "high": [0.2, 0.4],
+            "verdict": ["beats", TOO_FEW],
+        }
+    )
+    bars = figures.interval_bars(effects, "comparison", "Effects", "difference")
+    upper = dict(zip(bars.data[0].y, bars.data[0].error_x.array, strict=True))
+    assert upper["a vs b"] == pytest.approx(0.1) and upper["c vs b"] == 0

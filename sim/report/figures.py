@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sim.report.statistics import TOO_FEW
 from sim.runner.numbers import MIN_SEEDS
 from sim.runner.tables import heading
 
@@ -39,6 +40,48 @@ LAYOUT = {
 }
 QUARTER = "policy quarter (0 = policy start)"
 BAND_OPACITY = 0.12
+
+
+def wrap(title: str, width: int = 64) -> str:
+    """A title broken into lines of at most ``width`` characters, so a 7-inch export keeps it."""
+    lines, line = [], ""
+    for word in title.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])
+
+
+def finish(fig: go.Figure) -> go.Figure:
+    """Stack the top of a figure so nothing overlaps whatever its content: the title (wrapped,
+    pinned to the top), the legend under it, the panel titles under that, then the plot; the
+    figure grows by what the stack needs beyond the usual margin."""
+    title = fig.layout.title.text or ""
+    lines = title.count("<br>") + 1 if title else 0
+    named = [t for t in fig.data if t.showlegend is not False and t.name]
+    legend = bool(named) and (len(named) > 1 or any(t.showlegend for t in named))
+    panels = bool(fig.layout.annotations) and any(
+        (a.yref or "").startswith("paper") and (a.y or 0) >= 1 for a in fig.layout.annotations
+    )
+    title_px = 14 + 22 * lines
+    top = title_px + (32 if legend else 0) + (30 if panels else 0) + 14
+    height = int(fig.layout.height or LAYOUT["height"]) + max(0, top - LAYOUT["margin"]["t"])
+    fig.update_layout(
+        height=height,
+        margin={"t": top},
+        title={"y": 1 - (title_px / 2 + 4) / height, "yanchor": "middle", "yref": "container"},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1 - (title_px + 4) / height,
+            "yanchor": "top",
+            "yref": "container",
+        },
+    )
+    return fig
 
 
 def colour(name: str) -> str | None:
@@ -165,19 +208,19 @@ def path_panels(
         fig.update_xaxes(title_text=QUARTER, row=row + 1, col=col + 1)
     fig.update_annotations(font_size=14)  # the panel titles
     note = _band_note(runs) if bands else f"mean of {runs} runs"
-    height = 330 * rows + 130
-    legend = {
-        "orientation": "h",
-        "x": 0,
-        "y": 1 - 50 / height,  # under the title, above the panels
-        "yanchor": "top",
-        "yref": "container",
-    }
-    fig.update_layout(
-        title={"text": f"{title} ({note})", "y": 0.99, "yanchor": "top"},
-        **dict(LAYOUT, height=height, margin=dict(LAYOUT["margin"], t=120), legend=legend),
-    )
-    return fig
+    fig.update_layout(title=wrap(f"{title} ({note})"), **dict(LAYOUT, height=330 * rows + 60))
+    return finish(fig)
+
+
+def _enough(table: pd.DataFrame) -> pd.Series:
+    """Rows whose interval may be drawn: from ``MIN_SEEDS`` runs on (an ``n`` column) and not
+    marked as resting on too few seeds (a ``verdict`` column)."""
+    enough = pd.Series(True, index=table.index)
+    if "n" in table:
+        enough &= table["n"] >= MIN_SEEDS
+    if "verdict" in table:
+        enough &= table["verdict"] != TOO_FEW
+    return enough
 
 
 def distributions(
@@ -207,7 +250,7 @@ def distributions(
             )
         )
     ci = intervals.set_index("scenario").reindex(order)
-    shown = ci["n"] >= MIN_SEEDS if "n" in ci else pd.Series(True, index=ci.index)
+    shown = _enough(ci)
     fig.add_trace(
         go.Scatter(
             x=order,
@@ -224,12 +267,12 @@ def distributions(
         )
     )
     fig.update_layout(
-        title=title,
+        title=wrap(title),
         yaxis_title=yaxis or axis_label(column, "summary"),
         xaxis_title="scenario",
         **LAYOUT,
     )
-    return fig
+    return finish(fig)
 
 
 def interval_bars(
@@ -248,7 +291,7 @@ def interval_bars(
         if colour_by
         else ["#009e73" if v > 0 else "#d55e00" for v in table["estimate"]]
     )
-    shown = table["n"] >= MIN_SEEDS if "n" in table else pd.Series(True, index=table.index)
+    shown = _enough(table)
     fig = go.Figure(
         go.Bar(
             x=table["estimate"],
@@ -266,9 +309,9 @@ def interval_bars(
     fig.add_vline(x=0, line_color="black", line_width=1)
     layout = dict(LAYOUT, height=max(340, 34 * len(table) + 140))
     fig.update_layout(
-        title=title, xaxis_title=xaxis, yaxis_title=yaxis or label.replace("_", " "), **layout
+        title=wrap(title), xaxis_title=xaxis, yaxis_title=yaxis or label.replace("_", " "), **layout
     )
-    return fig
+    return finish(fig)
 
 
 def stability(table: pd.DataFrame, title: str) -> go.Figure:
@@ -286,12 +329,12 @@ def stability(table: pd.DataFrame, title: str) -> go.Figure:
             )
         )
     fig.update_layout(
-        title=title,
+        title=wrap(title),
         xaxis_title="runs (seeds) n",
         yaxis_title="95% CI half-width / |mean| (ratio)",
         **LAYOUT,
     )
-    return fig
+    return finish(fig)
 
 
 def trajectories(
@@ -337,8 +380,8 @@ def trajectories(
         fig.update_xaxes(title_text=axis_label(x), row=1, col=col)
     fig.update_yaxes(title_text=yaxis, row=1, col=1)
     note = _band_note(fewest or 0) if bands else f"mean of {fewest or 0} runs"
-    fig.update_layout(title=f"{title} ({note})", **LAYOUT)
-    return fig
+    fig.update_layout(title=wrap(f"{title} ({note})"), **LAYOUT)
+    return finish(fig)
 
 
 def heatmaps(
@@ -382,8 +425,8 @@ def heatmaps(
         )
         fig.update_xaxes(title_text=_parameter(x), row=1, col=col)
         fig.update_yaxes(title_text=_parameter(y), row=1, col=col)
-    fig.update_layout(title=title, **dict(LAYOUT, height=400))
-    return fig
+    fig.update_layout(title=wrap(title), **dict(LAYOUT, height=400))
+    return finish(fig)
 
 
 def _parameter(name: str) -> str:
@@ -398,7 +441,7 @@ def grouped_bars(
     fig = go.Figure()
     hues = colours(table[group])
     for name, g in table.groupby(group, sort=False):
-        shown = g["n"] >= MIN_SEEDS if "n" in g else pd.Series(True, index=g.index)
+        shown = _enough(g)
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in g[x]],
@@ -414,13 +457,13 @@ def grouped_bars(
             )
         )
     fig.update_layout(
-        title=title,
+        title=wrap(title),
         barmode="group",
         yaxis_title=yaxis,
         xaxis_title=xaxis or x.replace("_", " "),
         **LAYOUT,
     )
-    return fig
+    return finish(fig)
 
 
 def sensitivity_bars(table: pd.DataFrame, title: str, measures: list[str]) -> go.Figure:
@@ -449,14 +492,16 @@ def sensitivity_bars(table: pd.DataFrame, title: str, measures: list[str]) -> go
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(title_text=f"{' / '.join(measures)} (outcome's unit)", row=1, col=col)
+        unit = "share of variance" if any(m.startswith("S") for m in measures) else "index"
+        fig.update_xaxes(title_text=f"{', '.join(measures)} ({unit})", row=1, col=col)
     fig.update_yaxes(title_text="factor (scenario parameter)", row=1, col=1)
+    height = max(400, 30 * table["factor"].nunique() + 160)
     fig.update_layout(
-        title=title,
+        title=wrap(title),
         barmode="group",
-        **dict(LAYOUT, height=max(400, 30 * table["factor"].nunique() + 140)),
+        **dict(LAYOUT, height=height),
     )
-    return fig
+    return finish(fig)
 
 
 def box_by_group(
@@ -479,9 +524,12 @@ def box_by_group(
             )
         )
     fig.update_layout(
-        title=title, yaxis_title=yaxis or axis_label(column, "summary"), xaxis_title=group, **LAYOUT
+        title=wrap(title),
+        yaxis_title=yaxis or axis_label(column, "summary"),
+        xaxis_title=group,
+        **LAYOUT,
     )
-    return fig
+    return finish(fig)
 
 
 def missing_titles(fig: go.Figure) -> list[str]:

@@ -112,7 +112,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                 effects,
                 "comparison",
                 "Effect on the value added index (a - b, 95% CI)",
-                "difference in value added index (share of starting value added)",
+                "difference in value added index (ratio)",
             ),
         )
     )
