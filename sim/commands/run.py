@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from sim.commands.arguments import non_negative_int, positive_int
 from sim.model.simulate import simulate
+from sim.runner.numbers import number
 from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
 from sim.runner.tables import run_summary, va_index
@@ -95,5 +96,5 @@ def main(args: argparse.Namespace) -> int:
     width = max(len(label) for _, label in HEADLINE_ROWS)
     headline = {**result.summary, "va_index": va_index(result.aggregate["value_added"])}
     for key, label in HEADLINE_ROWS:
-        print(f"  {label:<{width}}  {headline[key]:>14,.3f}")
+        print(f"  {label:<{width}}  {number(headline[key]):>14}")
     return 0
