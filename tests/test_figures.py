@@ -170,3 +170,13 @@ def test_whiskers_only_where_enough_seeds_stand_behind_them() -> None:
     bars = figures.interval_bars(effects, "comparison", "Effects", "difference")
     upper = dict(zip(bars.data[0].y, bars.data[0].error_x.array, strict=True))
     assert upper["a vs b"] == pytest.approx(0.1) and upper["c vs b"] == 0
+
+
+def test_figures_without_a_browser_stop_before_any_run(tmp_path, monkeypatch) -> None:
+    from sim.cli import main as klaster
+
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
+    out = tmp_path / "compare"
+    code = klaster(["compare", "--seeds", "1", "--out", str(out), "--figures", str(tmp_path / "f")])
+    assert code == 2
+    assert not out.exists() and not (tmp_path / "f").exists()

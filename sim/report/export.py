@@ -18,6 +18,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from sim.scenario.errors import InputError
+
 FORMATS = ("png", "svg", "pdf")
 DPI = 300
 WIDTH_INCHES = 7.0  # a full text width in most journals
@@ -62,9 +64,14 @@ def export_figures(figures: list[tuple[str, go.Figure]], folder: Path) -> list[P
             scales.append(DPI / CSS_DPI if fmt == "png" else 1)
             heights.append(height)
     if figs:
-        pio.write_images(
-            figs, paths, format=formats, scale=scales, width=[width] * len(figs), height=heights
-        )
+        try:
+            pio.write_images(
+                figs, paths, format=formats, scale=scales, width=[width] * len(figs), height=heights
+            )
+        except Exception as exc:  # noqa: BLE001 (a browser that fails: one line, not a traceback)
+            raise InputError(
+                f"figure export to {folder} failed: {type(exc).__name__}: {exc}"
+            ) from None
     for path in paths:
         if path.suffix == ".png":
             set_png_dpi(path, DPI)
