@@ -73,5 +73,5 @@ def test_comparison_page_is_self_contained(tmp_path):
     write_comparison_report(runs, _steps(), summary_table(runs), path)
     page = path.read_text()
     assert page.count("<script") >= 1 and 'src="http' not in page
-    assert "Difference from no policy in the same world" in page
+    assert "Difference from no policy, same world" in page
     assert "<table>" in page

@@ -117,6 +117,9 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
     ):
         assert title in page, title
     assert "<script src=" not in page and page.count("PlotlyConfig") == 1
+    # 2-3 seeds per scenario: the page says so, and no contrast gets a verdict
+    assert "Too few seeds" in page
+    assert set(pd.read_csv(summaries / "regimes_effects.csv")["verdict"]) == {"too few seeds"}
     assert (summaries / "regimes_effects.csv").is_file()
     # common seeds in the experiment -> every regime contrast is paired by seed
     effects = pd.read_csv(summaries / "regimes_effects.csv")
@@ -129,3 +132,14 @@ def test_report_without_results_is_an_input_error(tmp_path: Path) -> None:
     assert klaster(["report", "--results", str(tmp_path / "none")]) == 2
     (tmp_path / "empty").mkdir()
     assert klaster(["report", "--results", str(tmp_path / "empty")]) == 2
+
+
+def test_every_report_figure_has_a_title_and_axis_titles(smoke_results: Path) -> None:
+    from sim.commands.report import build_sections
+    from sim.report.figures import missing_titles
+
+    sections, _ = build_sections(smoke_results)
+    named = [figure for section in sections for figure in section.figures]
+    assert len(named) >= 7
+    for name, fig in named:
+        assert missing_titles(fig) == [], name

@@ -51,9 +51,13 @@ def test_validation_block_shows_observed_target_and_status() -> None:
     assert "PlotlyConfig" not in page  # no figures, no bundle
 
 
-def test_figure_export_skips_cleanly_without_kaleido(tmp_path, monkeypatch) -> None:
+def test_figure_export_says_what_is_missing(monkeypatch) -> None:
     from sim.report import export
 
     monkeypatch.setattr(export.importlib.util, "find_spec", lambda name: None)
-    written, reason = export.export_figures([_section("a", 1)], tmp_path)
-    assert written == 0 and "kaleido" in reason
+    ok, reason = export.export_available()
+    assert not ok and "kaleido" in reason
+    monkeypatch.undo()
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    ok, reason = export.export_available()
+    assert not ok and "Chromium" in reason

@@ -17,33 +17,104 @@ from tqdm import tqdm
 from sim.commands.arguments import non_negative_int, positive_int
 from sim.model.simulate import simulate
 from sim.runner.compare import add_baseline_gains, format_table, summary_table
-from sim.runner.outputs import atomic_folder, write_json, write_table
+from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
+from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
+from sim.runner.tables import run_summary
+from sim.scenario.errors import InputError
 from sim.scenario.files import load_scenario
 from sim.scenario.presets import PRESETS
 from sim.scenario.schema import Scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenarios", nargs="*", default=list(PRESETS), help="files or presets")
-    parser.add_argument("--seeds", type=positive_int, default=10, help="seeds 0..N-1 per scenario")
-    parser.add_argument("--first-seed", type=non_negative_int, default=0)
-    parser.add_argument("--steps", type=positive_int, default=None)
-    parser.add_argument("--workers", type=positive_int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("results/compare"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--quiet", action="store_true")
+    parser.description = (
+        "Run several scenarios (by default the four regime presets) on the default world over "
+        "the same seeds, and compare them: a table of means with 95% intervals, gains over no "
+        "policy paired by seed, and a self-contained report.html. Writes runs, steps and "
+        "comparison tables (Parquet and CSV) with their dictionary columns.csv."
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        default=list(PRESETS),
+        metavar="SCENARIO",
+        help="scenario files or preset names (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="seeds per scenario, the same N seeds for every scenario (default: %(default)s); "
+        f"intervals are shown from {MIN_SEEDS} seeds on",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="first seed: runs use seeds N .. N+seeds-1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="policy quarters per run (default: each scenario's run.steps)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        metavar="N",
+        help="worker processes running simulations in parallel; results do not depend on it "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/compare"),
+        metavar="DIR",
+        help="output folder, replaced as a whole when the command succeeds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario parameter in every scenario, e.g. --set "
+        "policy.planning_quality=0.9 (repeatable)",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also export the report's figures to DIR as PNG (300 dpi), SVG and PDF (needs "
+        "Chromium; checked before any run starts)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_one(job: tuple[Scenario, int, int | None]) -> tuple[dict, pd.DataFrame]:
+    """One run: its row of the runs table (summary, value added index, policy parameters) and
+    its per-step table."""
     scenario, seed, steps = job
     result = simulate(scenario, seed, steps)
     aggregate = result.aggregate.assign(scenario=scenario.name, seed=seed)
-    return {"scenario": scenario.name, "seed": seed, **result.summary}, aggregate
+    return run_summary(scenario, seed, result).iloc[0].to_dict(), aggregate
 
 
 def main(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(name, args.overrides) for name in args.scenarios]
+    if args.figures is not None:
+        from sim.report.export import export_available
+
+        ok, reason = export_available()
+        if not ok:
+            raise InputError(f"--figures {args.figures}: {reason}")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(scenario, seed, args.steps) for scenario in scenarios for seed in seeds]
     started = time.perf_counter()
@@ -55,17 +126,24 @@ def main(args: argparse.Namespace) -> int:
         for item in pool.map(run_one, jobs):  # map keeps job order: output is order-stable
             results.append(item)
             bar.update(1)
-    runs = add_baseline_gains(pd.DataFrame([summary for summary, _ in results]))
+    runs = add_baseline_gains(pd.DataFrame([row for row, _ in results]))
     steps = pd.concat([frame for _, frame in results], ignore_index=True)
     table = summary_table(runs)
     wall = time.perf_counter() - started
     with atomic_folder(args.out) as folder:
-        write_table(runs, folder, "runs")
-        write_table(steps, folder, "steps")
-        write_table(table, folder, "comparison")
+        leading = ["scenario", "seed"]
+        steps = steps[leading + [c for c in steps.columns if c not in leading]]
+        write_dictionary(
+            folder,
+            [
+                write_table(runs, folder, "runs", "summary"),
+                write_table(steps, folder, "steps", "aggregate"),
+                write_table(table, folder, "comparison", "summary"),
+            ],
+        )
         from sim.report.comparison import write_comparison_report
 
-        write_comparison_report(runs, steps, table, folder / "report.html")
+        named = write_comparison_report(runs, steps, table, folder / "report.html")
         write_json(
             {
                 "scenarios": {s.name: s.content_hash() for s in scenarios},
@@ -77,8 +155,19 @@ def main(args: argparse.Namespace) -> int:
             folder / "manifest.json",
         )
     print(f"\n{len(jobs)} runs ({len(scenarios)} scenarios x {args.seeds} seeds) in {wall:.1f} s")
-    print("Means over seeds with 95% intervals; va_gain_per_budget is value added gained over")
-    print("no_policy with the same seed, per unit of budget spent.\n")
+    print("Means over seeds [95% t-intervals]. Gains are over no_policy with the same seed (the")
+    print("same world); value added index = run mean / its level at policy start - 1.")
+    if args.seeds < MIN_SEEDS:
+        print(few_seeds_warning(args.seeds))
+    print()
     print(format_table(table))
-    print(f"\nResults: {args.out}/ (runs.csv, steps.csv, comparison.csv, report.html)")
+    if args.figures is not None:
+        from sim.report.export import export_figures
+
+        written = export_figures(named, args.figures)
+        print(f"\nFigures: {len(written)} files -> {args.figures}/ (PNG 300 dpi, SVG, PDF)")
+    print(
+        f"\nResults: {args.out}/ (runs, steps, comparison as CSV and Parquet; columns.csv "
+        "says what every column is; report.html)"
+    )
     return 0

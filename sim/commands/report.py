@@ -16,24 +16,63 @@ import pandas as pd
 from sim.report.analyses import ANALYSES
 from sim.report.results import find_results
 from sim.report.section import Section
+from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
 from sim.scenario.errors import InputError
+
+# experiments whose intervals are over seeds (the sensitivity screens estimate over the design)
+SEEDED = ("regimes", "decomposition", "where_top_down_works", "resilience", "indonesia")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", type=Path, default=Path("results"), help="results root")
-    parser.add_argument("--out", type=Path, default=Path("results/report.html"))
-    parser.add_argument(
-        "--summaries", type=Path, default=None, help="folder for curated CSV/MD summary tables"
+    parser.description = (
+        "Build one self-contained HTML page from the experiments' result folders (those `make "
+        "experiments` or `klaster sweep` wrote): per experiment, tables with 95% intervals (from "
+        f"{MIN_SEEDS} seeds on), figures and a reading generated from the numbers."
     )
     parser.add_argument(
-        "--figures", type=Path, default=None, help="also export figures as SVG/PNG (kaleido)"
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="folder holding one sweep output folder per experiment (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/report.html"),
+        metavar="FILE",
+        help="the HTML page to write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--summaries",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the small curated tables (CSV and Markdown) that may be committed, "
+        "e.g. results/summary",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also export every figure to DIR as PNG (300 dpi), SVG and PDF (needs Chromium; "
+        "checked before anything is written)",
     )
 
 
 def build_sections(results_root: Path) -> tuple[list[Section], list[str]]:
     """Analyse every known experiment found under ``results_root``; name the missing ones."""
     found = find_results(results_root)
-    sections = [ANALYSES[name](found[name]) for name in ANALYSES if name in found]
+    sections = []
+    for name in ANALYSES:
+        if name not in found:
+            continue
+        section = ANALYSES[name](found[name])
+        replicates = found[name].manifest.get("design", {}).get("replicates")
+        if isinstance(replicates, int) and replicates < MIN_SEEDS and name in SEEDED:
+            section.warnings.append(few_seeds_warning(replicates))
+        sections.append(section)
     missing = [name for name in ANALYSES if name not in found]
     return sections, missing
 
@@ -70,6 +109,12 @@ def write_summaries(sections: list[Section], folder: Path) -> list[Path]:
 def main(args: argparse.Namespace) -> int:
     if not args.results.is_dir():
         raise InputError(f"--results {args.results}: no such folder (run `make experiments`)")
+    if args.figures is not None:
+        from sim.report.export import export_available
+
+        ok, reason = export_available()
+        if not ok:
+            raise InputError(f"--figures {args.figures}: {reason}")
     sections, missing = build_sections(args.results)
     validation_path = args.results / "validation" / "validation.json"
     validation = (
@@ -100,6 +145,7 @@ def main(args: argparse.Namespace) -> int:
     if args.figures is not None:
         from sim.report.export import export_figures
 
-        done, reason = export_figures(sections, args.figures)
-        print(f"report: {done} figure files -> {args.figures}" if done else f"report: {reason}")
+        named = [figure for section in sections for figure in section.figures]
+        written = export_figures(named, args.figures)
+        print(f"report: {len(written)} figure files (PNG 300 dpi, SVG, PDF) -> {args.figures}")
     return 0

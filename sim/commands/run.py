@@ -1,4 +1,5 @@
-"""``klaster run SCENARIO``: one simulation, its outcome tables, a manifest and a headline table."""
+"""``klaster run SCENARIO``: one simulation, its outcome tables (with their dictionary in
+``columns.csv``), a manifest and a headline table."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from tqdm import tqdm
 
 from sim.commands.arguments import non_negative_int, positive_int
 from sim.model.simulate import simulate
-from sim.runner.outputs import atomic_folder, write_json, write_table
+from sim.runner.numbers import number
+from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
+from sim.runner.tables import run_summary, va_index
 from sim.scenario.files import load_scenario
 
 HEADLINE_ROWS = (
+    ("va_index", "Value added index (run mean / policy start - 1)"),
     ("value_added", "Value added per quarter (final year)"),
     ("va_per_worker", "Value added per worker"),
     ("market_share", "Market share vs outside competitors"),
@@ -31,10 +35,29 @@ HEADLINE_ROWS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML file or preset name (e.g. top_down)")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--steps", type=positive_int, default=None, help="policy quarters")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="the run's seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="policy quarters (default: the scenario's run.steps)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/runs/SCENARIO-seedN)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario parameter, e.g. --set policy.planning_quality=0.9 (repeatable)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -46,9 +69,16 @@ def main(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc=scenario.name, unit="quarter", disable=args.quiet) as bar:
         result = simulate(scenario, args.seed, args.steps, on_step=lambda done, _: bar.update(1))
     wall = time.perf_counter() - started
+    products = list(scenario.world.products)
     with atomic_folder(out) as folder:
-        write_table(result.aggregate, folder, "aggregate")
-        write_table(result.clusters, folder, "clusters")
+        write_dictionary(
+            folder,
+            [
+                write_table(run_summary(scenario, args.seed, result), folder, "summary", "summary"),
+                write_table(result.aggregate, folder, "aggregate", "aggregate"),
+                write_table(result.clusters, folder, "clusters", "cluster", products),
+            ],
+        )
         write_json(
             {
                 "scenario": scenario.name,
@@ -64,6 +94,7 @@ def main(args: argparse.Namespace) -> int:
         )
     print(f"\n{scenario.name}, seed {args.seed}, {total} quarters in {wall:.2f} s -> {out}")
     width = max(len(label) for _, label in HEADLINE_ROWS)
+    headline = {**result.summary, "va_index": va_index(result.aggregate["value_added"])}
     for key, label in HEADLINE_ROWS:
-        print(f"  {label:<{width}}  {result.summary[key]:>14,.3f}")
+        print(f"  {label:<{width}}  {number(headline[key]):>14}")
     return 0

@@ -8,7 +8,12 @@ from sim.scenario.files import scenario_json_schema
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=["scenario", "experiment"], default="scenario")
+    parser.add_argument(
+        "--kind",
+        choices=["scenario", "experiment"],
+        default="scenario",
+        help="which file's schema to print (default: %(default)s)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

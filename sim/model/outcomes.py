@@ -11,6 +11,8 @@ in which order, and what they mean. Levels:
 - ``summary``: one value per run, a key of ``RunResult.summary``.
 
 Identifiers (step, cluster, name, product, region) are declared too, flagged ``identifier``.
+Each outcome has a ``type`` (``TYPES``): what a written table holds in its column (counts as
+integers, codes as their labels; the computed arrays stay floats, see ``sim.runner.tables``).
 Some outcomes are returned only in some runs (``condition``): the resilience outcomes when the
 scenario schedules a shock, and the group outcomes of ``sim.model.groups.simulate_groups``.
 Group outcomes are families: their names hold the placeholder ``<group>`` (see ``GROUP``).
@@ -40,6 +42,15 @@ GROUP_MEANING = (
     "cluster's key (first word of its name, lower case, e.g. `jepara`)"
 )
 
+TYPES: dict[str, str] = {
+    "real": "a real number",
+    "integer": "a count (whole number)",
+    "category": "a label (the model stores an integer code; tables write the label)",
+    "flag": "0 or 1",
+    "text": "text",
+}
+INTEGER, CATEGORY, FLAG, TEXT = "integer", "category", "flag", "text"
+
 MONEY = "wage units per quarter"
 SHARE = "share 0-1"
 
@@ -54,6 +65,7 @@ class Outcome:
     meaning: str
     identifier: bool = False  # a key column (step, cluster id, ...), not a measurement
     condition: str = ""  # "" always returned; SHOCK or GROUPS: only in those runs
+    type: str = "real"  # a key of TYPES: what a written table holds in the column
 
     @property
     def family(self) -> bool:
@@ -72,9 +84,15 @@ def _aggregate() -> list[Outcome]:
         return Outcome(name, "aggregate", unit, meaning, **kw)
 
     rows = [
-        a("step", "quarter, 0 = policy start", "policy quarter of the row", identifier=True),
-        a("firms", "firms", "live firms"),
-        a("employment", "workers", "workers of all live firms"),
+        a(
+            "step",
+            "quarter, 0 = policy start",
+            "policy quarter of the row",
+            identifier=True,
+            type=INTEGER,
+        ),
+        a("firms", "firms", "live firms", type=INTEGER),
+        a("employment", "workers", "workers of all live firms", type=INTEGER),
         a("sales", MONEY, "sales of all firms, upstream suppliers' input sales included"),
         a("value_added", MONEY, "value added: sales - materials - commissions paid + earned"),
         a("va_per_worker", "wage units per worker per quarter", "value added / employment"),
@@ -107,8 +125,8 @@ def _aggregate() -> list[Outcome]:
     ]
     rows += [
         a("export_share", SHARE, "export sales / final sales (sales of producers and traders)"),
-        a("entries", "firms per quarter", "firms that entered this quarter"),
-        a("exits", "firms per quarter", "firms that exited this quarter"),
+        a("entries", "firms per quarter", "firms that entered this quarter", type=INTEGER),
+        a("exits", "firms per quarter", "firms that exited this quarter", type=INTEGER),
         a("survival", SHARE, "founding firms (alive at policy start) still alive"),
         a(
             "productivity_mean",
@@ -133,8 +151,18 @@ def _aggregate() -> list[Outcome]:
         ),
         a("member_share", SHARE, "live firms that are association members"),
         a("joint_action", "index 0-1", "clusters' joint action, weighted by their firms"),
-        a("coordinators_emergent", "clusters", "clusters with an emergent coordinator"),
-        a("coordinators_appointed", "clusters", "clusters with an appointed coordinator"),
+        a(
+            "coordinators_emergent",
+            "clusters",
+            "clusters with an emergent coordinator",
+            type=INTEGER,
+        ),
+        a(
+            "coordinators_appointed",
+            "clusters",
+            "clusters with an appointed coordinator",
+            type=INTEGER,
+        ),
         a(
             "support",
             MONEY,
@@ -171,7 +199,12 @@ def _aggregate() -> list[Outcome]:
             MONEY,
             "unspent budget carried to the next quarter (0 when policy.unspent is lapse)",
         ),
-        a("supported_clusters", "clusters", "clusters that received support this quarter"),
+        a(
+            "supported_clusters",
+            "clusters",
+            "clusters that received support this quarter",
+            type=INTEGER,
+        ),
         a(
             "support_gini",
             "Gini coefficient 0-1",
@@ -192,7 +225,8 @@ def _aggregate() -> list[Outcome]:
         ),
     ]
     rows += [
-        a(f"clusters_{kind}", "clusters", f"clusters of type {kind}") for kind in CLUSTER_TYPES
+        a(f"clusters_{kind}", "clusters", f"clusters of type {kind}", type=INTEGER)
+        for kind in CLUSTER_TYPES
     ]
     return rows
 
@@ -203,18 +237,25 @@ def _cluster() -> list[Outcome]:
 
     ident = {"identifier": True}
     return [
-        c("step", "quarter, 0 = policy start", "policy quarter of the row", **ident),
-        c("cluster", "index 0 .. clusters - 1", "the cluster's position", **ident),
-        c("name", "text", "the cluster's name (named clusters' own, else product-number)", **ident),
+        c("step", "quarter, 0 = policy start", "policy quarter of the row", **ident, type=INTEGER),
+        c("cluster", "index 0 .. clusters - 1", "the cluster's position", **ident, type=INTEGER),
+        c(
+            "name",
+            "text",
+            "the cluster's name (named clusters' own, else product-number)",
+            **ident,
+            type=TEXT,
+        ),
         c(
             "product",
             "code: index into world.products",
             "the cluster's product (cluster_table() gives its name)",
             **ident,
+            type=CATEGORY,
         ),
-        c("region", "index 0 .. regions - 1", "the cluster's region", **ident),
-        c("firms", "firms", "live firms in the cluster"),
-        c("employment", "workers", "workers of the cluster's firms"),
+        c("region", "index 0 .. regions - 1", "the cluster's region", **ident, type=CATEGORY),
+        c("firms", "firms", "live firms in the cluster", type=INTEGER),
+        c("employment", "workers", "workers of the cluster's firms", type=INTEGER),
         c("sales", MONEY, "sales of the cluster's firms, upstream input sales included"),
         c("value_added", MONEY, "value added of the cluster's firms"),
         c("va_per_worker", "wage units per worker per quarter", "value added / employment"),
@@ -230,14 +271,20 @@ def _cluster() -> list[Outcome]:
             "share 0-1 of possible pairs",
             "cooperation ties / pairs of the cluster's firms",
         ),
-        c("members", "firms", "association members"),
+        c("members", "firms", "association members", type=INTEGER),
         c("joint_action", "index 0-1", "joint action of the cluster's association"),
         c(
             "coordinator",
             "code: see sim.scenario.codes.COORDINATOR_KINDS",
             "kind of coordinator (none, emergent, appointed)",
+            type=CATEGORY,
         ),
-        c("selected", "flag 0/1", "1 when on the planner's list of selected clusters now"),
+        c(
+            "selected",
+            "flag 0/1",
+            "1 when on the planner's list of selected clusters now",
+            type=FLAG,
+        ),
         c("support", MONEY, "support spent on the cluster this quarter, leakage included"),
         c(
             "support_total",
@@ -248,6 +295,7 @@ def _cluster() -> list[Outcome]:
             "cluster_type",
             "code: see sim.scenario.codes.CLUSTER_TYPES",
             "typology: dormant, active, dynamic, advanced",
+            type=CATEGORY,
         ),
     ]
 
@@ -301,11 +349,16 @@ def _summary(aggregate: list[Outcome]) -> list[Outcome]:
             "budget spent over the run: support (leakage included) and appointed coordinators' "
             "running cost",
         ),
-        s("exits_total", "firms", "exits over policy quarters 1 .. end"),
-        s("entries_total", "firms", "entries over policy quarters 1 .. end"),
+        s("exits_total", "firms", "exits over policy quarters 1 .. end", type=INTEGER),
+        s("entries_total", "firms", "entries over policy quarters 1 .. end", type=INTEGER),
     ]
     rows += [
-        s(f"clusters_{kind}", "clusters", f"clusters of type {kind} at the last step")
+        s(
+            f"clusters_{kind}",
+            "clusters",
+            f"clusters of type {kind} at the last step",
+            type=INTEGER,
+        )
         for kind in CLUSTER_TYPES
     ]
     rows += [
@@ -328,14 +381,15 @@ def _summary(aggregate: list[Outcome]) -> list[Outcome]:
             "firms",
             "exits in the 8 quarters from the first shock",
             condition=SHOCK,
+            type=INTEGER,
         ),
     ]
     return rows
 
 
 def _groups() -> list[Outcome]:
-    def g(name: str, level: str, unit: str, meaning: str) -> Outcome:
-        return Outcome(name, level, unit, meaning, condition=GROUPS)
+    def g(name: str, level: str, unit: str, meaning: str, **kw) -> Outcome:
+        return Outcome(name, level, unit, meaning, condition=GROUPS, **kw)
 
     return [
         g(
@@ -344,8 +398,20 @@ def _groups() -> list[Outcome]:
             MONEY,
             "value added of the group's clusters (a named cluster's own)",
         ),
-        g("<group>_employment", "aggregate", "workers", "workers of the group's clusters"),
-        g("<group>_firms", "aggregate", "firms", "live firms in the group's clusters"),
+        g(
+            "<group>_employment",
+            "aggregate",
+            "workers",
+            "workers of the group's clusters",
+            type=INTEGER,
+        ),
+        g(
+            "<group>_firms",
+            "aggregate",
+            "firms",
+            "live firms in the group's clusters",
+            type=INTEGER,
+        ),
         g(
             "<group>_support",
             "aggregate",
@@ -399,6 +465,7 @@ def _groups() -> list[Outcome]:
             "summary",
             "clusters",
             "clusters the top-down rule designates (the designated group's size)",
+            type=INTEGER,
         ),
     ]
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim.report.section import Section
+from sim.runner.numbers import MIN_SEEDS, number
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;
@@ -19,10 +20,12 @@ margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{margin-top:2.2em;border-bottom:1px solid #bbb}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0 1.2em}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
+table.num td{white-space:nowrap}
 td:first-child,th:first-child{text-align:left}
 .q{font-style:italic}.facts td{text-align:left}.reading li{margin:.25em 0}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#b42318;font-weight:600}
 nav a{margin-right:1em}.tablewrap{overflow-x:auto}
+.warn{background:#fff4e5;border-left:4px solid #e69f00;padding:.5em 1em}
 """
 
 
@@ -30,7 +33,8 @@ def _table(frame: pd.DataFrame, caption: str) -> str:
     body = frame.to_html(
         border=0,
         na_rep="n/a",
-        float_format=lambda x: f"{x:.4g}",
+        float_format=number,
+        classes="num",
         escape=True,
         index=not isinstance(frame.index, pd.RangeIndex),
     )
@@ -94,6 +98,7 @@ def render(
         block = [
             f"<h2 id='{s.key}'>{html.escape(s.title)}</h2>",
             f"<p class='q'>{html.escape(s.question)}</p>",
+            *(f"<p class='warn'>{html.escape(w)}</p>" for w in s.warnings),
             f"<p><b>Design:</b> {html.escape(s.design)}</p>",
             "<p><b>Reading</b> (generated from the numbers below):</p><ul class='reading'>"
             + "".join(f"<li>{html.escape(line)}</li>" for line in s.reading)
@@ -121,8 +126,12 @@ def render(
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         "<p>Agent-based comparison of top-down, demand-driven and bottom-up SME cluster policy, "
-        "from an Indonesian news report ('SME cluster development tends to fail'). Every "
-        "number carries a 95% bootstrap interval; readings are generated from those intervals. "
-        f"Built {built}.</p>"
+        "from an Indonesian news report ('SME cluster development tends to fail'). Means carry "
+        f"95% bootstrap intervals when at least {MIN_SEEDS} seeds stand behind them; from "
+        "fewer, a mean is shown alone with its number of seeds and no verdict is drawn. "
+        "Readings are generated from those intervals: a ranking puts '>' only between a pair "
+        "whose interval excludes zero. Numbers are rounded to 3 significant digits (4 from "
+        "1,000 up); the result folders hold them in full, with a columns.csv giving every "
+        f"column's unit and meaning. Built {built}.</p>"
         f"<nav>{' '.join(nav)}</nav>{note}" + "\n".join(parts) + "</body></html>"
     )

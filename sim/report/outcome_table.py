@@ -29,19 +29,21 @@ def outcome_markdown() -> str:
     conditions = tuple(c for c in outcomes.CONDITIONS if c)
     sections = []
     for level in outcomes.LEVELS:
-        header = "| outcome | unit | returned | meaning |\n|---|---|---|---|"
+        header = "| outcome | unit | type | returned | meaning |\n|---|---|---|---|---|"
         rows = []
         for o in outcomes.outcomes(level, conditions=conditions):
             meaning = f"(identifier) {o.meaning}" if o.identifier else o.meaning
             rows.append(
-                f"| `{o.name}` | {_cell(o.unit)} | {outcomes.CONDITIONS[o.condition]} "
+                f"| `{o.name}` | {_cell(o.unit)} | {o.type} | {outcomes.CONDITIONS[o.condition]} "
                 f"| {_cell(meaning)} |"
             )
         sections.append(f"#### {level}: {TITLES[level]}\n\n{header}\n" + "\n".join(rows) + "\n")
     note = (
         f"Money is in wage units (one worker's labour cost per quarter); a step is a quarter, "
         f"step 0 the start of policy. In group outcomes `{outcomes.GROUP}` is "
-        f"{outcomes.GROUP_MEANING}.\n"
+        f"{outcomes.GROUP_MEANING}. Type says what a written table holds: "
+        + "; ".join(f"{name}, {text}" for name, text in outcomes.TYPES.items())
+        + ".\n"
     )
     return note + "\n" + "\n".join(sections)
 

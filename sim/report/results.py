@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.runner.tables import VA_INDEX
 from sim.scenario.errors import InputError
 
 
@@ -101,19 +102,25 @@ def load_results(folder: Path) -> ExperimentResults:
     )
 
 
-HEADLINE = "va_index"
+HEADLINE = VA_INDEX
 
 
 def add_headline(outcomes: pd.DataFrame, steps_path: Path | None) -> pd.DataFrame:
-    """Add ``va_index``: mean quarterly value added over the run / value added at policy start - 1.
+    """Add ``va_index``: mean quarterly value added over the run / value added at policy start - 1
+    (``sim.runner.tables.va_index``; sweeps since issue 16 write it themselves).
 
     Normalising each run by its own pre-policy level removes the world-to-world variance that
     otherwise swamps policy effects. From the ``va_mean``/``va_start`` summaries when the
     experiment defines them, else from the per-step table; absent when neither exists.
     """
     outcomes = outcomes.copy()
+    for name in outcomes.columns:  # nullable integers (counts of failed runs): NaN-able floats
+        if isinstance(outcomes[name].dtype, pd.Int64Dtype):
+            outcomes[name] = outcomes[name].astype(float)
     if {"va_mean", "va_start"} <= set(outcomes.columns):
         outcomes[HEADLINE] = outcomes["va_mean"] / outcomes["va_start"] - 1
+    elif HEADLINE in outcomes.columns:  # the sweep wrote it (sim.runner.consolidate)
+        pass
     elif steps_path is not None:
         steps = pd.read_parquet(steps_path, columns=["point", "replicate", "step", "value_added"])
         steps = steps.sort_values("step")

@@ -22,3 +22,4 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # shown first, e.g. too few seeds

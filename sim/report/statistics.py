@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.runner.numbers import MIN_SEEDS
+
 DEFAULT_RESAMPLES = 2000
 RNG_SEED = 12345
 
@@ -177,10 +179,16 @@ def cohens_d(a, b) -> float:
     return float((x.mean() - y.mean()) / pooled) if pooled > 0 else float("nan")
 
 
+TOO_FEW = "too few seeds"
+
+
 def verdict(interval: Interval, tolerance: float = 0.0) -> str:
-    """'beats', 'loses' or 'ties': beats/loses only when the interval clears +-tolerance."""
+    """'beats', 'loses' or 'ties': beats/loses only when the interval clears +-tolerance;
+    TOO_FEW when fewer than ``MIN_SEEDS`` runs (or seeds, paired) stand behind it."""
     if not np.isfinite(interval.low):
         return "n/a"
+    if interval.n < MIN_SEEDS:
+        return TOO_FEW
     if interval.low > tolerance:
         return "beats"
     if interval.high < -tolerance:

@@ -7,9 +7,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.runner.numbers import MIN_SEEDS, interval
+from sim.runner.tables import heading
 from sim.scenario.presets import BASELINE
 
+# Gains are differences from the no-policy run with the same seed: for no policy itself they are
+# zero by construction, so its cell says "reference" rather than "0 [0, 0]".
+GAINS: tuple[str, ...] = (
+    "va_gain",
+    "va_gain_per_budget",
+    "sales_from_outside",
+    "sales_from_market_growth",
+)
+
 TABLE_OUTCOMES: tuple[str, ...] = (
+    "va_index",
     "value_added",
     "va_per_worker",
     "market_share",
@@ -23,6 +35,7 @@ TABLE_OUTCOMES: tuple[str, ...] = (
     "support_gini",
     "share_unsupported",
     "budget_spent",
+    "va_gain",
     "va_gain_per_budget",
     "sales_from_outside",
     "sales_from_market_growth",
@@ -35,9 +48,8 @@ def add_baseline_gains(runs: pd.DataFrame) -> pd.DataFrame:
     outside competitors (their sales fell), or market growth (demand rose; zero when demand is
     the same in both runs, as common random numbers make it)."""
     runs = runs.copy()
-    gains = ("va_gain", "va_gain_per_budget", "sales_from_outside", "sales_from_market_growth")
     if BASELINE not in set(runs["scenario"]):
-        for name in gains:
+        for name in GAINS:
             runs[name] = np.nan
         return runs
     baseline = runs[runs["scenario"] == BASELINE].set_index("seed")
@@ -89,18 +101,21 @@ def summary_table(runs: pd.DataFrame, outcomes: tuple[str, ...] = TABLE_OUTCOMES
     return pd.DataFrame(rows)
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """Outcomes as rows, scenarios as columns, 'mean [low, high]' in each cell."""
+def cell_text(row: pd.Series, min_seeds: int = MIN_SEEDS) -> str:
+    """One cell of the comparison: "mean [low, high]", readable; "reference" for the gains of
+    the baseline itself; the mean alone with a warning below ``min_seeds`` seeds."""
+    if row["scenario"] == BASELINE and row["outcome"] in GAINS:
+        return "reference"
+    return interval(row["mean"], row["ci_low"], row["ci_high"], int(row["n"]), min_seeds=min_seeds)
 
-    def cell(row: pd.Series) -> str:
-        if np.isnan(row["mean"]):
-            return "n/a"
-        if np.isnan(row["ci_low"]):
-            return f"{row['mean']:.4g}"
-        return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
 
-    table = table.assign(cell=table.apply(cell, axis=1))
-    wide = table.pivot(index="outcome", columns="scenario", values="cell")
+def format_table(table: pd.DataFrame, min_seeds: int = MIN_SEEDS) -> str:
+    """Outcomes (with units) as rows, scenarios as columns, "mean [low, high]" in each cell."""
+    cells = table.assign(cell=table.apply(cell_text, axis=1, min_seeds=min_seeds))
+    wide = cells.pivot(index="outcome", columns="scenario", values="cell")
     order = [o for o in TABLE_OUTCOMES if o in wide.index]
     scenarios = list(dict.fromkeys(table["scenario"]))
-    return wide.loc[order, scenarios].to_string()
+    wide = wide.loc[order, scenarios]
+    wide.index = [heading(name) for name in wide.index]
+    wide.index.name = "outcome (unit)"
+    return wide.to_string(justify="left")

@@ -1,4 +1,6 @@
-"""The consolidated tables: one row per run (parameters and outcome summaries), in plan order.
+"""The consolidated tables: one row per run (parameters, outcome summaries, the value added index
+and the point's policy parameters), in plan order; with ``keep: every_step``, every step of every
+run too (Parquet and CSV); and ``columns.csv``, what every column is.
 
 Rows are ordered by (point, replicate), never by completion, and nothing time-dependent goes in, so
 the table is bit-identical whatever executor ran the sweep and however often it was interrupted.
@@ -17,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.runner import store
+from sim.runner import store, tables
 from sim.runner.experiment import Summary
 from sim.runner.plan import Plan
 from sim.scenario.errors import InputError
@@ -70,7 +72,8 @@ def check_summaries(plan: Plan, columns: list[str]) -> None:
 
 
 def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
-    """Write outcomes.parquet and outcomes.csv, and steps.parquet for ``keep: every_step``."""
+    """Write outcomes.parquet and outcomes.csv, steps.parquet and steps.csv for
+    ``keep: every_step``, and columns.csv."""
     experiment = plan.experiment
     needs_steps = bool(experiment.summaries)
     rows: list[dict[str, Any]] = []
@@ -78,6 +81,12 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
     steps_writer: pq.ParquetWriter | None = None
     steps_path = out_dir / "steps.parquet"
     steps_temp = steps_path.with_name(".steps.parquet.tmp")
+    steps_csv = out_dir / "steps.csv"
+    steps_csv_temp = steps_csv.with_name(".steps.csv.tmp")
+    steps_dictionary: pd.DataFrame | None = None
+    policies: dict[int, dict[str, Any]] = {}
+    with contextlib.suppress(FileNotFoundError):
+        steps_csv_temp.unlink()  # left by an interrupted consolidation
     try:
         for spec in sorted(plan.runs, key=lambda r: (r.point, r.replicate)):
             point = plan.points[spec.point]
@@ -94,9 +103,11 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
             if done:
                 if not (needs_steps or experiment.keep == "every_step"):
                     outcomes = dict(store.read_record(out_dir, spec.key)["summary"])
+                    outcomes[tables.VA_INDEX] = _va_index(_headline_columns(out_dir, spec.key))
                 else:  # one read of the run file gives its record and its steps
                     run_table = store.read_run(out_dir, spec.key)
                     outcomes = dict(store.record_of(run_table.schema)["summary"])
+                    outcomes[tables.VA_INDEX] = _va_index(run_table)
                     if needs_steps:
                         check_summaries(plan, run_table.column_names)
                         for name, summary in experiment.summaries.items():
@@ -105,14 +116,26 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
                         steps = run_table.to_pandas()
                         steps.insert(0, "replicate", spec.replicate)
                         steps.insert(0, "point", spec.point)
+                        steps = tables.present(steps, "aggregate")
                         table = pa.Table.from_pandas(steps, preserve_index=False)
+                        first = steps_writer is None
                         if steps_writer is None:
                             steps_writer = pq.ParquetWriter(steps_temp, table.schema)
+                            steps_dictionary = tables.dictionary("steps", steps, "aggregate")
                         steps_writer.write_table(table.cast(steps_writer.schema))
+                        tables.write_csv(
+                            steps[steps_writer.schema.names],
+                            steps_csv_temp,
+                            header=first,
+                            mode="w" if first else "a",
+                        )
                         del steps
                     del run_table
                 outcome_columns.update(dict.fromkeys(outcomes))
                 row.update(outcomes)
+            if spec.point not in policies:
+                policies[spec.point] = tables.policy_parameters(plan.scenario(point))
+            row.update({k: v for k, v in policies[spec.point].items() if k not in row})
             rows.append(row)
     finally:
         if steps_writer is not None:
@@ -120,20 +143,47 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     if steps_writer is not None:
         os.replace(steps_temp, steps_path)
+        os.replace(steps_csv_temp, steps_csv)
         written["steps"] = steps_path
+        written["steps_csv"] = steps_csv
     else:
-        with contextlib.suppress(FileNotFoundError):
-            steps_path.unlink()
+        for path in (steps_path, steps_csv, steps_csv_temp):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     leading = [*ID_COLUMNS, *plan.experiment.vary, "run", "failed"]
-    frame = pd.DataFrame(
-        rows, columns=[*leading, *[c for c in outcome_columns if c not in leading]]
-    )
-    for column in outcome_columns:
-        if column in frame.columns and column not in leading:
-            frame[column] = frame[column].astype(float)
+    parameters = [c for c in dict.fromkeys(k for p in policies.values() for k in p)]
+    measured = [c for c in outcome_columns if c not in leading]
+    trailing = [c for c in parameters if c not in leading and c not in measured]
+    frame = pd.DataFrame(rows, columns=[*leading, *measured, *trailing])
+    for column in measured:
+        frame[column] = frame[column].astype(float)
+    frame = tables.present(frame, "summary")
     written["outcomes"] = _write_atomic(frame, out_dir / "outcomes.parquet", parquet=True)
     written["csv"] = _write_atomic(frame, out_dir / "outcomes.csv", parquet=False)
+    parts = [tables.dictionary("outcomes", frame, "summary", experiment.summaries)]
+    if steps_dictionary is not None and "steps" in written:
+        parts.append(steps_dictionary)
+    dictionary = pd.concat(parts, ignore_index=True)
+    written["columns"] = _write_atomic(dictionary, out_dir / tables.DICTIONARY, parquet=False)
     return written
+
+
+def _va_index(steps: pa.Table) -> float:
+    """The run's value added index (NaN when its table has no value added)."""
+    if "value_added" not in steps.column_names:
+        return math.nan
+    values = np.asarray(steps.column("value_added").to_numpy(), dtype=float)
+    if "step" in steps.column_names:
+        step = np.asarray(steps.column("step").to_numpy(), dtype=float)
+        values = values[np.argsort(step, kind="stable")]
+    return tables.va_index(values)
+
+
+def _headline_columns(out_dir: Path, key: str) -> pa.Table:
+    """Only the columns the value added index needs, from a run's file."""
+    path = store.run_path(out_dir, key)
+    names = set(pq.read_schema(path).names)
+    return pq.read_table(path, columns=[c for c in ("step", "value_added") if c in names])
 
 
 def _cell(value: Any) -> Any:
@@ -146,6 +196,6 @@ def _write_atomic(frame: pd.DataFrame, path: Path, parquet: bool) -> Path:
     if parquet:
         frame.to_parquet(temp, index=False)
     else:
-        frame.to_csv(temp, index=False, float_format=None, lineterminator="\n")
+        tables.write_csv(frame, temp)
     os.replace(temp, path)
     return path

@@ -1,5 +1,7 @@
 """Writing result folders atomically: everything goes to a temporary sibling folder first, which
-replaces the target only when complete, so an interrupted command never leaves half a result."""
+replaces the target only when complete, so an interrupted command never leaves half a result.
+Every table is written as Parquet and CSV, as a reader gets it (``sim.runner.tables``), with its
+column dictionary in ``columns.csv`` beside it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.runner import tables
+
 
 @contextmanager
 def atomic_folder(target: Path) -> Iterator[Path]:
@@ -20,6 +24,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(ordinary_folder_mode())  # mkdtemp makes it 0700; results are meant to be read
     try:
         yield staging
     except BaseException:
@@ -34,10 +39,39 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         os.replace(staging, target)
 
 
-def write_table(frame: pd.DataFrame, folder: Path, stem: str) -> None:
-    """Parquet for analysis, CSV for spreadsheets."""
-    frame.to_parquet(folder / f"{stem}.parquet", index=False)
-    frame.to_csv(folder / f"{stem}.csv", index=False)
+def ordinary_folder_mode() -> int:
+    """What ``mkdir`` would give under the current umask (0755 with the usual 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def write_table(
+    frame: pd.DataFrame,
+    folder: Path,
+    stem: str,
+    level: str = "aggregate",
+    products: list[str] | None = None,
+    summaries: dict | None = None,
+) -> pd.DataFrame:
+    """Parquet for analysis, CSV for spreadsheets, as a reader gets them (codes as labels,
+    counts as integers, seeds as text in CSV); return the table's dictionary rows.
+
+    ``level`` is the outcome registry's level of its columns (aggregate, the default; cluster;
+    summary for one row per run);
+    ``products`` the world's product names, for the ``product`` label.
+    """
+    shown = tables.present(frame, level, products)
+    shown.to_parquet(folder / f"{stem}.parquet", index=False)
+    tables.write_csv(shown, folder / f"{stem}.csv")
+    return tables.dictionary(stem, shown, level, summaries)
+
+
+def write_dictionary(folder: Path, parts: list[pd.DataFrame]) -> Path:
+    """``columns.csv``: every written table's columns with unit, meaning, level and type."""
+    path = folder / tables.DICTIONARY
+    pd.concat(parts, ignore_index=True).to_csv(path, index=False, lineterminator="\n")
+    return path
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -134,21 +134,31 @@ def ensure_unlocked(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def folder_lock(out_dir: Path, claim: bool = True) -> Iterator[None]:
-    """Hold the output folder for this sweep, or refuse clearly if another sweep holds it."""
+    """Hold the output folder for this sweep, or refuse clearly if another sweep holds it.
+
+    The lock file is removed when a claimed lock is released (no leftover after a finished
+    sweep); a process that locked a file just removed this way sees it is no longer the folder's
+    lock file and tries again.
+    """
     import fcntl
 
     path = out_dir / LOCK_NAME
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole sweep)
-    try:
+    while True:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole sweep)
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown process"
+            handle.close()
             raise SweepLocked(
                 f"{out_dir}: another sweep is writing to this folder ({holder}); wait for it to "
                 "finish or choose another --out"
             ) from None
+        if _same_file(handle, path):
+            break
+        handle.close()  # locked a lock file its holder had just removed: take the new one
+    try:
         if claim:
             handle.seek(0)
             handle.truncate()
@@ -156,7 +166,17 @@ def folder_lock(out_dir: Path, claim: bool = True) -> Iterator[None]:
             handle.flush()
         yield
     finally:
+        if claim:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # still holding the lock, so no other sweep is inside
         handle.close()
+
+
+def _same_file(handle: Any, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _jsonable(value: Any) -> Any:

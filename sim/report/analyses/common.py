@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 
 from sim.report.results import ExperimentResults
-from sim.report.statistics import bootstrap_mean, cohens_d, compare, paired_d, verdict
+from sim.report.statistics import TOO_FEW, bootstrap_mean, cohens_d, compare, paired_d, verdict
+from sim.runner.numbers import MIN_SEEDS, interval
+from sim.runner.tables import heading
 from sim.scenario.presets import PRESETS
 
 HEADLINE = "va_index"  # see sim.report.results.add_headline
-HEADLINE_LABEL = "value added index (run mean / policy start - 1)"
+HEADLINE_LABEL = "value added index (ratio: run mean / policy start - 1)"
 REGIMES = list(PRESETS)
 UNPAIRED_NOTE = (
     "Seeds come from SeedSequence(master_seed, spawn_key=(point, replicate)) and every scenario is "
@@ -87,14 +89,59 @@ def pct(x: float, digits: int = 1) -> str:
     return "n/a" if not np.isfinite(x) else f"{100 * x:+.{digits}f}%"
 
 
+def _too_few(ci) -> bool:
+    return getattr(ci, "verdict", "") == TOO_FEW or getattr(ci, "n", MIN_SEEDS) < MIN_SEEDS
+
+
 def ci_pct(ci) -> str:
-    """An interval (estimate, low, high) in percent: "+1.0% [+0.2%, +1.8%]"."""
+    """An interval (estimate, low, high) in percent: "+1.0% [+0.2%, +1.8%]"; the estimate alone
+    when too few seeds stand behind it."""
+    if _too_few(ci):
+        return f"{pct(ci.estimate)} ({TOO_FEW} for an interval)"
     return f"{pct(ci.estimate)} [{pct(ci.low)}, {pct(ci.high)}]"
 
 
 def ci_pct_row(r) -> str:
-    """A ``scenario_intervals`` row (mean, low, high) in percent."""
+    """A ``scenario_intervals`` row (mean, low, high, n) in percent."""
+    if _too_few(r):
+        return f"{pct(r.mean)} (n={r.n})"
     return f"{pct(r.mean)} [{pct(r.low)}, {pct(r.high)}]"
+
+
+def pair_verdict(effects: pd.DataFrame, x: str, y: str) -> str:
+    """The verdict of x against y in a ``regime_effects`` table (either direction)."""
+    for a, b, flip in ((x, y, False), (y, x, True)):
+        row = effects[(effects["a"] == a) & (effects["b"] == b)]
+        if len(row):
+            found = str(row["verdict"].iloc[0])
+            return {"beats": "loses", "loses": "beats"}.get(found, found) if flip else found
+    return "n/a"
+
+
+def ranking(ranked: list[tuple[str, str]], effects: pd.DataFrame) -> str:
+    """Scenarios in order of their means, joined by ">" only where the pair's verdict says so
+    and by "≈" where it is a tie (or undecided): a summary never ranks what the contrasts do
+    not resolve. ``ranked`` holds (scenario, its formatted mean), best first."""
+    if not ranked:
+        return ""
+    text = f"{ranked[0][0]} ({ranked[0][1]})"
+    for (prev, _), (name, shown) in zip(ranked, ranked[1:], strict=False):
+        sign = ">" if pair_verdict(effects, prev, name) == "beats" else "≈"
+        text += f" {sign} {name} ({shown})"
+    names = [name for name, _ in ranked]
+    steps = [pair_verdict(effects, a, b) == "beats" for a, b in zip(names, names[1:], strict=False)]
+    resolved = [
+        f"{x} > {names[j]}"
+        for i, x in enumerate(names)
+        for j in range(i + 2, len(names))
+        if not all(steps[i:j]) and pair_verdict(effects, x, names[j]) == "beats"
+    ]
+    if all(steps):
+        return text
+    note = "'≈': the pair's 95% interval includes zero (a tie) or too few seeds"
+    if resolved:
+        note += f"; resolved across ties: {', '.join(resolved)}"
+    return f"{text} ({note})"
 
 
 def design_text(results: ExperimentResults) -> str:
@@ -131,12 +178,24 @@ def scenario_intervals(ok: pd.DataFrame, columns: list[str], order: list[str]) -
 
 
 def interval_table(intervals: pd.DataFrame) -> pd.DataFrame:
-    """``scenario_intervals`` as outcome x scenario cells reading "mean [low, high]"."""
-    return intervals.assign(
+    """``scenario_intervals`` as outcome (with its unit) x scenario cells, "mean [low, high]"
+    with readable numbers; the mean alone and its n when too few seeds."""
+    cells = intervals.assign(
         value=[
-            f"{m:.4g} [{lo:.4g}, {hi:.4g}]"
-            for m, lo, hi in zip(
-                intervals["mean"], intervals["low"], intervals["high"], strict=True
+            interval(m, lo, hi, int(n))
+            for m, lo, hi, n in zip(
+                intervals["mean"], intervals["low"], intervals["high"], intervals["n"], strict=True
             )
         ]
     ).pivot(index="outcome", columns="scenario", values="value")
+    return cells
+
+
+def with_units(table: pd.DataFrame) -> pd.DataFrame:
+    """A table indexed by outcome names, re-indexed by their headings with units."""
+    table = table.copy()
+    table.index = [
+        HEADLINE_LABEL if name == HEADLINE else heading(str(name)) for name in table.index
+    ]
+    table.index.name = "outcome (unit)"
+    return table

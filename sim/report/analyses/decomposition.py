@@ -84,7 +84,7 @@ def analyse_decomposition(results: ExperimentResults) -> Section:
                             part,
                             "variant",
                             f"Value added index vs base, {label} (95% CI)",
-                            "difference in index",
+                            "difference in value added index (ratio)",
                         ),
                     )
                 )

@@ -19,8 +19,10 @@ from sim.report.analyses.common import (
     pairing_note,
     pct,
     preferred_order,
+    ranking,
     regime_effects,
     scenario_intervals,
+    with_units,
 )
 from sim.report.results import ExperimentResults
 from sim.report.section import Section
@@ -64,7 +66,7 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
     section.summaries["indonesia_intervals"] = intervals
     wide = interval_table(intervals)
     wide = wide[[c for c in order if c in wide.columns]]
-    section.tables.append(("Mean [95% CI] per regime", wide))
+    section.tables.append(("Mean [95% CI] per regime", with_units(wide)))
     reading = []
     if "top_down" in order and "no_policy" in order:
         td, np_ = frame[frame["scenario"] == "top_down"], frame[frame["scenario"] == "no_policy"]
@@ -113,11 +115,9 @@ def analyse_indonesia(results: ExperimentResults) -> Section:
             )
     head = intervals[intervals["outcome"] == HEADLINE].sort_values("mean", ascending=False)
     if len(head):
-        reading.append(
-            "Whole-world value added index: "
-            + " > ".join(f"{r.scenario} ({ci_pct_row(r)})" for r in head.itertuples())
-            + "."
-        )
+        ranked = [(r.scenario, ci_pct_row(r)) for r in head.itertuples()]
+        headline = effects[effects["outcome"] == HEADLINE] if len(effects) else effects
+        reading.append(f"Whole-world value added index: {ranking(ranked, headline)}.")
     cir = intervals[intervals["outcome"] == "cirebon_value_added_growth"]
     if len(cir):
         reading.append(

@@ -21,12 +21,15 @@ from sim.report.analyses.common import (
     pairing_note,
     pct,
     preferred_order,
+    ranking,
     regime_effects,
     scenario_intervals,
+    with_units,
 )
 from sim.report.results import ExperimentResults
 from sim.report.section import Section
-from sim.report.statistics import compare, interval_stability
+from sim.report.statistics import TOO_FEW, compare, interval_stability
+from sim.runner.numbers import MIN_SEEDS, number, signed
 
 REGIME_OUTCOMES = [
     (HEADLINE, HEADLINE_LABEL),
@@ -60,7 +63,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     columns = [c for c, _ in REGIME_OUTCOMES if c in ok]
     intervals = scenario_intervals(ok, columns, order)
     wide = interval_table(intervals)[order]
-    wide = wide.reindex([c for c in columns if c in wide.index])
+    wide = with_units(wide.reindex([c for c in columns if c in wide.index]))
     section.tables.append(("Mean [95% bootstrap CI] per regime", wide))
     section.summaries["regimes_intervals"] = intervals
 
@@ -109,7 +112,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                 effects,
                 "comparison",
                 "Effect on the value added index (a - b, 95% CI)",
-                "difference in index",
+                "difference in value added index (ratio)",
             ),
         )
     )
@@ -167,8 +170,9 @@ def analyse_regimes(results: ExperimentResults) -> Section:
                     "step",
                     "value_added",
                     "scenario",
-                    "Value added per quarter (mean, 95% band)",
-                    "value added",
+                    "Value added per quarter, by regime",
+                    figures.axis_label("value_added"),
+                    bands=False,  # levels differ mostly between worlds: see the contrasts
                 ),
             )
         )
@@ -182,25 +186,33 @@ def _read_regimes(intervals, effects, cumulative, efficiency, stab, order) -> li
     head = intervals[intervals["outcome"] == HEADLINE].sort_values("mean", ascending=False)
     if head.empty:
         return out
-    out.append(
-        "Ranking by mean value added index: "
-        + " > ".join(f"{r.scenario} ({pct(r.mean)})" for r in head.itertuples())
-        + "."
-    )
+    ranked = [(r.scenario, pct(r.mean)) for r in head.itertuples()]
+    out.append(f"Ranking by mean value added index: {ranking(ranked, effects)}.")
     for r in effects.itertuples():
         d_z = f", d_z = {r.d_z:.2f}" if np.isfinite(r.d_z) else ""
         out.append(
             f"{r.a} vs {r.b}: {ci_pct(r)} ({r.verdict}; d = {r.cohens_d:.2f}{d_z}; {r.pairing})."
         )
     for r in cumulative.itertuples() if len(cumulative) else []:
+        shown = (
+            signed(r.estimate)
+            if r.verdict == TOO_FEW
+            else f"{signed(r.estimate)} [{signed(r.low)}, {signed(r.high)}]"
+        )
         out.append(
-            f"Cumulative value added, {r.a} minus {r.b}: {r.estimate:,.0f} [{r.low:,.0f}, "
-            f"{r.high:,.0f}] ({pct(r.relative, 2)} of {r.b}; {r.verdict}; {r.pairing})."
+            f"Cumulative value added (wage units), {r.a} minus {r.b}: {shown} "
+            f"({pct(r.relative, 2)} of {r.b}; {r.verdict}; {r.pairing})."
         )
     for r in efficiency.itertuples() if len(efficiency) else []:
+        enough = int(r.pairing.split("(")[-1].split()[0]) >= MIN_SEEDS if "(" in r.pairing else 1
+        shown = (
+            f"{number(r.va_gain_per_budget)} [{number(r.low)}, {number(r.high)}]"
+            if enough
+            else f"{number(r.va_gain_per_budget)} ({TOO_FEW} for an interval)"
+        )
         out.append(
-            f"{r.regime}: {r.va_gain_per_budget:.2f} [{r.low:.2f}, {r.high:.2f}] value added per "
-            f"unit of budget against no policy ({r.pairing})."
+            f"{r.regime}: {shown} wage units of value added per wage unit of budget against no "
+            f"policy ({r.pairing})."
         )
     if len(stab):
         last = stab.groupby("scenario")["n"].max()
