@@ -88,6 +88,8 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
                 "scenario": point.scenario,
             }
             row.update({key: _cell(value) for key, value in point.params.items()})
+            if spec.draw is not None:
+                row["posterior_draw"] = spec.draw
             row["run"] = spec.key
             done = store.is_done(out_dir, spec.key)
             row["failed"] = not done
@@ -124,7 +126,8 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
     else:
         with contextlib.suppress(FileNotFoundError):
             steps_path.unlink()
-    leading = [*ID_COLUMNS, *plan.experiment.vary, "run", "failed"]
+    drawn = ["posterior_draw"] if plan.posterior is not None else []
+    leading = [*ID_COLUMNS, *drawn, *plan.experiment.vary, "run", "failed"]
     frame = pd.DataFrame(
         rows, columns=[*leading, *[c for c in outcome_columns if c not in leading]]
     )

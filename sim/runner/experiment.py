@@ -187,13 +187,21 @@ class Experiment(Strict):
         ge=0,
         description="Root of every run's seed; see seeds.",
     )
-    seeds: Literal["independent", "common"] = Field(
+    seeds: Literal["independent", "common", "paired"] = Field(
         "independent",
         description="independent: run (point, replicate) gets SeedSequence(master_seed, "
         "spawn_key=(point, replicate)), a different world for every run. common: spawn_key="
         "(replicate,), so replicate r of every point (every scenario and design point) runs on "
         "the same seed: common random numbers, for comparing scenarios paired by replicate. "
-        "Keep independent for Morris/Sobol, whose estimators assume independent run noise.",
+        "paired: the scenarios at one design point share seeds and each design point gets new "
+        "ones, for Morris/Sobol indices of a contrast between scenarios (the regime gap).",
+    )
+    posterior: str | None = Field(
+        None,
+        description="A posterior table written by klaster calibrate (posterior.parquet or .csv, "
+        "relative to this file): every run applies one of its parameter sets, drawn from the "
+        "run's seed (so common seeds share the draw too); vary still wins. Omit for the "
+        "scenarios' own values.",
     )
     steps: int | None = Field(
         None, ge=1, le=100_000, description="Policy quarters per run; defaults to each scenario's."
