@@ -251,3 +251,11 @@ def test_validate_patterns_fails_on_an_unreachable_target_and_passes_a_met_one(
     other = json.loads((tmp_path / "d" / "validation.json").read_text())
     first = json.loads((tmp_path / "a" / "validation.json").read_text())
     assert other["checks"][0]["observed"] != first["checks"][0]["observed"]
+
+
+def test_the_pilot_calibrates_what_the_default_does() -> None:
+    default, default_priors = load_calibration(ROOT / "calibration" / "default.yaml")
+    pilot, pilot_priors = load_calibration(ROOT / "calibration" / "pilot.yaml")
+    assert pilot_priors == default_priors
+    assert pilot.targets == default.targets
+    assert pilot.scenarios == default.scenarios and pilot.steps == default.steps

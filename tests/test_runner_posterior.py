@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,3 +101,30 @@ def test_a_bad_posterior_is_an_input_error(tmp_path: Path, content: str, message
         make_plan(_experiment(tmp_path))
     with pytest.raises(InputError, match="not found"):
         make_plan(_experiment(tmp_path, posterior="missing.csv"))
+
+
+def test_the_report_says_where_in_the_posterior_a_verdict_holds() -> None:
+    """Constructed runs: a wins by 1 everywhere, c wins by 1 only where x > 0.7."""
+    from sim.report.analyses.posterior import posterior_verdicts
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(80):
+        x = rng.uniform(0, 1)
+        base = rng.normal(0, 0.1)
+        for scenario, gain in (("a", 1.0), ("b", 0.0), ("c", 1.0 if x > 0.7 else 0.0)):
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "seed": seed,
+                    "posterior_draw": seed % 20,
+                    "market.x": x,
+                    "va_index": base + gain + rng.normal(0, 0.01),
+                }
+            )
+    table = posterior_verdicts(pd.DataFrame(rows), ["a", "b", "c"]).set_index("comparison")
+    assert table.loc["a vs b", "holds"] == "whole posterior"
+    assert table.loc["b vs c", "verdict"] == "loses"
+    assert table.loc["b vs c", "holds"] == "part of the posterior"
+    assert "ties where market.x <=" in table.loc["b vs c", "where it changes"]
+    assert "market.x >" not in table.loc["b vs c", "where it changes"]

@@ -83,3 +83,11 @@ def test_every_statistic_names_a_known_run_group() -> None:
     from sim.calibrate.measure import RUN_GROUPS
 
     assert all(s.needs in RUN_GROUPS for s in p.STATISTICS.values())
+
+
+def test_cirebon_export_trough_pools_seeds_so_a_tiny_exporter_cannot_dominate() -> None:
+    records = [
+        {"cirebon_exports_before": 100.0, "cirebon_exports_trough": 15.0},
+        {"cirebon_exports_before": 0.01, "cirebon_exports_trough": 0.05},  # ratio 5 alone
+    ]
+    assert abs(p.cirebon_export_trough(records) - 15.05 / 100.01) < 1e-12

@@ -161,7 +161,8 @@ def _indonesia(setting: Setting, chosen: dict[str, Any], seed: int) -> dict[str,
         exports = one["export_share"] * one["sales"]
         before = exports.loc[shock - 4 : shock - 1].mean()
         out["cirebon_firms_after_year"] = _ratio(firms.get(shock + 4), firms.get(shock - 1))
-        out["cirebon_export_trough"] = _ratio(exports.loc[shock : shock + 1].min(), before)
+        out["cirebon_exports_before"] = float(before)
+        out["cirebon_exports_trough"] = float(exports.loc[shock : shock + 1].min())
     if "jepara" in names:
         one = clusters[clusters["cluster"] == names.index("jepara")].set_index("step")
         firms = one["firms"].astype(float)

@@ -163,7 +163,11 @@ def cirebon_firms_after_year(records: Sequence[Record]) -> float:
 
 
 def cirebon_export_trough(records: Sequence[Record]) -> float:
-    return _mean(records, "cirebon_export_trough")
+    """Pooled over seeds (a sum over a sum): a seed where Cirebon exported little before the
+    shock would make its own ratio explode."""
+    before = sum(float(r["cirebon_exports_before"]) for r in records)
+    trough = sum(float(r["cirebon_exports_trough"]) for r in records)
+    return trough / before if before > 0 else float("nan")
 
 
 def jepara_firm_change(records: Sequence[Record]) -> float:
@@ -227,7 +231,7 @@ STATISTICS: dict[str, Statistic] = {
            "in the quarter before it (Indonesian scenario)", "indonesia",
            cirebon_firms_after_year),
         _s("cirebon_export_trough", CIREBON, "Cirebon's export sales in the two quarters after "
-           "the shock (lower one) / their mean in the year before", "indonesia",
+           "the shock (lower one) / their mean in the year before, summed over seeds", "indonesia",
            cirebon_export_trough),
         _s("jepara_firm_change", JEPARA, "Jepara's firms five years after mid-2005 / in mid-2005, "
            "minus one (Indonesian scenario)", "indonesia", jepara_firm_change),

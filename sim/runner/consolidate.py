@@ -88,8 +88,10 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
                 "scenario": point.scenario,
             }
             row.update({key: _cell(value) for key, value in point.params.items()})
-            if spec.draw is not None:
+            if spec.draw is not None:  # the set it drew, and its values (vary wins)
                 row["posterior_draw"] = spec.draw
+                drawn = plan.posterior.values[spec.draw]  # type: ignore[union-attr]
+                row.update({k: _cell(v) for k, v in drawn.items() if k not in point.params})
             row["run"] = spec.key
             done = store.is_done(out_dir, spec.key)
             row["failed"] = not done
@@ -126,7 +128,12 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
     else:
         with contextlib.suppress(FileNotFoundError):
             steps_path.unlink()
-    drawn = ["posterior_draw"] if plan.posterior is not None else []
+    drawn = []
+    if plan.posterior is not None:
+        drawn = [
+            "posterior_draw",
+            *[k for k in plan.posterior.keys if k not in plan.experiment.vary],
+        ]
     leading = [*ID_COLUMNS, *drawn, *plan.experiment.vary, "run", "failed"]
     frame = pd.DataFrame(
         rows, columns=[*leading, *[c for c in outcome_columns if c not in leading]]
