@@ -151,10 +151,13 @@ def test_smoke_calibration_outputs_round_trip_into_scenarios_and_experiments(
     code = klaster(["calibrate", str(SMOKE), "--out", str(out), "--executor", "serial", "--quiet"])
     assert code == 0, capsys.readouterr().err
     for name in ("posterior.parquet", "posterior.csv", "parameters.csv", "fit.csv",
-                 "populations.csv", "calibrated.yaml", "manifest.json", "abc.db"):  # fmt: skip
+                 "populations.csv", "calibrated.yaml", "manifest.json", "abc.db",
+                 "summary.md"):  # fmt: skip
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["evaluations"] > 0
+    summary = (out / "summary.md").read_text()
+    assert "firms.trader_commission" in summary and "small_producer_va_share" in summary
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert len(posterior) == 6 and math.isclose(posterior["weight"].sum(), 1)
     parameters = pd.read_csv(out / "parameters.csv")
@@ -259,3 +262,17 @@ def test_the_pilot_calibrates_what_the_default_does() -> None:
     assert pilot_priors == default_priors
     assert pilot.targets == default.targets
     assert pilot.scenarios == default.scenarios and pilot.steps == default.steps
+
+
+@pytest.mark.slow
+def test_the_smoke_calibration_runs_on_dask(tmp_path: Path) -> None:
+    """pyabc's DaskDistributedSampler on the dask executor that sweeps use (a LocalCluster)."""
+    pytest.importorskip("distributed")
+    from sim.calibrate.fit import run_calibration
+    from sim.runner.executors import ExecutorSpec
+
+    report = run_calibration(SMOKE, tmp_path / "out", ExecutorSpec("dask", workers=2), quiet=True)
+    assert report.populations == 2
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["sampler"].startswith("dask") and manifest["status"] == "complete"
+    assert len(pd.read_parquet(tmp_path / "out" / "posterior.parquet")) == 6

@@ -89,4 +89,46 @@ def main(args: argparse.Namespace) -> int:
         table = pd.read_csv(fit)
         inside = int(table["median_in_band"].sum())
         print(f"{inside} of {len(table)} targets with the posterior median in band ({fit})")
+        print(f"summary: {write_summary(out_dir)}")
     return 0
+
+
+def write_summary(out_dir: Path) -> Path:
+    """``summary.md``: the run budget, each parameter's prior and posterior, each target's fit."""
+    import json
+
+    import pandas as pd
+
+    from sim.commands.report import markdown_table
+
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    parameters = pd.read_csv(out_dir / "parameters.csv")
+    fit = pd.read_csv(out_dir / "fit.csv")
+    populations = pd.read_csv(out_dir / "populations.csv")
+    settings = manifest["calibration"]["settings"]
+    model = manifest["environment"]["model_version"]
+    revision = str(manifest["environment"]["git"].get("revision"))[:12]
+    lines = [
+        f"# Calibration {manifest['calibration']['name']}",
+        "",
+        f"File `{manifest['calibration']['file']}` (sha256 "
+        f"{manifest['calibration']['sha256'][:12]}), model {model}, git {revision}.",
+        f"{settings['seeds_per_evaluation']} seed(s) per evaluation; "
+        f"{manifest['populations']} populations, {manifest['evaluations']} evaluations "
+        f"(prior sample included), {manifest['wall_seconds']:.0f} s wall on {manifest['sampler']} "
+        f"({manifest['core_seconds_per_evaluation']:.2f} core-seconds per evaluation); stopped: "
+        f"{manifest['stopped_because']}; final tolerance {manifest['epsilon']:.3g}.",
+        "",
+        "## Parameters: prior (uniform) and posterior (weighted median, 90% interval)",
+        "",
+        markdown_table(parameters),
+        "## Targets: band and the accepted sets' statistic (median, 90% interval)",
+        "",
+        markdown_table(fit.drop(columns=["source"])),
+        "## Populations",
+        "",
+        markdown_table(populations.drop(columns=["population_end_time"])),
+    ]
+    target = out_dir / "summary.md"
+    target.write_text("\n".join(lines), encoding="utf-8")
+    return target
