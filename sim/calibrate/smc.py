@@ -154,7 +154,8 @@ def make_sampler(kind: str, workers: int, client: Any = None):
     )
 
     if kind == "serial":
-        return SingleCoreSampler()
+        return SingleCoreSampler(check_max_eval=True)
     if kind == "process":
-        return MulticoreEvalParallelSampler(n_procs=workers)
+        # check_max_eval: stop within a population once the evaluation budget is spent
+        return MulticoreEvalParallelSampler(n_procs=workers, check_max_eval=True)
     return DaskDistributedSampler(dask_client=client, batch_size=1)
