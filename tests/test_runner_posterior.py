@@ -125,6 +125,27 @@ def test_the_report_says_where_in_the_posterior_a_verdict_holds() -> None:
     table = posterior_verdicts(pd.DataFrame(rows), ["a", "b", "c"]).set_index("comparison")
     assert table.loc["a vs b", "holds"] == "whole posterior"
     assert table.loc["b vs c", "verdict"] == "loses"
-    assert table.loc["b vs c", "holds"] == "part of the posterior"
+    assert table.loc["b vs c", "holds"] == "part of the posterior: ties in a half"
     assert "ties where market.x <=" in table.loc["b vs c", "where it changes"]
     assert "market.x >" not in table.loc["b vs c", "where it changes"]
+    # d loses by 2 where x is low and wins by 1 where x is high: b beats d overall, but in the
+    # high half the opposite verdict is resolved (a flip, not lost power)
+    flipping = pd.DataFrame(
+        [
+            {
+                "scenario": scenario,
+                "seed": seed,
+                "posterior_draw": seed,
+                "market.x": (seed + 0.5) / 80,  # the median cut falls at 0.5
+                "va_index": gain(seed) + rng.normal(0, 0.01),
+            }
+            for seed in range(80)
+            for scenario, gain in (
+                ("b", lambda seed: 0.0),
+                ("d", lambda seed: -2.0 if seed < 40 else 1.0),
+            )
+        ]
+    )
+    flipped = posterior_verdicts(flipping, ["b", "d"]).set_index("comparison")
+    assert flipped.loc["b vs d", "verdict"] == "beats"
+    assert flipped.loc["b vs d", "holds"] == "part of the posterior: flips"

@@ -5,7 +5,8 @@ carries the values it drew. For each contrast and each calibrated parameter the 
 the parameter's median draw, and the paired contrast is recomputed in each half (under common
 seeds both regimes of a replicate drew the same set, so pairs stay together). A verdict holds over
 the whole posterior when it is the same in both halves of every parameter; otherwise the table
-names the half where it ties or flips.
+names the half where it ties (which may be lost power: half the runs) or flips (the opposite
+verdict, resolved).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sim.report.section import Section
 from sim.report.statistics import compare, verdict
 
 DRAW = "posterior_draw"
+OPPOSITE = {"beats": "loses", "loses": "beats"}
 
 
 def posterior_keys(ok: pd.DataFrame) -> list[str]:
@@ -50,11 +52,18 @@ def posterior_verdicts(ok: pd.DataFrame, order: list[str], column: str = HEADLIN
                 half = verdict(compare(x[keep_x], y[keep_y], column))
                 if half != overall:
                     changes.append(f"{half} where {key} {'<=' if low_half else '>'} {cut:.3g}")
+        flips = any(c.startswith(OPPOSITE.get(overall, "-")) for c in changes)
+        if not changes:
+            holds = "whole posterior"
+        elif flips:
+            holds = "part of the posterior: flips"
+        else:
+            holds = "part of the posterior: ties in a half"
         rows.append(
             {
                 "comparison": f"{a} vs {b}",
                 "verdict": overall,
-                "holds": "whole posterior" if not changes else "part of the posterior",
+                "holds": holds,
                 "where it changes": "; ".join(changes),
             }
         )
@@ -76,7 +85,9 @@ def add_posterior_verdicts(section: Section, ok: pd.DataFrame, order: list[str])
         )
     )
     whole = int((table["holds"] == "whole posterior").sum())
+    flips = int(table["holds"].str.endswith("flips").sum())
     section.reading.append(
         f"Over the calibration's posterior, {whole} of {len(table)} verdicts hold in both halves "
-        "of every calibrated parameter; the others tie or flip where the table says."
+        f"of every calibrated parameter and {flips} flip in some half. A tie in a half may be "
+        "lost power (each half has half the runs); a flip is the opposite verdict, resolved."
     )
