@@ -21,6 +21,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sim.commands.sweep", "Run an experiment file: a parameter sweep."),
     "report": ("sim.commands.report", "Build the HTML report from experiment results."),
     "viz": ("sim.commands.viz", "Serve the interactive browser view."),
+    "calibrate": ("sim.commands.calibrate", "Fit uncertain parameters to the targets (ABC-SMC)."),
+    "validate-patterns": (
+        "sim.commands.validate_patterns",
+        "Check every calibration target on 32+ fresh seeds; exit 1 when one fails.",
+    ),
 }
 
 

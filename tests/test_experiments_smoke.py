@@ -42,11 +42,14 @@ COMPARISONS = {"regimes", "decomposition", "where_top_down_works", "resilience",
 DISCOVERY = {"where_each_regime_wins"}  # regimes paired within a point, points independent
 
 
-def test_comparison_experiments_use_common_seeds_and_screening_does_not() -> None:
+def test_comparison_experiments_use_common_seeds_and_screening_pairs_within_points() -> None:
     for full in FULL:
-        expected = (
-            "common" if full.stem in COMPARISONS else "paired" if full.stem in DISCOVERY else None
-        )
+        if full.stem in COMPARISONS:
+            expected = "common"
+        elif full.stem.startswith("sensitivity_") or full.stem in DISCOVERY:
+            expected = "paired"  # contrasts paired within a point; points are independent
+        else:
+            expected = None
         assert _load(full).get("seeds") == expected, full.name
 
 

@@ -1,4 +1,5 @@
-"""Seed modes: common random numbers across points, or independent worlds for every run."""
+"""Seed modes: common random numbers across points, independent worlds for every run, or worlds
+shared by the scenarios of one design point (paired)."""
 
 from __future__ import annotations
 
@@ -55,20 +56,31 @@ def test_independent_is_the_default_and_gives_every_run_its_own_seed(tmp_path: P
     assert all(seeds[key] == run_seed(11, *key) for key in seeds)
 
 
-def test_unknown_seed_mode_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="seeds"):
-        _plan(tmp_path, "shared")
-    with pytest.raises(ValueError):
-        run_seed(1, 0, 0, "shared")  # type: ignore[arg-type]
-
-
-def test_paired_seeds_match_across_scenarios_within_a_design_point(tmp_path: Path) -> None:
+def test_paired_seeds_are_shared_within_a_design_point_and_new_across_points(
+    tmp_path: Path,
+) -> None:
     plan = _plan(tmp_path, "paired")
     seeds = _seeds(plan)
-    rows = 2  # design points per scenario: points 0, 1 run a.yaml, points 2, 3 run b.yaml
-    for r in range(3):
-        for row in range(rows):
-            assert seeds[(row, r)] == seeds[(rows + row, r)]  # same seeds in both scenarios
-        assert seeds[(0, r)] != seeds[(1, r)]  # another design point, another world
-    assert len({seeds[(0, r)] for r in range(3)}) == 3
-    assert all(seeds[(p, r)] == run_seed(11, p % rows, r, "paired") for p, r in seeds)
+    rows = len(plan.points) // len(plan.bases)  # points run base by base over the design rows
+    assert rows == 2 and plan.points[rows].base == 1
+    for row in range(rows):
+        for r in range(3):
+            # scenario a and scenario b at the same design point and replicate: one world
+            assert seeds[(row, r)] == seeds[(rows + row, r)]
+    # a new world at every design point and replicate
+    assert len({seeds[(row, r)] for row in range(rows) for r in range(3)}) == rows * 3
+    # a stream of its own: neither the common nor the independent seeds
+    others = set(_seeds(_plan(tmp_path, "common")).values())
+    others |= set(_seeds(_plan(tmp_path, "independent")).values())
+    assert not set(seeds.values()) & others
+    assert seeds == _seeds(_plan(tmp_path, "paired"))  # stable
+    assert len({run.key for run in plan.runs}) == len(plan.runs)
+
+
+def test_unknown_seed_mode_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="seeds"):
+        _plan(tmp_path, "shuffled")
+    with pytest.raises(ValueError):
+        run_seed(1, 0, 0, "shuffled")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        run_seed(1, 0, 0, "paired")  # the design row is missing

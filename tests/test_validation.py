@@ -1,68 +1,93 @@
-"""Validation checks compute what they claim, on constructed cases with known answers."""
+"""The statistics measure what they claim, on constructed records with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.calibrate import patterns as v
+from sim.calibrate import patterns as p
+from sim.scenario.codes import DOWNSTREAM
 
 
-def test_firm_size_share_and_skew() -> None:
-    workers = np.array([1] * 90 + [2] * 5 + [50, 60, 80, 100, 300])
-    check = v.check_firm_size(workers)
-    assert check.observed == 0.95 and check.passed
-    assert not v.check_firm_size(np.array([30.0] * 10 + [1.0] * 5)).passed
+def test_firm_size_share_and_skew_pool_the_seeds() -> None:
+    records = [{"workers": np.array([1] * 45 + [50])}, {"workers": np.array([2] * 45 + [300])}]
+    assert p.small_firm_share(records) == 90 / 92
+    assert p.firm_size_skewness(records) > 1
+    assert p.small_firm_share([{"workers": np.array([30.0] * 10)}]) == 0
 
 
-def test_cluster_size_pattern() -> None:
+def test_cluster_size_statistics() -> None:
     sizes = np.array([10] * 40 + [20] * 8 + [400, 500])
-    types = np.array([0] * 30 + [1] * 20)
-    export = np.array([0.0] * 48 + [0.5, 0.6])
-    check = v.check_cluster_size(sizes, types, export)
-    assert check.passed and "export clusters 4%" in check.observed_text
-    too_many = v.check_cluster_size(sizes, types, np.full(50, 0.5))
-    assert not too_many.passed
+    record = {
+        "cluster_size": sizes,
+        "cluster_type": np.array([0] * 30 + [1] * 20),
+        "cluster_export_share": np.array([0.0] * 48 + [0.5, 0.6]),
+    }
+    assert p.dormant_cluster_share([record]) == 0.6
+    assert p.export_cluster_share([record]) == 0.04
+    assert p.export_cluster_size_ratio([record]) == 45.0  # median 450 over median 10
+    assert p.cluster_size_skewness([record]) > 1
+    none = {**record, "cluster_export_share": np.zeros(50)}
+    assert p.export_cluster_size_ratio([none]) == 0.0
 
 
-def test_small_producer_share_band_is_factor_two_around_jepara() -> None:
-    assert v.check_small_producer_share(0.036, 0.6).passed
-    assert v.check_small_producer_share(0.019, 0.6).passed
-    assert not v.check_small_producer_share(0.08, 0.6).passed
-    assert not v.check_small_producer_share(0.01, 0.6).passed
-
-
-def test_takeup_and_employment_effect() -> None:
-    assert v.check_takeup_employment(0.3, 0.01).passed
-    assert not v.check_takeup_employment(0.8, 0.0).passed
-    assert not v.check_takeup_employment(0.3, -0.2).passed
-
-
-def test_joint_action_rises_and_fades() -> None:
-    diff = np.r_[np.zeros(12), [0.02, 0.04, 0.03, 0.02, 0.01], np.zeros(10)]
-    assert v.check_joint_action(diff, 12, pre_level=0.1).passed
+def test_joint_action_rise_and_fade_read_the_seed_mean_series() -> None:
+    rise = np.r_[np.zeros(12), [0.02, 0.04, 0.03, 0.02, 0.01], np.zeros(10)]
     persistent = np.r_[np.zeros(12), np.full(15, 0.04)]
-    assert not v.check_joint_action(persistent, 12, pre_level=0.1).passed
-    flat = np.zeros(27)
-    assert not v.check_joint_action(flat, 12, pre_level=0.1).passed
+
+    def record(diff):
+        return {"joint_action_diff": diff, "joint_action_pre": 0.1, "crisis_step": 12}
+
+    assert p.joint_action_crisis_rise([record(rise)]) == 0.04 / 0.1
+    assert p.joint_action_fade([record(rise)]) == 0.0
+    assert p.joint_action_fade([record(persistent)]) == 1.0
+    # a rise in one seed and a fall of the same size in another average to nothing
+    assert p.joint_action_crisis_rise([record(rise), record(-rise)]) == 0.0
 
 
-def test_shock_needs_exits_at_every_size_and_slow_recovery() -> None:
-    assert v.check_shock({0.3: 5.0, 0.85: 20.0}, {0.3: 0.0, 0.85: 6.0}).passed
-    assert v.check_shock({0.3: 5.0, 0.85: 20.0}, {0.3: 0.0, 0.85: float("nan")}).passed
-    assert not v.check_shock({0.3: -1.0, 0.85: 20.0}, {0.3: 0.0, 0.85: 6.0}).passed
-    assert not v.check_shock({0.3: 5.0, 0.85: 20.0}, {0.3: 0.0, 0.85: 2.0}).passed
+def test_recovery_counts_a_run_that_never_recovers_as_the_quarters_it_had_left() -> None:
+    records = [{"recovery_85": q, "quarters_left": 28.0} for q in (2.0, float("nan"), np.nan)]
+    assert p.recovery_quarters("85")(records) == 28.0
+    assert p.recovery_quarters("85")(records[:1]) == 2.0
 
 
-def test_heterogeneity_and_gatekeepers() -> None:
-    productivity = np.linspace(0.5, 2.0, 100)
-    stage = np.array([2] * 10 + [1] * 90)
-    va = np.r_[np.full(10, 5.0), np.full(90, 0.5)]  # traders: 10% of firms, ~53% of VA
-    check = v.check_heterogeneity(productivity, stage, va)
-    assert check.passed and abs(check.observed - 0.5263 / 0.1) < 0.01
-    assert not v.check_heterogeneity(np.ones(100), stage, va).passed
+def test_heterogeneity_and_trader_leverage() -> None:
+    record = {
+        "productivity": np.linspace(0.5, 2.0, 100),
+        "stage": np.array([DOWNSTREAM] * 10 + [1] * 90),
+        "firm_value_added": np.r_[np.full(10, 5.0), np.full(90, 0.5)],
+    }
+    assert abs(p.trader_va_leverage([record]) - (50 / 95) / 0.1) < 1e-9
+    assert p.productivity_p90_p10([record]) > 1.5
+    assert p.productivity_p90_p10([{"productivity": np.ones(10)}]) == 1.0
 
 
-def test_median_counts_unrecovered_as_slowest() -> None:
-    assert v._median_censored([1.0, float("nan"), float("nan")]) != v._median_censored([1.0])
-    assert np.isnan(v._median_censored([float("nan")] * 3))
-    assert v._median_censored([2.0, 4.0, float("nan")]) == 4.0
+def test_means_over_seeds_ignore_missing_values() -> None:
+    records = [{"takeup_rate": 0.2}, {"takeup_rate": 0.4}, {"takeup_rate": float("nan")}]
+    assert abs(p.takeup_rate(records) - 0.3) < 1e-12
+    assert np.isnan(p.takeup_rate([{"takeup_rate": float("nan")}]))
+
+
+def test_bootstrap_interval_covers_the_statistic_and_shrinks_with_more_seeds() -> None:
+    rng = np.random.default_rng(0)
+    statistic = p.STATISTICS["takeup_rate"]
+    few = [{"takeup_rate": v} for v in rng.normal(0.3, 0.1, 8)]
+    many = [{"takeup_rate": v} for v in rng.normal(0.3, 0.1, 128)]
+    low, high = p.bootstrap_interval(few, statistic)
+    assert low <= statistic.compute(few) <= high
+    low_many, high_many = p.bootstrap_interval(many, statistic)
+    assert high_many - low_many < high - low
+    assert p.bootstrap_interval(few, statistic) == (low, high)  # reproducible
+
+
+def test_every_statistic_names_a_known_run_group() -> None:
+    from sim.calibrate.measure import RUN_GROUPS
+
+    assert all(s.needs in RUN_GROUPS for s in p.STATISTICS.values())
+
+
+def test_cirebon_export_trough_pools_seeds_so_a_tiny_exporter_cannot_dominate() -> None:
+    records = [
+        {"cirebon_exports_before": 100.0, "cirebon_exports_trough": 15.0},
+        {"cirebon_exports_before": 0.01, "cirebon_exports_trough": 0.05},  # ratio 5 alone
+    ]
+    assert abs(p.cirebon_export_trough(records) - 15.05 / 100.01) < 1e-12

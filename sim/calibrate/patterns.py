@@ -1,46 +1,39 @@
-"""Pattern-oriented validation: does the default calibration reproduce the brief's stylized facts?
+"""The stylized facts and the Indonesian record as statistics: numbers a target can bound.
 
-Each pattern is a named, quantified check: a pure function from simulated data to an observed
-figure, a target taken from the model brief (never from model output) and pass/fail. Failures are
-findings, so ``make validate`` exits non-zero only when something breaks, not when a pattern
-fails. Comparisons against a counterfactual (no shock, no policy) use the same seed, so both runs
-share the world and differ only by the treatment (common random numbers).
+Each statistic is a pure function from a list of per-seed records (what ``measure`` collects
+from the runs of one seed) to one number. Pooling over seeds happens inside the statistic, the
+same way whether a calibration evaluates a parameter set on a few seeds or ``validate-patterns``
+checks the calibrated default on 32+: a percentile of pooled firms, a mean over seeds, or a
+feature of the seed-mean series (a crisis peak of a mean difference, not a mean of noisy peaks).
+Intervals come from resampling seeds (``bootstrap_interval``), so every statistic gets one.
 
-Run: ``python -m sim.calibrate.patterns [--seeds N] [--out results/validation]``.
+Targets (the numbers the model should reproduce, each with a tolerance and its source) live in
+the calibration file (``calibration/default.yaml``), never here, and never come from model output.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim.scenario.codes import DOWNSTREAM
 
 SMALL = 20  # workers: the brief's small-firm threshold
-JEPARA_SMALL_PRODUCER_SHARE = 0.036  # brief fact 3
+Record = dict[str, Any]  # one seed's measurements (see sim.calibrate.measure)
 
 
-@dataclass
-class Check:
+@dataclass(frozen=True)
+class Statistic:
+    """A named number measured on simulated data, and the runs it needs."""
+
     name: str
-    fact: str
-    observed: float
-    target: str
-    passed: bool
-    detail: str
-    observed_text: str = ""
-
-    def line(self) -> str:
-        status = "PASS" if self.passed else "FAIL"
-        return f"[{status}] {self.name}: observed {self.observed_text} (target {self.target})"
+    fact: str  # the stylized fact or historical figure it measures
+    meaning: str  # how it is measured, in one sentence
+    needs: str  # the group of runs it reads (sim.calibrate.measure.RUN_GROUPS)
+    compute: Callable[[Sequence[Record]], float]
 
 
 def skewness(values) -> float:
@@ -49,278 +42,227 @@ def skewness(values) -> float:
     return float(((x - x.mean()) ** 3).mean() / sd**3) if sd > 0 else 0.0
 
 
-# ---- pure checks on data ----------------------------------------------------------------------
-def check_firm_size(workers: np.ndarray) -> Check:
-    """Fact 1: right-skewed firm sizes, most firms below 20 workers (Jepara 2010: 92% small)."""
-    share = float((np.asarray(workers) < SMALL).mean())
-    skew = skewness(workers)
-    return Check(
-        "firm_size_skew",
-        "1. Right-skewed firm sizes: most firms have fewer than 20 workers.",
-        share,
-        "share < 20 workers >= 0.85 and skewness > 1",
-        share >= 0.85 and skew > 1,
-        "share of firms with < 20 workers at policy start; skewness of workers per firm",
-        f"{share:.3f} (skewness {skew:.2f})",
-    )
+def _pooled(records: Sequence[Record], key: str) -> np.ndarray:
+    return np.concatenate([np.asarray(r[key], dtype=float) for r in records])
 
 
-def check_cluster_size(sizes: np.ndarray, types: np.ndarray, export_share: np.ndarray) -> Check:
-    """Fact 2: many dormant clusters, a few large export clusters."""
-    sizes, types, export_share = map(np.asarray, (sizes, types, export_share))
-    skew = skewness(sizes)
-    dormant = float((types == 0).mean())
-    exporters = export_share >= 0.25
-    export_frac = float(exporters.mean())
-    larger = bool(exporters.any() and np.median(sizes[exporters]) > np.median(sizes))
-    passed = skew > 1 and dormant >= 0.3 and 0.01 <= export_frac <= 0.25 and larger
-    return Check(
-        "cluster_size_skew",
-        "2. Right-skewed cluster sizes: many dormant clusters, a few large export clusters.",
-        skew,
-        "size skewness > 1, dormant >= 30%, export clusters (export share >= 25%) 1-25% of "
-        "clusters and larger than the median",
-        passed,
-        "at policy start, no policy",
-        f"skewness {skew:.2f}, dormant {dormant:.0%}, export clusters {export_frac:.0%}"
-        f"{' (larger than median)' if larger else ' (not larger than median)'}",
-    )
+def _mean(records: Sequence[Record], key: str) -> float:
+    values = np.array([r[key] for r in records], dtype=float)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
-def check_small_producer_share(share: float, firm_share: float) -> Check:
-    """Fact 3: small producers capture a small share of value added (Jepara ~3.6%)."""
-    lo, hi = JEPARA_SMALL_PRODUCER_SHARE / 2, JEPARA_SMALL_PRODUCER_SHARE * 2
-    return Check(
-        "small_producer_va_share",
-        "3. Small producers capture a small share of value added where buyers drive the chain "
-        "(Jepara: ~3.6%).",
-        share,
-        f"within a factor 2 of 3.6%: {lo:.1%}-{hi:.1%}",
-        lo <= share <= hi,
-        "value added of producers with < 20 workers / all value added, last year, no policy",
-        f"{share:.1%} (while {firm_share:.0%} of firms)",
-    )
+# ---- fact 1: firm sizes ----------------------------------------------------------------------
+def small_firm_share(records: Sequence[Record]) -> float:
+    return float((_pooled(records, "workers") < SMALL).mean())
 
 
-def check_takeup_employment(takeup: float, employment_effect: float) -> Check:
-    """Fact 4: low take-up; little employment effect in non-dynamic clusters under top-down."""
-    passed = takeup <= 0.5 and abs(employment_effect) <= 0.05
-    return Check(
-        "low_takeup_small_employment_effect",
-        "4. Low programme take-up; little employment effect in non-dynamic clusters under "
-        "top-down programmes.",
-        takeup,
-        "take-up <= 50% and |employment effect| <= 5 points",
-        passed,
-        "top-down take-up; employment growth of designated clusters that were not dynamic at "
-        "the start, top-down minus no policy on the same seed",
-        f"take-up {takeup:.0%}, employment effect {100 * employment_effect:+.1f} points",
-    )
+def firm_size_skewness(records: Sequence[Record]) -> float:
+    return skewness(_pooled(records, "workers"))
 
 
-def check_joint_action(diff: np.ndarray, shock_index: int, pre_level: float) -> Check:
-    """Fact 5: joint action rises in a crisis and fades afterwards (diff = shock - no shock)."""
-    diff = np.asarray(diff, dtype=float)
-    after = diff[shock_index : shock_index + 8]
+# ---- fact 2: cluster sizes -------------------------------------------------------------------
+def cluster_size_skewness(records: Sequence[Record]) -> float:
+    return skewness(_pooled(records, "cluster_size"))
+
+
+def dormant_cluster_share(records: Sequence[Record]) -> float:
+    return float((_pooled(records, "cluster_type") == 0).mean())
+
+
+def export_cluster_share(records: Sequence[Record]) -> float:
+    return float((_pooled(records, "cluster_export_share") >= 0.25).mean())
+
+
+def export_cluster_size_ratio(records: Sequence[Record]) -> float:
+    """Median size of export clusters (export share >= 25%) over the median cluster size."""
+    sizes = _pooled(records, "cluster_size")
+    exporters = _pooled(records, "cluster_export_share") >= 0.25
+    if not exporters.any() or np.median(sizes) <= 0:
+        return 0.0
+    return float(np.median(sizes[exporters]) / np.median(sizes))
+
+
+# ---- fact 3: small producers' share of value added -------------------------------------------
+def small_producer_va_share(records: Sequence[Record]) -> float:
+    return _mean(records, "small_producer_va_share")
+
+
+# ---- fact 4: take-up and employment effect ---------------------------------------------------
+def takeup_rate(records: Sequence[Record]) -> float:
+    return _mean(records, "takeup_rate")
+
+
+def employment_effect(records: Sequence[Record]) -> float:
+    return _mean(records, "employment_effect")
+
+
+# ---- fact 5: joint action in a crisis --------------------------------------------------------
+def _crisis(records: Sequence[Record]) -> tuple[float, float, float]:
+    """Peak rise within 8 quarters of the shock, last-year rise, pre-shock level (seed means)."""
+    diff = np.mean([np.asarray(r["joint_action_diff"], dtype=float) for r in records], axis=0)
+    shock = int(records[0]["crisis_step"])
+    after = diff[shock : shock + 8]
     peak = float(after.max()) if after.size else 0.0
-    late = float(diff[-4:].mean())
-    rises = peak > max(0.1 * pre_level, 1e-3)
-    fades = late < 0.5 * peak
-    return Check(
-        "joint_action_crisis",
-        "5. Joint action rises in crises and fades afterwards.",
-        peak,
-        "peak rise within 8 quarters > 10% of the pre-shock level; last-year rise < half the peak",
-        rises and fades,
-        "joint action, 50% export shock minus the same seed without shock",
-        f"peak rise {peak:.4f} (pre-shock level {pre_level:.4f}), last year {late:.4f}",
+    return peak, float(diff[-4:].mean()), _mean(records, "joint_action_pre")
+
+
+def joint_action_crisis_rise(records: Sequence[Record]) -> float:
+    """Peak rise of joint action after a 50% export shock, relative to its pre-shock level."""
+    peak, _, pre = _crisis(records)
+    return peak / max(pre, 1e-3)
+
+
+def joint_action_fade(records: Sequence[Record]) -> float:
+    """Last-year rise over the peak rise: below 1/2 when joint action fades (1 if it never rose)."""
+    peak, late, _ = _crisis(records)
+    return late / peak if peak > 0 else 1.0
+
+
+# ---- fact 6: export shocks -------------------------------------------------------------------
+def excess_exit_share(size: str) -> Callable[[Sequence[Record]], float]:
+    def compute(records: Sequence[Record]) -> float:
+        return _mean(records, f"excess_exit_share_{size}")
+
+    return compute
+
+
+def recovery_quarters(size: str) -> Callable[[Sequence[Record]], float]:
+    """Median quarters to regain 90% of pre-shock sales; a run that never does counts as the
+    quarters it had left (censored), so the statistic is a lower bound then."""
+
+    def compute(records: Sequence[Record]) -> float:
+        values = [
+            r[f"recovery_{size}"] if np.isfinite(r[f"recovery_{size}"]) else r["quarters_left"]
+            for r in records
+        ]
+        return float(np.median(values))
+
+    return compute
+
+
+# ---- fact 7: heterogeneity and gatekeepers ---------------------------------------------------
+def productivity_p90_p10(records: Sequence[Record]) -> float:
+    p10, p90 = np.quantile(_pooled(records, "productivity"), [0.1, 0.9])
+    return float(p90 / p10) if p10 > 0 else float("inf")
+
+
+def trader_va_leverage(records: Sequence[Record]) -> float:
+    """Traders' share of value added over their share of firms."""
+    stage = _pooled(records, "stage")
+    va = _pooled(records, "firm_value_added")
+    traders = stage == DOWNSTREAM
+    total = float(va.sum())
+    if total <= 0 or not traders.any():
+        return 0.0
+    return float(va[traders].sum() / total / traders.mean())
+
+
+# ---- the Indonesian record -------------------------------------------------------------------
+def cirebon_firms_after_year(records: Sequence[Record]) -> float:
+    return _mean(records, "cirebon_firms_after_year")
+
+
+def cirebon_export_trough(records: Sequence[Record]) -> float:
+    """Pooled over seeds (a sum over a sum): a seed where Cirebon exported little before the
+    shock would make its own ratio explode."""
+    before = sum(float(r["cirebon_exports_before"]) for r in records)
+    trough = sum(float(r["cirebon_exports_trough"]) for r in records)
+    return trough / before if before > 0 else float("nan")
+
+
+def jepara_firm_change(records: Sequence[Record]) -> float:
+    return _mean(records, "jepara_firm_change")
+
+
+def _s(name: str, fact: str, meaning: str, needs: str, compute) -> Statistic:
+    return Statistic(name, fact, meaning, needs, compute)
+
+
+F1 = "1. Right-skewed firm sizes: most firms have fewer than 20 workers."
+F2 = "2. Right-skewed cluster sizes: many dormant clusters, a few large export clusters."
+F3 = "3. Small producers capture a small share of value added (Jepara: ~3.6%)."
+F4 = "4. Low take-up; little employment effect in non-dynamic clusters under top-down."
+F5 = "5. Joint action rises in crises and fades afterwards."
+F6 = "6. Export shocks of 30-85% cause exit and slow recovery."
+F7 = "7. Heterogeneous firms; leading firms and traders act as gatekeepers."
+CIREBON = "Cirebon rattan after raw-rattan exports were freed (mid-2005)."
+JEPARA = "Jepara furniture enterprises 2005 -> 2010."
+
+STATISTICS: dict[str, Statistic] = {
+    s.name: s
+    for s in (
+        _s("small_firm_share", F1, "share of firms with < 20 workers at policy start", "world",
+           small_firm_share),
+        _s("firm_size_skewness", F1, "skewness of workers per firm at policy start", "world",
+           firm_size_skewness),
+        _s("cluster_size_skewness", F2, "skewness of firms per cluster at policy start", "world",
+           cluster_size_skewness),
+        _s("dormant_cluster_share", F2, "share of clusters typed dormant at policy start",
+           "world", dormant_cluster_share),
+        _s("export_cluster_share", F2, "share of clusters with export share >= 25% at policy "
+           "start", "world", export_cluster_share),
+        _s("export_cluster_size_ratio", F2, "median size of export clusters / median cluster "
+           "size, at policy start", "world", export_cluster_size_ratio),
+        _s("small_producer_va_share", F3, "value added of producers with < 20 workers / all "
+           "value added, last year, no policy", "world", small_producer_va_share),
+        _s("takeup_rate", F4, "top-down programme take-up (firm-instrument pairs)", "top_down",
+           takeup_rate),
+        _s("employment_effect", F4, "employment growth of designated clusters not dynamic at "
+           "the start, top-down minus no policy on the same seed", "top_down",
+           employment_effect),
+        _s("joint_action_crisis_rise", F5, "peak rise of joint action within 8 quarters of a 50% "
+           "export shock (same seed without shock subtracted) / pre-shock level", "crisis",
+           joint_action_crisis_rise),
+        _s("joint_action_fade", F5, "last-year rise of joint action / its peak rise", "crisis",
+           joint_action_fade),
+        _s("excess_exit_share_30", F6, "exits in the 8 quarters after a 30% export shock minus "
+           "the same seed without shock, per firm alive at the shock", "shocks",
+           excess_exit_share("30")),
+        _s("excess_exit_share_85", F6, "the same after an 85% export shock", "shocks",
+           excess_exit_share("85")),
+        _s("recovery_quarters_85", F6, "median quarters to regain 90% of pre-shock sales after an "
+           "85% export shock (a run that never does counts as the quarters it had left)",
+           "shocks", recovery_quarters("85")),
+        _s("productivity_p90_p10", F7, "productivity p90 / p10 at policy start", "world",
+           productivity_p90_p10),
+        _s("trader_va_leverage", F7, "traders' share of value added / their share of firms, at "
+           "policy start", "world", trader_va_leverage),
+        _s("cirebon_firms_after_year", CIREBON, "Cirebon's firms a year after the 2005 shock / "
+           "in the quarter before it (Indonesian scenario)", "indonesia",
+           cirebon_firms_after_year),
+        _s("cirebon_export_trough", CIREBON, "Cirebon's export sales in the two quarters after "
+           "the shock (lower one) / their mean in the year before, summed over seeds", "indonesia",
+           cirebon_export_trough),
+        _s("jepara_firm_change", JEPARA, "Jepara's firms five years after mid-2005 / in mid-2005, "
+           "minus one (Indonesian scenario)", "indonesia", jepara_firm_change),
     )
+}  # fmt: skip
 
 
-def check_shock(excess_exits: dict[float, float], recovery: dict[float, float]) -> Check:
-    """Fact 6: export shocks of 30-85% cause exit and slow recovery."""
-    more_exits = all(v > 0 for v in excess_exits.values())
-    big = max(recovery)
-    slow = not np.isfinite(recovery[big]) or recovery[big] >= 4
-    text = "; ".join(
-        f"{size:.0%}: excess exits {excess_exits[size]:+.1f}, recovery "
-        + ("not within run" if not np.isfinite(recovery[size]) else f"{recovery[size]:.0f} q")
-        for size in sorted(excess_exits)
-    )
-    return Check(
-        "export_shock_exit_recovery",
-        "6. Export shocks of 30-85% cause exit and slow recovery.",
-        float(excess_exits[big]),
-        "more exits than without the shock at every size; >= 4 quarters to recover 90% of sales "
-        "after the largest",
-        more_exits and slow,
-        "exits in the 8 quarters after the shock minus the same seed without shock; median "
-        "quarters to 90% of pre-shock sales",
-        text,
-    )
+def bootstrap_interval(
+    records: Sequence[Record],
+    statistic: Statistic,
+    level: float = 0.95,
+    draws: int = 400,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of a statistic over seeds resampled with replacement.
 
-
-def check_heterogeneity(productivity: np.ndarray, stage: np.ndarray, value_added: np.ndarray):
-    """Fact 7: heterogeneous firms; leading firms and traders act as gatekeepers."""
-    p10, p90 = np.quantile(productivity, [0.1, 0.9])
-    ratio = float(p90 / p10) if p10 > 0 else float("inf")
-    traders = np.asarray(stage) == DOWNSTREAM
-    total = float(np.sum(value_added))
-    trader_va = float(np.sum(np.asarray(value_added)[traders]) / total) if total > 0 else 0.0
-    trader_firms = float(traders.mean())
-    leverage = trader_va / trader_firms if trader_firms > 0 else 0.0
-    return Check(
-        "heterogeneity_gatekeepers",
-        "7. Heterogeneous firms; leading firms and traders act as gatekeepers.",
-        leverage,
-        "productivity p90/p10 >= 1.5 and traders' value added share >= 2x their firm share",
-        ratio >= 1.5 and leverage >= 2,
-        "at policy start, no policy",
-        f"p90/p10 {ratio:.2f}; traders {trader_firms:.0%} of firms, {trader_va:.0%} of value added",
-    )
-
-
-# ---- simulation ------------------------------------------------------------------------------
-def _shocked(scenario, size: float, step: int):
-    from sim.scenario.schema import Shock
-
-    market = scenario.market.model_copy(
-        update={"shocks": [Shock(step=step, size=size, segments=["export"])]}
-    )
-    return scenario.model_copy(update={"market": market})
-
-
-def run_validation(seeds: int = 8, steps: int = 40, shock_step: int = 12) -> list[Check]:
-    """Simulate the default world (common random numbers across treatments) and run all checks."""
-    from sim.model import ClusterModel
-    from sim.model.groups import top_down_designation
-    from sim.scenario.files import load_scenario
-
-    no_policy, top_down = load_scenario("no_policy"), load_scenario("top_down")
-    start: dict[str, list] = {k: [] for k in ("workers", "prod", "stage", "va")}
-    clusters: dict[str, list] = {k: [] for k in ("size", "type", "export")}
-    small_share, small_firms, takeup, employment = [], [], [], []
-    joint, joint_pre = [], []
-    exits: dict[float, list] = {0.3: [], 0.85: []}
-    recovery: dict[float, list] = {0.3: [], 0.85: []}
-
-    def run(scenario, seed):
-        model = ClusterModel(scenario=scenario, seed=seed)
-        designated = top_down_designation(model, 25)
-        for _ in range(steps):
-            model.step()
-        return model, designated, model.results()
-
-    for i in range(seeds):
-        seed = 7001 + i
-        base, designated, base_res = run(no_policy, seed)
-        first = base_res.clusters[base_res.clusters["step"] == 0]
-        # firm state at policy start is rebuilt from a fresh model (same seed, same burn-in)
-        fresh = ClusterModel(scenario=no_policy, seed=seed)
-        f = fresh.firms
-        alive = f.alive
-        start["workers"].append(f.workers[alive])
-        start["prod"].append(f.productivity[alive])
-        start["stage"].append(f.stage[alive])
-        start["va"].append(f.value_added[alive])
-        clusters["size"].append(first["firms"].to_numpy())
-        clusters["type"].append(first["cluster_type"].to_numpy())
-        clusters["export"].append(first["export_share"].to_numpy())
-        small_share.append(base_res.summary["small_producer_va_share"])
-        small_firms.append(float(((f.stage[alive] == 1) & (f.workers[alive] < SMALL)).mean()))
-        _, _, td_res = run(top_down, seed)
-        takeup.append(td_res.summary["takeup_rate"])
-        nondynamic = designated & (first["cluster_type"].to_numpy() < 2)
-        employment.append(
-            _group_growth(td_res.clusters, nondynamic)
-            - _group_growth(base_res.clusters, nondynamic)
-        )
-        _, _, shock_res = run(_shocked(no_policy, 0.5, shock_step), seed)
-        diff = (
-            shock_res.aggregate["joint_action"].to_numpy()
-            - base_res.aggregate["joint_action"].to_numpy()
-        )
-        joint.append(diff)
-        joint_pre.append(
-            float(base_res.aggregate["joint_action"].iloc[shock_step - 4 : shock_step].mean())
-        )
-        for size in exits:
-            _, _, res = run(_shocked(no_policy, size, shock_step), seed)
-            window = slice(shock_step, shock_step + 8)
-            exits[size].append(
-                float(res.aggregate["exits"].iloc[window].sum())
-                - float(base_res.aggregate["exits"].iloc[window].sum())
-            )
-            recovery[size].append(res.summary.get("recovery_quarters", np.nan))
-    return [
-        check_firm_size(np.concatenate(start["workers"])),
-        check_cluster_size(
-            np.concatenate(clusters["size"]),
-            np.concatenate(clusters["type"]),
-            np.concatenate(clusters["export"]),
-        ),
-        check_small_producer_share(float(np.mean(small_share)), float(np.mean(small_firms))),
-        check_takeup_employment(float(np.nanmean(takeup)), float(np.nanmean(employment))),
-        check_joint_action(np.mean(joint, axis=0), shock_step, float(np.mean(joint_pre))),
-        check_shock(
-            {s: float(np.mean(v)) for s, v in exits.items()},
-            {s: _median_censored(v) for s, v in recovery.items()},
-        ),
-        check_heterogeneity(
-            np.concatenate(start["prod"]),
-            np.concatenate(start["stage"]),
-            np.concatenate(start["va"]),
-        ),
-    ]
-
-
-def _group_growth(clusters: pd.DataFrame, mask: np.ndarray) -> float:
-    """Employment of the masked clusters, last year mean over the start, minus one."""
-    chosen = clusters[mask[clusters["cluster"].to_numpy()]]
-    by_step = chosen.groupby("step")["employment"].sum().sort_index()
-    return float(by_step.tail(4).mean() / by_step.iloc[0] - 1) if len(by_step) else np.nan
-
-
-def _median_censored(values: list[float]) -> float:
-    """Median with not-recovered runs (NaN) counted as slowest; NaN if most never recover."""
-    x = np.asarray(values, dtype=float)
-    x = np.where(np.isfinite(x), x, np.inf)
-    m = float(np.median(x))
-    return m if np.isfinite(m) else float("nan")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.calibrate.patterns", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--out", type=Path, default=Path("results/validation"))
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    checks = run_validation(seeds=args.seeds, steps=args.steps)
-    seconds = time.perf_counter() - started
-    for check in checks:
-        print(check.line())
-    passed = sum(c.passed for c in checks)
-    print(f"{passed} of {len(checks)} patterns reproduced ({seconds:.0f} s, {args.seeds} seeds)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    payload: dict[str, Any] = {
-        "seeds": args.seeds,
-        "steps": args.steps,
-        "seconds": round(seconds, 1),
-        "passed": passed,
-        "checks": [asdict(c) for c in checks],
-    }
-    try:
-        from sim.runner.manifest import environment
-
-        env = environment()
-        payload["git revision"] = (env["git"].get("revision") or "unknown")[:12]
-        payload["model version"] = env["model_version"]
-    except Exception:  # noqa: BLE001 (provenance is best effort)
-        pass
-    (args.out / "validation.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    records: one record per seed
+    level: coverage of the interval
+    draws: bootstrap resamples
+    seed: of the resampling (the interval is reproducible)
+    """
+    rng = np.random.default_rng(seed)
+    n = len(records)
+    values = []
+    for _ in range(draws):
+        sample = [records[i] for i in rng.integers(0, n, n)]
+        values.append(statistic.compute(sample))
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)

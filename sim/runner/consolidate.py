@@ -97,6 +97,10 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
                 "scenario": point.scenario,
             }
             row.update({key: _cell(value) for key, value in point.params.items()})
+            if spec.draw is not None:  # the set it drew, and its values (vary wins)
+                row["posterior_draw"] = spec.draw
+                drawn = plan.posterior.values[spec.draw]  # type: ignore[union-attr]
+                row.update({k: _cell(v) for k, v in drawn.items() if k not in point.params})
             row["run"] = spec.key
             done = store.is_done(out_dir, spec.key)
             row["failed"] = not done
@@ -150,7 +154,13 @@ def consolidate(plan: Plan, out_dir: Path) -> dict[str, Path]:
         for path in (steps_path, steps_csv, steps_csv_temp):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    leading = [*ID_COLUMNS, *plan.experiment.vary, "run", "failed"]
+    drawn = []
+    if plan.posterior is not None:
+        drawn = [
+            "posterior_draw",
+            *[k for k in plan.posterior.keys if k not in plan.experiment.vary],
+        ]
+    leading = [*ID_COLUMNS, *drawn, *plan.experiment.vary, "run", "failed"]
     parameters = [c for c in dict.fromkeys(k for p in policies.values() for k in p)]
     measured = [c for c in outcome_columns if c not in leading]
     trailing = [c for c in parameters if c not in leading and c not in measured]

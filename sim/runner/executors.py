@@ -60,6 +60,7 @@ class OpenExecutor:
     slots: Callable[[], int]  # tasks that can run at once (may grow as cluster workers join)
     restart: Callable[[], Executor] | None = None  # a fresh pool after a worker crash
     dashboard: str | None = None
+    client: Any = None  # dask only: the distributed Client (pyabc's dask sampler needs it)
 
 
 def validate(spec: ExecutorSpec) -> None:
@@ -147,7 +148,12 @@ def _dask(spec: ExecutorSpec) -> Iterator[OpenExecutor]:
         def slots() -> int:
             return sum(client.nthreads().values()) or workers
 
-        yield OpenExecutor(client.get_executor(pure=False), slots, dashboard=client.dashboard_link)
+        yield OpenExecutor(
+            client.get_executor(pure=False),
+            slots,
+            dashboard=client.dashboard_link,
+            client=client,
+        )
     finally:
         client.close()
         if cluster is not None:

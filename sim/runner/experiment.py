@@ -194,9 +194,16 @@ class Experiment(Strict):
         "spawn_key=(point, replicate)), a different world for every run. common: spawn_key="
         "(replicate,), so replicate r of every point (every scenario and design point) runs on "
         "the same seed: common random numbers, for comparing scenarios paired by replicate. "
-        "paired: spawn_key=(design point, replicate), the same seeds for every scenario at a "
-        "design point and other seeds at other points (scenario discovery). "
-        "Keep independent for Morris/Sobol, whose estimators assume independent run noise.",
+        "paired: the scenarios at one design point share seeds and each design point gets new "
+        "ones, for Morris/Sobol indices of a contrast between scenarios (the regime gap) and for "
+        "scenario discovery (regimes compared within a point).",
+    )
+    posterior: str | None = Field(
+        None,
+        description="A posterior table written by klaster calibrate (posterior.parquet or .csv, "
+        "relative to this file): every run applies one of its parameter sets, drawn from the "
+        "run's seed (so common seeds share the draw too); vary still wins. Omit for the "
+        "scenarios' own values.",
     )
     steps: int | None = Field(
         None, ge=1, le=100_000, description="Policy quarters per run; defaults to each scenario's."

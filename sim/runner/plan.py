@@ -15,6 +15,7 @@ from typing import Any
 from sim.runner.design import design_points
 from sim.runner.experiment import Experiment, load_experiment, resolve_experiment_path
 from sim.runner.model_version import model_version
+from sim.runner.posterior import Posterior, read_posterior
 from sim.runner.seeds import run_seed
 from sim.scenario.errors import InputError
 from sim.scenario.files import (
@@ -51,6 +52,7 @@ class RunSpec:
     point: int
     replicate: int
     seed: int
+    draw: int | None = None  # row of the experiment's posterior this run applies, if any
 
 
 @dataclass
@@ -60,10 +62,25 @@ class Plan:
     bases: list[BaseScenario]
     points: list[Point]
     runs: list[RunSpec] = field(default_factory=list)
+    posterior: Posterior | None = None
 
     def scenario(self, point: Point) -> Scenario:
         """Rebuild a point's scenario (plans keep only hashes, so big sweeps stay small)."""
         return _build(self, self.bases[point.base], point.index, point.params)
+
+    def run_params(self, run: RunSpec) -> dict[str, Any]:
+        """The point's parameters on top of the run's posterior draw, if any."""
+        point = self.points[run.point]
+        if run.draw is None or self.posterior is None:
+            return point.params
+        return {**self.posterior.values[run.draw], **point.params}
+
+    def run_scenario(self, run: RunSpec) -> Scenario:
+        """The scenario one run executes: its point's, with its posterior draw applied."""
+        point = self.points[run.point]
+        if run.draw is None:
+            return self.scenario(point)
+        return _build(self, self.bases[point.base], point.index, self.run_params(run))
 
 
 def run_key(
@@ -104,14 +121,27 @@ def make_plan(experiment_path: str | Path) -> Plan:
             plan.points.append(
                 Point(index, base_index, scenario.name, params, scenario.content_hash())
             )
+    if experiment.posterior is not None:
+        plan.posterior = read_posterior(path.parent / experiment.posterior)
     version = model_version()
     for point in plan.points:
-        # paired seeds follow the design point whatever the scenario (sim.runner.seeds)
-        seed_point = point.index % len(rows) if experiment.seeds == "paired" else point.index
+        row = point.index % len(rows)  # points run base by base over the same design rows
         for replicate in range(experiment.replicates):
-            seed = run_seed(experiment.master_seed, seed_point, replicate, experiment.seeds)
-            key = run_key(point.scenario_hash, point.params, seed, version, experiment.outcomes)
-            plan.runs.append(RunSpec(key, point.index, replicate, seed))
+            seed = run_seed(experiment.master_seed, point.index, replicate, experiment.seeds, row)
+            draw = plan.posterior.draw(seed) if plan.posterior is not None else None
+            spec = RunSpec("", point.index, replicate, seed, draw)
+            params = plan.run_params(spec)
+            key = run_key(point.scenario_hash, params, seed, version, experiment.outcomes)
+            plan.runs.append(RunSpec(key, point.index, replicate, seed, draw))
+    if plan.posterior is not None:  # every parameter set must fit every scenario: check now
+        for draw in sorted({run.draw for run in plan.runs}):
+            for first in {point.base: point for point in plan.points}.values():
+                try:
+                    plan.run_scenario(RunSpec("", first.index, 0, 0, draw))
+                except InputError as exc:
+                    raise InputError(
+                        f"{path}: posterior: {plan.posterior.path} row {draw}: {exc}"
+                    ) from None
     return plan
 
 

@@ -10,10 +10,12 @@ sweep across machines never changes a result.
   (common random numbers). The model gives every regime the same initial world and demand path
   for a given seed, so differences between points, paired by replicate, measure the policy rather
   than the luck of the draw.
-- ``paired``: ``spawn_key=(design point, replicate)`` with the design point counted without the
-  scenario, so every scenario at a design point runs on the same seeds (paired) while different
-  design points run in different worlds (independent). For scenario discovery: regimes are
-  compared within a point, and the points sample the world's uncertainty, seeds included.
+- ``paired``: ``spawn_key=(PAIRED, design_row, replicate)``: the scenarios at one design point
+  share their seeds (replicate r of top-down and of bottom-up at point p run the same world), and
+  every design point gets new ones. A per-point contrast (the regime gap) is then paired, while
+  the design's points stay independent draws, as Morris and Sobol estimators assume: their
+  indices of the gap measure the parameters, not one world's luck. Scenario discovery (regimes
+  compared within a point, points sampling the world's uncertainty, seeds included) uses it too.
 """
 
 from __future__ import annotations
@@ -24,17 +26,32 @@ import numpy as np
 
 SeedMode = Literal["independent", "common", "paired"]
 SEED_MODES: tuple[str, ...] = ("independent", "common", "paired")
+PAIRED = 2**32  # first spawn-key entry of paired seeds: a stream apart from the other modes
 
 
-def run_seed(master_seed: int, point: int, replicate: int, mode: SeedMode = "independent") -> int:
+def run_seed(
+    master_seed: int,
+    point: int,
+    replicate: int,
+    mode: SeedMode = "independent",
+    design_row: int | None = None,
+) -> int:
     """The integer seed of one run (63 bits, accepted by numpy and ``mesa.Model(rng=...)``).
 
-    ``point`` is the run's point; for ``paired``, its design point (the same in every scenario).
+    master_seed: the experiment's root seed
+    point: the run's point (scenario x design row)
+    replicate: the run's replicate
+    mode: independent, common or paired
+    design_row: the point's row of the design, shared by its scenarios (paired only)
     """
     if mode == "common":
         key: tuple[int, ...] = (replicate,)
-    elif mode in ("independent", "paired"):
+    elif mode == "independent":
         key = (point, replicate)
+    elif mode == "paired":
+        if design_row is None:
+            raise ValueError("paired seeds need the point's design row")
+        key = (PAIRED, design_row, replicate)
     else:
         raise ValueError(f"unknown seed mode {mode!r}: expected one of {', '.join(SEED_MODES)}")
     sequence = np.random.SeedSequence(master_seed, spawn_key=key)

@@ -176,14 +176,13 @@ def _drive(
 
 
 def _task(plan: Plan, out_dir: Path, run: RunSpec, run_fn: RunFunction) -> RunTask:
-    point = plan.points[run.point]
     return RunTask(
         key=run.key,
         point=run.point,
         replicate=run.replicate,
         seed=run.seed,
-        scenario=plan.scenario(point),
-        params=point.params,
+        scenario=plan.run_scenario(run),
+        params=plan.run_params(run),
         out_dir=str(out_dir),
         run_fn=run_fn,
     )

@@ -26,6 +26,7 @@ from sim.report.analyses.common import (
     scenario_intervals,
     with_units,
 )
+from sim.report.analyses.posterior import add_posterior_verdicts
 from sim.report.results import ExperimentResults
 from sim.report.section import Section
 from sim.report.statistics import TOO_FEW, compare, interval_stability
@@ -178,6 +179,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
         )
     section.reading = _read_regimes(intervals, effects, cumulative, efficiency, stab, order)
     section.reading.append(pairing_note(results))
+    add_posterior_verdicts(section, ok, order)  # only when the runs drew from a posterior
     return section
 
 
