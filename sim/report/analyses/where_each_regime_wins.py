@@ -227,7 +227,11 @@ def _limits(found: list[Discovery]) -> go.Figure:
         )
     fig.update_layout(
         title="PRIM boxes: restricted parameters, as a share of the sampled range",
-        xaxis={"title": "position in the sampled range", "range": [0, 1]},
+        xaxis={
+            "title": "position in the sampled range (0 = low end, 1 = high end)",
+            "range": [0, 1],
+        },
+        yaxis={"title": "uncertain world parameter"},
         barmode="group",
         **figures.LAYOUT,
     )
