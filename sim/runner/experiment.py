@@ -37,7 +37,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 class Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must never silently do nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Factor(Strict):
@@ -49,7 +49,9 @@ class Factor(Strict):
     uses its quantile function.
     """
 
-    values: list[Any] | None = Field(None, min_length=1, description="Values to use, as given.")
+    values: list[Any] | None = Field(
+        None, min_length=1, max_length=10_000, description="Values to use, as given."
+    )
     low: float | None = Field(
         None, description="Lower end (range, uniform, triangular, truncnormal)."
     )
@@ -122,7 +124,7 @@ class Design(Strict):
     )
     levels: int = Field(4, ge=2, le=1000, description="morris only: grid levels (num_levels).")
     seed: int | None = Field(
-        None, ge=0, description="Seed of the sampler; defaults to master_seed."
+        None, ge=0, le=2**32 - 1, description="Seed of the sampler; defaults to master_seed."
     )
 
     @model_validator(mode="after")
@@ -168,23 +170,28 @@ class Experiment(Strict):
         pattern=NAME_PATTERN,
         description="Names the output folder; defaults to the file name.",
     )
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     scenarios: list[str] = Field(
         min_length=1,
+        max_length=100,
         description="Base scenario files or preset names; a factor crossed with the design.",
     )
     design: Design = Field(default_factory=Design)
     set: dict[str, Any] = Field(
         default_factory=dict,
+        max_length=1000,
         description="Dotted scenario keys -> one value, fixed in every run (e.g. a smaller world).",
     )
     vary: dict[str, Factor] = Field(
-        default_factory=dict, description="Dotted scenario keys -> values, range or distribution."
+        default_factory=dict,
+        max_length=100,
+        description="Dotted scenario keys -> values, range or distribution.",
     )
     replicates: int = Field(1, ge=1, le=100_000, description="Seeds per point.")
     master_seed: int = Field(
         1,
         ge=0,
+        le=2**63 - 1,
         description="Root of every run's seed; see seeds.",
     )
     seeds: Literal["independent", "common"] = Field(
@@ -208,7 +215,9 @@ class Experiment(Strict):
         "final", description="every_step also writes steps.parquet: one row per run and step."
     )
     summaries: dict[str, Summary] = Field(
-        default_factory=dict, description="Named outcomes added as columns of outcomes.parquet."
+        default_factory=dict,
+        max_length=1000,
+        description="Named outcomes added as columns of outcomes.parquet.",
     )
 
     @field_validator("scenarios", mode="before")

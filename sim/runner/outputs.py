@@ -1,37 +1,18 @@
-"""Writing result folders atomically: everything goes to a temporary sibling folder first, which
-replaces the target only when complete, so an interrupted command never leaves half a result."""
+"""Writing result tables and manifests into a result folder.
+
+The folder itself (where, whether it may be written, staging and moving in) is
+``sim.runner.folders.atomic_folder``, re-exported here for the commands."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from sim.runner.folders import atomic_folder
 
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it becomes ``target`` (replacing an older one)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old.{os.getpid()}")
-        os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+__all__ = ["atomic_folder", "write_json", "write_table"]
 
 
 def write_table(frame: pd.DataFrame, folder: Path, stem: str) -> None:

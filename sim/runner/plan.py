@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.runner.design import design_points
+from sim.runner.design import design_points, design_size
 from sim.runner.experiment import Experiment, load_experiment
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
 from sim.scenario.errors import InputError
 from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
 from sim.scenario.schema import Scenario
+
+MAX_POINTS = 100_000  # scenarios x design points: each is built and validated up front (~1 ms)
+MAX_RUNS = 1_000_000  # points x replicates: the plan lists every run
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ def make_plan(experiment_path: str | Path) -> Plan:
     """Read the experiment, expand its design, validate every point, and list the runs in order."""
     path = Path(experiment_path)
     experiment = load_experiment(path)
+    check_size(path, experiment)
     bases = [_read_base(path, i, entry, experiment) for i, entry in enumerate(experiment.scenarios)]
     plan = Plan(experiment=experiment, path=path, bases=bases, points=[])
     rows = design_points(experiment)
@@ -105,6 +109,29 @@ def make_plan(experiment_path: str | Path) -> Plan:
             key = run_key(point.scenario_hash, point.params, seed, version, experiment.outcomes)
             plan.runs.append(RunSpec(key, point.index, replicate, seed))
     return plan
+
+
+def check_size(path: Path, experiment: Experiment) -> None:
+    """Refuse a design too large to plan, from the file's numbers alone (before building it)."""
+    per_base = design_size(experiment)
+    points = per_base * len(experiment.scenarios)
+    runs = points * experiment.replicates
+    key = "design.samples" if experiment.design.kind != "factorial" else "vary"
+    if points > MAX_POINTS:
+        raise InputError(
+            f"{path}: {key}: the design gives {_count(points)} points ({len(experiment.scenarios)} "
+            f"scenario(s) x {_count(per_base)}); the limit is {MAX_POINTS:,} per experiment "
+            "(split it into several experiments)"
+        )
+    if runs > MAX_RUNS:
+        raise InputError(
+            f"{path}: replicates: {_count(points)} points x {experiment.replicates} replicates "
+            f"give {_count(runs)} runs; the limit is {MAX_RUNS:,} per experiment"
+        )
+
+
+def _count(number: int) -> str:
+    return f"{number:,}" if number < 10**15 else f"about 10^{len(str(number)) - 1}"
 
 
 def _read_base(
