@@ -106,7 +106,11 @@ def check_target(
             return
     except OSError as exc:
         raise os_error(exc, target) from None
-    what = f"a {found} result folder" if found else f"{len(entries)} entries, e.g. {entries[0]!r}"
+    what = (
+        f"a {found} result folder"
+        if found
+        else f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, e.g. {entries[0]!r}"
+    )
     raise InputError(
         f"{option} {shown}: not empty and not a {kind} result folder (it holds {clip(what, 80)}); "
         f"choose another {option}, or add --overwrite to write klaster's {kind} files into it "
@@ -149,8 +153,8 @@ def atomic_folder(target: Path, kind: str, overwrite: bool = False) -> Iterator[
         for folder in reversed(created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        if isinstance(exc, OSError):
-            raise os_error(exc, target) from None
+        if isinstance(exc, OSError):  # name the folder asked for, not the staging folder
+            raise os_error(OSError(exc.errno, exc.strerror, str(target))) from None
         raise
 
 

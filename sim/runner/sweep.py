@@ -90,13 +90,22 @@ def run_sweep(
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
     except OSError as exc:
+        _remove_if_no_run(out_dir, created)
         raise folders.os_error(exc, out_dir) from None
     if report.environment_error:
+        _remove_if_no_run(out_dir, created)
         raise EnvironmentFailure(
             f"{report.environment_error}; the sweep stopped ({report.done} of {report.planned} "
             "runs are done and kept; rerun the same command to continue)"
         )
     return report
+
+
+def _remove_if_no_run(out_dir: Path, created: bool) -> None:
+    """A folder this sweep created and the machine stopped before any run was kept: remove it
+    (it holds only bookkeeping). Runs already written are kept for a rerun."""
+    if created and not any(store.runs_dir(out_dir).glob("*.parquet")):
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def _sweep(
