@@ -103,7 +103,13 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent_path = resolve_scenario_path(parent, relative_to=path)
     if not _exists(parent_path):
         raise InputError(f"{path}: extends: file not found: {clip(parent, 120)}")
-    return deep_merge(load_raw(parent_path, (*_chain, path)), data)
+    try:
+        inherited = load_raw(parent_path, (*_chain, path))
+    except InputError as exc:  # name the file that asked for the parent, too
+        if str(exc).startswith(f"{path}:"):  # a cycle back to this file names it already
+            raise
+        raise InputError(f"{path}: extends: {exc}") from None
+    return deep_merge(inherited, data)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
