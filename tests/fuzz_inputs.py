@@ -545,7 +545,8 @@ def _check_refusal(case: Case, message: str, new: list[str]) -> list[str]:
     lines = message.strip().splitlines()
     if len(message) > MAX_MESSAGE_CHARS or len(lines) > MAX_MESSAGE_LINES:
         problems.append(f"message too long: {len(lines)} lines, {len(message)} chars")
-    named = [name for name in case.files if name in message]
+    inputs = [*case.files, *(arg for arg in case.argv[1:] if not arg.startswith("-"))]
+    named = [name for name in inputs if name in message]
     argument = "usage:" in message and "--" in message
     if not named and not argument:
         problems.append(f"message names no input file: {message[:200]!r}")
