@@ -84,7 +84,7 @@ def sweep(experiment: Path, out: Path, run_fn=fake_run, **kw):
     )
 
 
-# --- 1. output folders ---------------------------------------------------------------------------
+# --- 1. output folders ---
 
 
 def test_a_folder_holding_a_users_file_is_refused_and_left_alone(tmp_path: Path, capsys) -> None:
@@ -158,7 +158,7 @@ def test_a_name_from_a_file_never_leaves_the_results_folder(
     assert not Path("/tmp/klaster-evil-seed0").exists()
 
 
-# --- 2. bounded values, finite outcomes ----------------------------------------------------------
+# --- 2. bounded values, finite outcomes ---
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_a_run_with_nan_outcomes_exits_1_and_writes_nothing(
     assert not out.exists()
 
 
-# --- 3. hostile YAML -------------------------------------------------------------------------------
+# --- 3. hostile YAML ---
 
 
 def bomb(levels: int) -> str:
@@ -295,7 +295,8 @@ def test_a_long_validation_error_list_is_cut_and_values_are_shortened(tmp_path: 
             "2,000,000,000,000 points",
         ),
         (
-            "design: {kind: lhs, samples: 10000000}\nvary:\n  policy.monitoring: {low: 0, high: 1}\n",
+            "design: {kind: lhs, samples: 10000000}\n"
+            "vary:\n  policy.monitoring: {low: 0, high: 1}\n",
             "20,000,000 points",
         ),
         ("replicates: 100000\nvary:\n  policy.monitoring: [0, 0.1, 0.2, 0.3, 0.4, 0.5]\n", "runs"),
@@ -308,7 +309,7 @@ def test_designs_are_sized_before_they_are_built(tmp_path: Path, design: str, me
         make_plan(path)
 
 
-# --- 4. the operating system fails -----------------------------------------------------------------
+# --- 4. the operating system fails ---
 
 
 def enospc(*args, **kwargs):
@@ -424,7 +425,7 @@ def test_a_malformed_scheduler_address_is_bad_input(
     assert not (tmp_path / "s").exists()
 
 
-# --- command-line bounds and the no-traceback guard ------------------------------------------------
+# --- command-line bounds and the no-traceback guard ---
 
 
 @pytest.mark.parametrize(
