@@ -146,6 +146,23 @@ def test_a_folder_a_sweep_holds_is_locked_against_run_as_against_a_sweep(
     assert tree(out) == before
 
 
+def test_report_never_replaces_a_users_file(tmp_path: Path) -> None:
+    from sim.commands.report import write_page
+
+    user = tmp_path / "notes.html"
+    user.write_text("mine")
+    with pytest.raises(InputError, match="not a klaster report"):
+        write_page("<title>klaster: report</title>", user, overwrite=False)
+    assert user.read_text() == "mine"
+    ours = tmp_path / "report.html"
+    write_page("<title>klaster: report</title>1", ours, overwrite=False)
+    write_page("<title>klaster: report</title>2", ours, overwrite=False)  # its own: replaced
+    assert ours.read_text().endswith("2") and sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.html",
+        "report.html",
+    ]
+
+
 @pytest.mark.parametrize("name", ["../../evil", "/tmp/klaster-evil", "a/b", ".hidden"])
 def test_a_name_from_a_file_never_leaves_the_results_folder(
     tmp_path: Path, monkeypatch, name: str, capsys
