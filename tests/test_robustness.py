@@ -250,7 +250,7 @@ def bomb(levels: int) -> str:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (bomb(9), "expands to more than"),
+        (bomb(9), "more than 50,000 values"),
         ("d: " + "[" * 5000 + "]" * 5000, f"nested more than {MAX_DEPTH} levels"),
         ("a: 1\nb: 2\na: 3\n", "duplicate key 'a'"),
         ("a: !!set {x, y}\n", "explicit tag !!set"),

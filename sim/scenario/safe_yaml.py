@@ -27,7 +27,7 @@ from sim.scenario.errors import InputError, clip, shorten
 MAX_FILE_BYTES = 1_000_000  # scenario and experiment files are a few kilobytes
 MAX_DEPTH = 40  # the deepest real scenario key is four levels down
 MAX_ALIASES = 100  # anchors and aliases are rare in these files; a bomb needs many
-MAX_NODES = 200_000  # values after aliases are expanded: bounds the memory a file can claim
+MAX_NODES = 50_000  # values, aliases expanded (a scenario has ~200): bounds memory and time
 MAX_INT_DIGITS = 30  # far beyond every bound in the schemas; int("9" * 5000) raises in Python
 
 
@@ -42,15 +42,22 @@ class UnsafeYaml(yaml.YAMLError):
 
 
 class _Composer(Composer):
-    """Counts depth, aliases and the expanded size of the node graph while composing it."""
+    """Counts depth, aliases and values (an alias counts as the values it repeats) while
+    composing, so a file is refused as soon as it passes a limit, before it is built."""
 
     def compose_document(self) -> Node | None:
         self._depth = 0
         self._aliases = 0
-        node = super().compose_document()
-        if node is not None:
-            _check_expanded_size(node)
-        return node
+        self._values = 0
+        self._sizes: dict[int, int] = {}
+        return super().compose_document()
+
+    def _count(self, values: int, event: Any) -> None:
+        self._values += values
+        if self._values > MAX_NODES:
+            raise UnsafeYaml(
+                f"more than {MAX_NODES:,} values (counting each value an alias repeats)", event
+            )
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
@@ -58,14 +65,19 @@ class _Composer(Composer):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise UnsafeYaml(f"more than {MAX_ALIASES} aliases (*name)", event)
-        elif isinstance(
-            event, ScalarEvent | SequenceStartEvent | MappingStartEvent
-        ) and event.tag not in (None, "!"):
-            raise UnsafeYaml(
-                f"explicit tag {clip(event.tag.replace('tag:yaml.org,2002:', '!!'), 40)} "
-                "is not allowed (write plain values)",
-                event,
-            )
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None:
+                self._count(_expanded_size(anchored, self._sizes), event)
+        else:
+            self._count(1, event)
+            if isinstance(
+                event, ScalarEvent | SequenceStartEvent | MappingStartEvent
+            ) and event.tag not in (None, "!"):
+                raise UnsafeYaml(
+                    f"explicit tag {clip(event.tag.replace('tag:yaml.org,2002:', '!!'), 40)} "
+                    "is not allowed (write plain values)",
+                    event,
+                )
         if isinstance(event, SequenceStartEvent | MappingStartEvent):
             self._depth += 1
             if self._depth > MAX_DEPTH:
@@ -77,12 +89,11 @@ class _Composer(Composer):
         return super().compose_node(parent, index)
 
 
-def _check_expanded_size(root: Node) -> None:
-    """Count nodes as if every alias were copied out; shared subtrees are counted once each use.
+def _expanded_size(root: Node, sizes: dict[int, int]) -> int:
+    """Values under ``root`` as if every alias in it were copied out.
 
-    Iterative (no recursion) with a memo per node, so the count itself is linear in the file.
+    Iterative (no recursion) with a memo per node (``sizes``), so it is linear in the file.
     """
-    sizes: dict[int, int] = {}
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -96,13 +107,8 @@ def _check_expanded_size(root: Node) -> None:
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
             continue
-        total = 1 + sum(sizes.get(id(child), 1) for child in children)
-        if total > MAX_NODES:
-            raise UnsafeYaml(
-                f"expands to more than {MAX_NODES:,} values (aliases repeat a block many times)",
-                node,
-            )
-        sizes[id(node)] = total
+        sizes[id(node)] = min(1 + sum(sizes.get(id(child), 1) for child in children), 10**12)
+    return sizes[id(root)]
 
 
 def _children(node: Node) -> list[Node]:
