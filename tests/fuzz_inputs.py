@@ -371,7 +371,7 @@ def _make(number: int, family: str, rng: random.Random, base: dict, bounds: dict
     exp = tiny_experiment()
     files = {"scenario.yaml": _dump(data)}
     args = ["sweep", "experiment.yaml", "--out", "out", "--executor", "serial", "--quiet"]
-    choice = rng.randrange(12)
+    choice = rng.randrange(14)
     key = ""
     expect: bool | None = False
     if choice == 0:
@@ -408,6 +408,12 @@ def _make(number: int, family: str, rng: random.Random, base: dict, bounds: dict
     elif choice == 10:
         exp["vary"] = {"policy.planning_quality": [0.2, float("nan")]}
         detail, key = "NaN among the values", "planning_quality"
+    elif choice == 11:
+        exp["scenarios"] = ["x" * 300_000]
+        detail, key = "a 300,000-character scenario name", "scenarios"
+    elif choice == 12:
+        exp["vary"] = {"policy.planning_quality": [0.2, "y" * 300_000]}
+        detail, key = "a 300,000-character value", "planning_quality"
     else:
         exp["name"] = "../../evil"
         args = ["sweep", "experiment.yaml", "--executor", "serial", "--quiet"]

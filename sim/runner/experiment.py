@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.errors import InputError, describe_validation_error
+from sim.scenario.errors import InputError, clip, describe_validation_error, shorten
 from sim.scenario.files import read_yaml_mapping
 
 DESIGN_KINDS = ("factorial", "lhs", "sobol", "morris")
@@ -156,8 +156,8 @@ class Summary(Strict):
     def _known(cls, value: str) -> str:
         if not REDUCTION_PATTERN.match(value):
             raise ValueError(
-                f"unknown reduction {value!r}: expected final, initial, mean, min, max, sum, std, "
-                "change, growth or mean_last_K"
+                f"unknown reduction {shorten(value)}: expected final, initial, mean, min, max, "
+                "sum, std, change, growth or mean_last_K"
             )
         return value
 
@@ -238,7 +238,7 @@ class Experiment(Strict):
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", key):
                 raise ValueError(
-                    f"{key!r} is not a dotted scenario key such as policy.planning_quality"
+                    f"{shorten(key)} is not a dotted scenario key such as policy.planning_quality"
                 )
             if key == "run.steps":
                 raise ValueError("give run length with the top-level steps key")
@@ -249,7 +249,9 @@ class Experiment(Strict):
     def _names(cls, value: dict[str, Summary]) -> dict[str, Summary]:
         for name in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-                raise ValueError(f"summary name {name!r}: use letters, digits and underscores")
+                raise ValueError(
+                    f"summary name {shorten(name)}: use letters, digits and underscores"
+                )
         return value
 
     @field_validator("vary")
@@ -264,11 +266,13 @@ class Experiment(Strict):
             for key, factor in value.items():
                 if factor.kind == "distribution":
                     raise ValueError(
-                        f"{key}: a distribution needs a sampling design (lhs, sobol, morris); "
-                        "a factorial design takes a list of values or a range with levels"
+                        f"{clip(key, 80)}: a distribution needs a sampling design (lhs, sobol, "
+                        "morris); a factorial design takes a list of values or a range with levels"
                     )
                 if factor.kind == "range" and factor.levels is None:
-                    raise ValueError(f"{key}: a range in a factorial design needs levels: N")
+                    raise ValueError(
+                        f"{clip(key, 80)}: a range in a factorial design needs levels: N"
+                    )
         elif not value:
             raise ValueError(f"design {design.kind} needs at least one factor under vary")
         return value

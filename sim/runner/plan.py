@@ -16,7 +16,7 @@ from sim.runner.design import design_points, design_size
 from sim.runner.experiment import Experiment, load_experiment
 from sim.runner.model_version import model_version
 from sim.runner.seeds import run_seed
-from sim.scenario.errors import InputError
+from sim.scenario.errors import InputError, clip, shorten
 from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
 from sim.scenario.schema import Scenario
 
@@ -138,9 +138,13 @@ def _read_base(
     experiment_path: Path, index: int, entry: str, experiment: Experiment
 ) -> BaseScenario:
     resolved = resolve_scenario_path(entry, relative_to=experiment_path)
-    if not resolved.is_file():
+    try:
+        found = resolved.is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte
+        found = False
+    if not found:
         raise InputError(
-            f"{experiment_path}: scenarios.{index}: scenario file not found: {entry} "
+            f"{experiment_path}: scenarios.{index}: scenario file not found: {clip(entry, 120)} "
             f"(looked beside the experiment file and among the presets in scenarios/)"
         )
     try:
@@ -157,8 +161,8 @@ def _read_base(
 
 def _build(plan: Plan, base: BaseScenario, index: int, params: dict[str, Any]) -> Scenario:
     raw = _override(base.raw, params, plan.path, "vary") if params else base.raw
-    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    source = f"{plan.path} (scenario {base.entry}" + (
+    shown = clip(", ".join(f"{k}={shorten(v)}" for k, v in params.items()), 200)
+    source = f"{plan.path} (scenario {clip(base.entry, 80)}" + (
         f", point {index}: {shown})" if shown else ")"
     )
     scenario = build_scenario(raw, source)

@@ -148,7 +148,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise InputError(f"--set {'.'.join(parts)}: {part} is not a section")
+                raise InputError(
+                    f"--set {clip('.'.join(parts), 100)}: {clip(part, 40)} is not a section"
+                )
             node = child
         node[parts[-1]] = value
     return result
