@@ -562,7 +562,14 @@ def _check_refusal(case: Case, message: str, new: list[str]) -> list[str]:
 
 
 def run_cases(cases: list[Case], root: str) -> list[Outcome]:
-    """Run a batch in this process (a worker of the pool), in order."""
+    """Run a batch in this process (a worker of the pool), in order.
+
+    The model's kernels are loaded (or compiled, after a change to the model: a minute under
+    load) before the first case, outside its time limit.
+    """
+    from sim.model.warmup import compile_all
+
+    compile_all()
     return [run_case(case, root) for case in cases]
 
 
