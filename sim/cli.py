@@ -1,16 +1,27 @@
 """The ``klaster`` command. Each subcommand lives in its own module; this file only dispatches.
 
 Bad input anywhere (files, arguments) surfaces as ``InputError``: one message, exit code 2,
-no traceback, nothing written.
+no traceback, nothing written. Exit codes: 0 success, 1 runs failed, 2 bad input, 3 the
+environment failed (disk full, permissions, scheduler), 130 interrupted. No traceback ever
+reaches a user: anything unexpected is one line too (``KLASTER_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
-from sim.scenario.errors import InputError
+from sim.scenario.errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_RUNS_FAILED,
+    EnvironmentFailure,
+    InputError,
+    RunFailed,
+    clip,
+)
 
 # subcommand -> module providing ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -64,7 +75,51 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand; every way it can end is an exit code and at most one short message."""
     argv = sys.argv[1:] if argv is None else argv
+    debug = bool(os.environ.get("KLASTER_DEBUG"))
+    if not debug:  # e.g. a dask client's __del__ after a failed connection prints a traceback
+        sys.unraisablehook = lambda _unraisable: None
+    try:
+        return _dispatch(argv)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BaseException as exc:
+        if debug:
+            raise
+        return _report(argv, exc)
+
+
+def _report(argv: list[str], exc: BaseException) -> int:
+    """One line for what escaped a command: the environment's failures, or an internal error."""
+    command = next((word for word in argv if not word.startswith("-")), "")
+    prefix = f"klaster {command}".rstrip()
+    if isinstance(exc, InputError | EnvironmentFailure | RunFailed):
+        sys.stderr.write(f"{prefix}: error: {exc}\n")
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        from sim.runner.folders import os_error
+
+        failure = os_error(exc)
+        sys.stderr.write(f"{prefix}: error: {failure}\n")
+        return getattr(failure, "exit_code", EXIT_ENVIRONMENT)
+    if isinstance(exc, MemoryError):
+        sys.stderr.write(f"{prefix}: error: out of memory ({errno.errorcode[errno.ENOMEM]})\n")
+        return EXIT_ENVIRONMENT
+    if type(exc).__name__ == "BrokenProcessPool":
+        sys.stderr.write(f"{prefix}: error: a worker process died (killed or out of memory)\n")
+        return EXIT_RUNS_FAILED
+    sys.stderr.write(
+        f"{prefix}: internal error: {type(exc).__name__}: {clip(str(exc), 200)} "
+        "(a bug in klaster: please report it; KLASTER_DEBUG=1 shows the traceback)\n"
+    )
+    return EXIT_RUNS_FAILED
+
+
+def _dispatch(argv: list[str]) -> int:
     # the first word that is not an option names the subcommand ("" imports none: a typo
     # or a bare --help needs no module)
     command = next((word for word in argv if not word.startswith("-")), "")
@@ -73,14 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if module is None:
         sys.stderr.write(f"klaster {args.command}: not available ({args._missing})\n")
         return 2
-    try:
-        return int(module.main(args) or 0)
-    except InputError as exc:
-        sys.stderr.write(f"klaster {args.command}: error: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
+    return int(module.main(args) or 0)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import pytest
 from sim.model import outcomes as registry
 from sim.runner import tables
 from sim.runner.executors import ExecutorSpec
-from sim.runner.outputs import atomic_folder, ordinary_folder_mode, write_dictionary, write_table
+from sim.runner.folders import ordinary_folder_mode
+from sim.runner.outputs import atomic_folder, write_dictionary, write_table
 from sim.runner.plan import make_plan
 from sim.runner.sweep import run_sweep
 from sim.scenario.codes import CLUSTER_TYPES, COORDINATOR_KINDS

@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+MAX_SEED = 2**63 - 1  # seeds are stored as int64 in every table
+MAX_STEPS = 100_000  # the scenario schema's bound on run.steps
+MAX_SEEDS = 100_000  # seeds per scenario in `klaster compare`
+MAX_WORKERS = 1024  # beyond this, one process per run in flight is a mistake, not a cluster
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type for whole numbers >= ``minimum``."""
+
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type for whole numbers in [``minimum``, ``maximum``]."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        value = None
+        if len(text) <= 25:  # int() of a 5,000-digit string raises; no valid value is that long
+            try:
+                value = int(text)
+            except ValueError:
+                value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            shown = text if len(text) <= 30 else f"{text[:20]}... ({len(text)} chars)"
+            expected = (
+                f"a whole number >= {minimum}"
+                if maximum is None
+                else f"a whole number from {minimum} to {maximum:,}"
+            )
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {shown!r}")
         return value
 
     parse.__name__ = f"whole number >= {minimum}"
@@ -24,3 +37,7 @@ def whole_number(minimum: int) -> Callable[[str], int]:
 
 positive_int = whole_number(1)
 non_negative_int = whole_number(0)
+seed_number = whole_number(0, MAX_SEED)
+step_count = whole_number(1, MAX_STEPS)
+seed_count = whole_number(1, MAX_SEEDS)
+worker_count = whole_number(1, MAX_WORKERS)

@@ -6,6 +6,8 @@ The quick, real comparison `make run` shows; `klaster sweep` is the full experim
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -14,14 +16,16 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.commands.arguments import non_negative_int, positive_int
+from sim.commands.arguments import MAX_SEED, seed_count, seed_number, step_count, worker_count
 from sim.model.simulate import simulate
 from sim.runner.compare import add_baseline_gains, format_table, summary_table
+from sim.runner.finite import check_finite
+from sim.runner.folders import check_target
 from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
 from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
 from sim.runner.tables import run_summary
-from sim.scenario.errors import InputError
+from sim.scenario.errors import InputError, RunFailed, clip
 from sim.scenario.files import load_scenario
 from sim.scenario.presets import PRESETS
 from sim.scenario.schema import Scenario
@@ -43,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seeds",
-        type=positive_int,
+        type=seed_count,
         default=10,
         metavar="N",
         help="seeds per scenario, the same N seeds for every scenario (default: %(default)s); "
@@ -51,32 +55,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--first-seed",
-        type=non_negative_int,
+        type=seed_number,
         default=0,
         metavar="N",
         help="first seed: runs use seeds N .. N+seeds-1 (default: %(default)s)",
     )
     parser.add_argument(
         "--steps",
-        type=positive_int,
+        type=step_count,
         default=None,
         metavar="N",
         help="policy quarters per run (default: each scenario's run.steps)",
     )
     parser.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         default=2,
         metavar="N",
-        help="worker processes running simulations in parallel; results do not depend on it "
-        "(default: %(default)s)",
+        help="worker processes running simulations in parallel, at most one per CPU core; "
+        "results do not depend on it (default: %(default)s)",
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=Path("results/compare"),
         metavar="DIR",
-        help="output folder, replaced as a whole when the command succeeds (default: %(default)s)",
+        help="output folder: a new folder, or an earlier compare result whose klaster files are "
+        "replaced when the command succeeds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder that is not a compare result; klaster's files there "
+        "are replaced, every other file is left alone",
     )
     parser.add_argument(
         "--set",
@@ -102,7 +113,14 @@ def run_one(job: tuple[Scenario, int, int | None]) -> tuple[dict, pd.DataFrame]:
     """One run: its row of the runs table (summary, value added index, policy parameters) and
     its per-step table."""
     scenario, seed, steps = job
-    result = simulate(scenario, seed, steps)
+    what = f"{scenario.name}, seed {seed}"
+    try:
+        result = simulate(scenario, seed, steps)
+    except (ArithmeticError, ValueError, IndexError) as exc:
+        raise RunFailed(
+            f"{what}: the run failed ({type(exc).__name__}: {clip(str(exc), 120)})"
+        ) from None
+    check_finite(result.summary, result.aggregate, what)
     aggregate = result.aggregate.assign(scenario=scenario.name, seed=seed)
     return run_summary(scenario, seed, result).iloc[0].to_dict(), aggregate
 
@@ -115,11 +133,19 @@ def main(args: argparse.Namespace) -> int:
         ok, reason = export_available()
         if not ok:
             raise InputError(f"--figures {args.figures}: {reason}")
+    if args.first_seed + args.seeds - 1 > MAX_SEED:
+        raise InputError(
+            f"--first-seed {args.first_seed} + --seeds {args.seeds}: seeds beyond {MAX_SEED}"
+        )
+    check_target(args.out, "compare", args.overwrite)  # refuse now, not after the runs
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(scenario, seed, args.steps) for scenario in scenarios for seed in seeds]
+    workers = min(args.workers, os.cpu_count() or 1, len(jobs))
+    if workers < args.workers and not args.quiet:
+        print(f"note: {workers} worker(s), one per CPU core and run at most", file=sys.stderr)
     started = time.perf_counter()
     with (
-        ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool,
+        ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool,
         tqdm(total=len(jobs), desc="runs", unit="run", disable=args.quiet) as bar,
     ):
         results = []
@@ -130,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
     steps = pd.concat([frame for _, frame in results], ignore_index=True)
     table = summary_table(runs)
     wall = time.perf_counter() - started
-    with atomic_folder(args.out) as folder:
+    with atomic_folder(args.out, "compare", args.overwrite) as folder:
         leading = ["scenario", "seed"]
         steps = steps[leading + [c for c in steps.columns if c not in leading]]
         write_dictionary(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("results/report.html"),
         metavar="FILE",
         help="the HTML page to write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even if it is not a klaster report",
     )
     parser.add_argument(
         "--summaries",
@@ -106,6 +112,28 @@ def write_summaries(sections: list[Section], folder: Path) -> list[Path]:
     return written
 
 
+def write_page(page: str, out: Path, overwrite: bool) -> None:
+    """Write the page whole (temporary file, then rename); never over a file that is not a
+    klaster report, unless asked."""
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a folder; give a file name such as report.html")
+    if out.is_file() and not overwrite:
+        with open(out, "rb") as handle:
+            head = handle.read(4096)
+        if b"<title>klaster" not in head:
+            raise InputError(
+                f"--out {out}: exists and is not a klaster report; choose another --out, or add "
+                "--overwrite to replace it"
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(f".{out.name}.tmp")
+    try:
+        temp.write_text(page, encoding="utf-8")
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def main(args: argparse.Namespace) -> int:
     if not args.results.is_dir():
         raise InputError(f"--results {args.results}: no such folder (run `make experiments`)")
@@ -127,8 +155,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.report.html import render
 
     page = render(sections, validation, missing=missing)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page, encoding="utf-8")
+    write_page(page, args.out, args.overwrite)
     print(f"report: {len(sections)} experiment(s) -> {args.out}")
     if missing:
         print(f"report: not found under {args.results}: {', '.join(missing)}")

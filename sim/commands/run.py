@@ -9,12 +9,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sim.commands.arguments import non_negative_int, positive_int
+from sim.commands.arguments import seed_number, step_count
 from sim.model.simulate import simulate
+from sim.runner.finite import check_finite
+from sim.runner.folders import check_target, folder_name
 from sim.runner.numbers import number
 from sim.runner.outputs import atomic_folder, write_dictionary, write_json, write_table
 from sim.runner.provenance import provenance
 from sim.runner.tables import run_summary, va_index
+from sim.scenario.errors import RunFailed, clip
 from sim.scenario.files import load_scenario
 
 HEADLINE_ROWS = (
@@ -36,11 +39,11 @@ HEADLINE_ROWS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML file or preset name (e.g. top_down)")
     parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="the run's seed (default: %(default)s)"
+        "--seed", type=seed_number, default=0, help="the run's seed (default: %(default)s)"
     )
     parser.add_argument(
         "--steps",
-        type=positive_int,
+        type=step_count,
         default=None,
         help="policy quarters (default: the scenario's run.steps)",
     )
@@ -49,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="output folder (default: results/runs/SCENARIO-seedN)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder that is not a run result; klaster's files there are "
+        "replaced, every other file is left alone",
     )
     parser.add_argument(
         "--set",
@@ -63,14 +72,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
-    out = args.out or Path("results") / "runs" / f"{scenario.name}-seed{args.seed}"
+    out = args.out or Path("results") / "runs" / folder_name(
+        f"{scenario.name}-seed{args.seed}", f"{args.scenario}: name"
+    )
+    check_target(out, "run", args.overwrite)  # refuse now, not after the run
     started = time.perf_counter()
     total = args.steps or scenario.run.steps
-    with tqdm(total=total, desc=scenario.name, unit="quarter", disable=args.quiet) as bar:
-        result = simulate(scenario, args.seed, args.steps, on_step=lambda done, _: bar.update(1))
+    with tqdm(total=total, desc=scenario.name[:30], unit="quarter", disable=args.quiet) as bar:
+        try:
+            result = simulate(
+                scenario, args.seed, args.steps, on_step=lambda done, _: bar.update(1)
+            )
+        except (ArithmeticError, ValueError, IndexError) as exc:
+            raise RunFailed(
+                f"{args.scenario}: the run failed ({type(exc).__name__}: {clip(str(exc), 120)}); "
+                "the parameters drive the model outside its range"
+            ) from None
+    check_finite(result.summary, result.aggregate, str(args.scenario))
     wall = time.perf_counter() - started
     products = list(scenario.world.products)
-    with atomic_folder(out) as folder:
+    with atomic_folder(out, "run", args.overwrite) as folder:
         write_dictionary(
             folder,
             [

@@ -1,7 +1,8 @@
 """``klaster sweep EXPERIMENT``: run an experiment file, resumably, on any executor.
 
 Exit status: 0 every run succeeded; 1 some runs failed (see failures.jsonl); 2 bad input
-(experiment or scenario file, arguments, a locked output folder) with nothing written.
+(experiment or scenario file, arguments, an output folder that is locked, foreign or of another
+kind) with nothing written; 3 the environment failed (disk full, permissions, scheduler).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.commands.arguments import worker_count
 from sim.runner.executors import EXECUTORS, ExecutorSpec, validate
+from sim.runner.folders import check_target, folder_name
 from sim.runner.plan import make_plan
 from sim.runner.sweep import run_sweep
 
@@ -27,7 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where runs execute (default: process; dask when --scheduler is given)",
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="parallel workers (default: one per CPU core)"
+        "--workers",
+        type=worker_count,
+        default=None,
+        help="parallel workers (default and most: one per CPU core; with --scheduler slurm, the "
+        "number of jobs)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder that is not a sweep result; klaster's files there "
+        "are replaced, every other file is left alone",
     )
     parser.add_argument(
         "--scheduler",
@@ -48,7 +61,12 @@ def main(args: argparse.Namespace) -> int:
     validate(spec)
     plan = make_plan(args.experiment)
     experiment = plan.experiment
-    out_dir = args.out if args.out is not None else Path("results") / str(experiment.name)
+    out_dir = (
+        args.out
+        if args.out is not None
+        else Path("results") / folder_name(str(experiment.name), f"{args.experiment}: name")
+    )
+    check_target(out_dir, "sweep", args.overwrite)
     if args.dry_run:
         print(
             f"{experiment.name}: {len(plan.bases)} scenario(s) x "
@@ -56,7 +74,9 @@ def main(args: argparse.Namespace) -> int:
             f"{experiment.replicates} replicate(s) = {len(plan.runs)} runs -> {out_dir}"
         )
         return 0
-    report = run_sweep(plan, out_dir, spec, quiet=args.quiet, command=sys.argv)
+    report = run_sweep(
+        plan, out_dir, spec, quiet=args.quiet, command=sys.argv, overwrite=args.overwrite
+    )
     print(
         f"{experiment.name}: {report.planned} runs: {report.succeeded} ran, "
         f"{report.skipped} already done, {report.failed} failed "

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from sim.runner import store, tables
 from sim.runner.experiment import Summary
 from sim.runner.plan import Plan
-from sim.scenario.errors import InputError
+from sim.scenario.errors import InputError, shorten
 
 ID_COLUMNS = ("point", "replicate", "seed", "scenario")
 
@@ -66,8 +66,8 @@ def check_summaries(plan: Plan, columns: list[str]) -> None:
     for name, summary in plan.experiment.summaries.items():
         if summary.column not in columns:
             raise InputError(
-                f"{plan.path}: summaries.{name}.column: {summary.column!r} is not an outcome "
-                f"column; the model's columns are: {', '.join(columns)}"
+                f"{plan.path}: summaries.{name}.column: {shorten(summary.column)} is not an "
+                f"outcome column; the model's columns are: {', '.join(columns)}"
             )
 
 

@@ -52,6 +52,18 @@ def expected_point_count(design: Design, level_counts: list[int]) -> int:
     return n * (d + 1)
 
 
+def design_size(experiment: Experiment) -> int:
+    """Points per base scenario, computed from the file alone (exact integers, nothing built).
+
+    Lets a plan refuse a design of 10^12 points before trying to build it.
+    """
+    level_counts = [
+        len(factor.values) if factor.values is not None else int(factor.levels or 0)
+        for factor in experiment.vary.values()
+    ]
+    return expected_point_count(experiment.design, level_counts)
+
+
 def factor_levels(factor: Factor) -> list[Any]:
     """The values a factor takes in a factorial design."""
     if factor.values is not None:

@@ -18,7 +18,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario.errors import InputError
+from sim.scenario.errors import EnvironmentFailure, InputError, clip
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -30,9 +30,14 @@ class ExecutorSpec:
     scheduler: str | None = None  # dask only: an address, or "slurm"
 
     def resolved_workers(self) -> int:
+        """Workers to start: one per CPU core at most on this machine (more only queue runs and
+        cost memory); SLURM jobs as asked."""
         if self.kind == "serial":
             return 1
-        return max(1, self.workers or os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        if self.kind == "dask" and self.scheduler == "slurm":
+            return max(1, self.workers or cores)
+        return max(1, min(self.workers or cores, cores))
 
     def describe(self) -> str:
         if self.kind == "dask" and self.scheduler:
@@ -71,6 +76,8 @@ def validate(spec: ExecutorSpec) -> None:
         raise InputError(f"--workers {spec.workers}: expected a whole number >= 1")
     if spec.scheduler and spec.kind != "dask":
         raise InputError("--scheduler needs --executor dask")
+    if spec.scheduler and spec.scheduler != "slurm":
+        _check_address(spec.scheduler)
     if spec.kind == "dask":
         try:
             import distributed  # noqa: F401
@@ -85,6 +92,26 @@ def validate(spec: ExecutorSpec) -> None:
                 raise InputError(
                     "--scheduler slurm needs dask-jobqueue: pip install 'klaster[dask]'"
                 ) from None
+
+
+def _check_address(address: str) -> None:
+    """A dask scheduler address: [scheme://]host:port, port 1-65535 (checked before connecting)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    shown = clip(address, 80)
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls", "ws", "wss", "ucx", "inproc"):
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if scheme != "inproc":
+            host, port = parse_host_port(location)
+            if not host or not 0 < int(port) < 65536:
+                raise ValueError("expected host:port with a port from 1 to 65535")
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"--scheduler {shown}: not a scheduler address, expected e.g. tcp://host:8786 "
+            f"({clip(str(exc), 80)})"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -141,8 +168,15 @@ def _dask(spec: ExecutorSpec) -> Iterator[OpenExecutor]:
     else:
         try:
             client = Client(spec.scheduler, timeout="20s")
-        except OSError as exc:
-            raise InputError(f"--scheduler {spec.scheduler}: cannot connect ({exc})") from None
+        except (OSError, TimeoutError) as exc:
+            raise EnvironmentFailure(
+                f"--scheduler {clip(spec.scheduler, 80)}: cannot connect ({clip(str(exc), 120)})"
+            ) from None
+        except ValueError as exc:
+            raise InputError(
+                f"--scheduler {clip(spec.scheduler, 80)}: not a scheduler address "
+                f"({clip(str(exc), 120)})"
+            ) from None
     try:
 
         def slots() -> int:

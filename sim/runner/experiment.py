@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.errors import InputError, describe_validation_error
+from sim.scenario.errors import InputError, clip, describe_validation_error, shorten
 from sim.scenario.files import read_yaml_mapping
 
 DESIGN_KINDS = ("factorial", "lhs", "sobol", "morris")
@@ -38,7 +38,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 class Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must never silently do nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Factor(Strict):
@@ -50,7 +50,9 @@ class Factor(Strict):
     uses its quantile function.
     """
 
-    values: list[Any] | None = Field(None, min_length=1, description="Values to use, as given.")
+    values: list[Any] | None = Field(
+        None, min_length=1, max_length=10_000, description="Values to use, as given."
+    )
     low: float | None = Field(
         None, description="Lower end (range, uniform, triangular, truncnormal)."
     )
@@ -123,7 +125,7 @@ class Design(Strict):
     )
     levels: int = Field(4, ge=2, le=1000, description="morris only: grid levels (num_levels).")
     seed: int | None = Field(
-        None, ge=0, description="Seed of the sampler; defaults to master_seed."
+        None, ge=0, le=2**32 - 1, description="Seed of the sampler; defaults to master_seed."
     )
 
     @model_validator(mode="after")
@@ -155,8 +157,8 @@ class Summary(Strict):
     def _known(cls, value: str) -> str:
         if not REDUCTION_PATTERN.match(value):
             raise ValueError(
-                f"unknown reduction {value!r}: expected final, initial, mean, min, max, sum, std, "
-                "change, growth or mean_last_K"
+                f"unknown reduction {shorten(value)}: expected final, initial, mean, min, max, "
+                "sum, std, change, growth or mean_last_K"
             )
         return value
 
@@ -169,23 +171,28 @@ class Experiment(Strict):
         pattern=NAME_PATTERN,
         description="Names the output folder; defaults to the file name.",
     )
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     scenarios: list[str] = Field(
         min_length=1,
+        max_length=100,
         description="Base scenario files or preset names; a factor crossed with the design.",
     )
     design: Design = Field(default_factory=Design)
     set: dict[str, Any] = Field(
         default_factory=dict,
+        max_length=1000,
         description="Dotted scenario keys -> one value, fixed in every run (e.g. a smaller world).",
     )
     vary: dict[str, Factor] = Field(
-        default_factory=dict, description="Dotted scenario keys -> values, range or distribution."
+        default_factory=dict,
+        max_length=100,
+        description="Dotted scenario keys -> values, range or distribution.",
     )
     replicates: int = Field(1, ge=1, le=100_000, description="Seeds per point.")
     master_seed: int = Field(
         1,
         ge=0,
+        le=2**63 - 1,
         description="Root of every run's seed; see seeds.",
     )
     seeds: Literal["independent", "common", "paired"] = Field(
@@ -218,7 +225,9 @@ class Experiment(Strict):
         "final", description="every_step also writes steps.parquet: one row per run and step."
     )
     summaries: dict[str, Summary] = Field(
-        default_factory=dict, description="Named outcomes added as columns of outcomes.parquet."
+        default_factory=dict,
+        max_length=1000,
+        description="Named outcomes added as columns of outcomes.parquet.",
     )
 
     @field_validator("scenarios", mode="before")
@@ -239,7 +248,7 @@ class Experiment(Strict):
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", key):
                 raise ValueError(
-                    f"{key!r} is not a dotted scenario key such as policy.planning_quality"
+                    f"{shorten(key)} is not a dotted scenario key such as policy.planning_quality"
                 )
             if key == "run.steps":
                 raise ValueError("give run length with the top-level steps key")
@@ -250,7 +259,9 @@ class Experiment(Strict):
     def _names(cls, value: dict[str, Summary]) -> dict[str, Summary]:
         for name in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-                raise ValueError(f"summary name {name!r}: use letters, digits and underscores")
+                raise ValueError(
+                    f"summary name {shorten(name)}: use letters, digits and underscores"
+                )
         return value
 
     @field_validator("vary")
@@ -265,11 +276,13 @@ class Experiment(Strict):
             for key, factor in value.items():
                 if factor.kind == "distribution":
                     raise ValueError(
-                        f"{key}: a distribution needs a sampling design (lhs, sobol, morris); "
-                        "a factorial design takes a list of values or a range with levels"
+                        f"{clip(key, 80)}: a distribution needs a sampling design (lhs, sobol, "
+                        "morris); a factorial design takes a list of values or a range with levels"
                     )
                 if factor.kind == "range" and factor.levels is None:
-                    raise ValueError(f"{key}: a range in a factorial design needs levels: N")
+                    raise ValueError(
+                        f"{clip(key, 80)}: a range in a factorial design needs levels: N"
+                    )
         elif not value:
             raise ValueError(f"design {design.kind} needs at least one factor under vary")
         return value

@@ -1,49 +1,21 @@
-"""Writing result folders atomically: everything goes to a temporary sibling folder first, which
-replaces the target only when complete, so an interrupted command never leaves half a result.
-Every table is written as Parquet and CSV, as a reader gets it (``sim.runner.tables``), with its
-column dictionary in ``columns.csv`` beside it."""
+"""Writing result tables and manifests into a result folder. Every table is written as Parquet
+and CSV, as a reader gets it (``sim.runner.tables``), with its column dictionary in
+``columns.csv`` beside it.
+
+The folder itself (where, whether it may be written, staging and moving in) is
+``sim.runner.folders.atomic_folder``, re-exported here for the commands."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from sim.runner import tables
+from sim.runner.folders import atomic_folder
 
-
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it becomes ``target`` (replacing an older one)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(ordinary_folder_mode())  # mkdtemp makes it 0700; results are meant to be read
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old.{os.getpid()}")
-        os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
-
-
-def ordinary_folder_mode() -> int:
-    """What ``mkdir`` would give under the current umask (0755 with the usual 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
+__all__ = ["atomic_folder", "write_dictionary", "write_json", "write_table"]
 
 
 def write_table(

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.runner.design import design_points
+from sim.runner.design import design_points, design_size
 from sim.runner.experiment import Experiment, load_experiment, resolve_experiment_path
 from sim.runner.model_version import model_version
 from sim.runner.posterior import Posterior, read_posterior
 from sim.runner.seeds import run_seed
-from sim.scenario.errors import InputError
+from sim.scenario.errors import InputError, clip, shorten
 from sim.scenario.files import (
     apply_overrides,
     build_scenario,
@@ -26,6 +26,9 @@ from sim.scenario.files import (
     resolve_scenario_path,
 )
 from sim.scenario.schema import Scenario
+
+MAX_POINTS = 100_000  # scenarios x design points: each is built and validated up front (~1 ms)
+MAX_RUNS = 1_000_000  # points x replicates: the plan lists every run
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def make_plan(experiment_path: str | Path) -> Plan:
     """Read the experiment, expand its design, validate every point, and list the runs in order."""
     path = resolve_experiment_path(experiment_path)
     experiment = load_experiment(path)
+    check_size(path, experiment)
     bases = [_read_base(path, i, entry, experiment) for i, entry in enumerate(experiment.scenarios)]
     plan = Plan(experiment=experiment, path=path, bases=bases, points=[])
     rows = design_points(experiment)
@@ -145,13 +149,40 @@ def make_plan(experiment_path: str | Path) -> Plan:
     return plan
 
 
+def check_size(path: Path, experiment: Experiment) -> None:
+    """Refuse a design too large to plan, from the file's numbers alone (before building it)."""
+    per_base = design_size(experiment)
+    points = per_base * len(experiment.scenarios)
+    runs = points * experiment.replicates
+    key = "design.samples" if experiment.design.kind != "factorial" else "vary"
+    if points > MAX_POINTS:
+        raise InputError(
+            f"{path}: {key}: the design gives {_count(points)} points ({len(experiment.scenarios)} "
+            f"scenario(s) x {_count(per_base)}); the limit is {MAX_POINTS:,} per experiment "
+            "(split it into several experiments)"
+        )
+    if runs > MAX_RUNS:
+        raise InputError(
+            f"{path}: replicates: {_count(points)} points x {experiment.replicates} replicates "
+            f"give {_count(runs)} runs; the limit is {MAX_RUNS:,} per experiment"
+        )
+
+
+def _count(number: int) -> str:
+    return f"{number:,}" if number < 10**15 else f"about 10^{len(str(number)) - 1}"
+
+
 def _read_base(
     experiment_path: Path, index: int, entry: str, experiment: Experiment
 ) -> BaseScenario:
     resolved = resolve_scenario_path(entry, relative_to=experiment_path)
-    if not resolved.is_file():
+    try:
+        found = resolved.is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte
+        found = False
+    if not found:
         raise InputError(
-            f"{experiment_path}: scenarios.{index}: scenario file not found: {entry} "
+            f"{experiment_path}: scenarios.{index}: scenario file not found: {clip(entry, 120)} "
             f"(looked beside the experiment file and among the presets in scenarios/)"
         )
     try:
@@ -168,8 +199,8 @@ def _read_base(
 
 def _build(plan: Plan, base: BaseScenario, index: int, params: dict[str, Any]) -> Scenario:
     raw = _override(base.raw, params, plan.path, "vary") if params else base.raw
-    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    source = f"{plan.path} (scenario {base.entry}" + (
+    shown = clip(", ".join(f"{k}={shorten(v)}" for k, v in params.items()), 200)
+    source = f"{plan.path} (scenario {clip(base.entry, 80)}" + (
         f", point {index}: {shown})" if shown else ")"
     )
     scenario = build_scenario(raw, source)

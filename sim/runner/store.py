@@ -1,8 +1,8 @@
 """The run store: one Parquet file per finished run, written atomically, plus the failures log.
 
 A run file appears under its final name only once complete (temp file, then ``os.replace``), so
-whatever kills the sweep, a file that exists is whole and a re-run can skip it. A lock (``flock``,
-released by the kernel even on SIGKILL) keeps two sweeps from writing one folder at once.
+whatever kills the sweep, a file that exists is whole and a re-run can skip it. The folder lock
+(``folders.folder_lock``) keeps two sweeps from writing one folder at once.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.scenario.errors import InputError
+from sim.runner.folders import LOCK_NAME, SweepLocked, folder_lock
 
 RUN_META = b"klaster.run"
 DIAGNOSTICS_META = b"klaster.diagnostics"
-LOCK_NAME = ".sweep.lock"
-
-
-class SweepLocked(InputError):
-    """Another live sweep holds the output folder."""
+__all__ = ["LOCK_NAME", "FailureLog", "SweepLocked", "folder_lock", "write_run"]
 
 
 def runs_dir(out_dir: Path) -> Path:
@@ -112,7 +106,9 @@ def clean_temp_files(out_dir: Path) -> int:
 class FailureLog:
     """``failures.jsonl``: a JSON line per failed run of the latest sweep (params, seed, traceback).
 
-    Only the sweep's main process writes it, so lines never interleave.
+    Only the sweep's main process writes it, so lines never interleave. Each line is written by
+    one ``write`` and, if the disk fills mid-line, cut back to the last whole line: a reader
+    never meets half a line.
     """
 
     def __init__(self, out_dir: Path) -> None:
@@ -120,63 +116,17 @@ class FailureLog:
         self.path.write_text("", encoding="utf-8")
 
     def add(self, entry: dict[str, Any]) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, sort_keys=True, default=_jsonable) + "\n")
-            handle.flush()
-
-
-def ensure_unlocked(out_dir: Path) -> None:
-    """Refuse early (before starting workers) if another sweep holds the folder."""
-    if (out_dir / LOCK_NAME).exists():
-        with folder_lock(out_dir, claim=False):
-            pass
-
-
-@contextlib.contextmanager
-def folder_lock(out_dir: Path, claim: bool = True) -> Iterator[None]:
-    """Hold the output folder for this sweep, or refuse clearly if another sweep holds it.
-
-    The lock file is removed when a claimed lock is released (no leftover after a finished
-    sweep); a process that locked a file just removed this way sees it is no longer the folder's
-    lock file and tries again.
-    """
-    import fcntl
-
-    path = out_dir / LOCK_NAME
-    while True:
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole sweep)
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown process"
-            handle.close()
-            raise SweepLocked(
-                f"{out_dir}: another sweep is writing to this folder ({holder}); wait for it to "
-                "finish or choose another --out"
-            ) from None
-        if _same_file(handle, path):
-            break
-        handle.close()  # locked a lock file its holder had just removed: take the new one
-    try:
-        if claim:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-            handle.flush()
-        yield
-    finally:
-        if claim:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # still holding the lock, so no other sweep is inside
-        handle.close()
-
-
-def _same_file(handle: Any, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
-    except FileNotFoundError:
-        return False
+        line = (json.dumps(entry, sort_keys=True, default=_jsonable) + "\n").encode("utf-8")
+        with open(self.path, "ab", buffering=0) as handle:
+            whole = handle.tell()
+            try:
+                written = 0
+                while written < len(line):
+                    written += handle.write(line[written:])
+            except OSError:
+                with contextlib.suppress(OSError):
+                    handle.truncate(whole)
+                raise
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ Results are written by the workers; this loop sees only small outcome records.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 from collections import deque
@@ -20,12 +21,19 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sim.runner import store
+from sim.runner import folders, store
 from sim.runner.consolidate import check_summaries, consolidate
 from sim.runner.executors import ExecutorSpec, open_executor
-from sim.runner.manifest import environment, file_sha256, read_manifest, write_manifest
+from sim.runner.manifest import (
+    environment,
+    file_sha256,
+    finish_manifest,
+    read_manifest,
+    write_manifest,
+)
 from sim.runner.plan import Plan, RunSpec
 from sim.runner.worker import RunFunction, RunOutcome, RunTask, execute
+from sim.scenario.errors import EnvironmentFailure, InputError
 
 MAX_ATTEMPTS = 3  # a run in flight when a worker process dies is retried this often
 
@@ -40,6 +48,7 @@ class SweepReport:
     seconds: float = 0.0
     files: dict[str, Path] = field(default_factory=dict)
     peak_worker_rss_mb: float = 0.0
+    environment_error: str = ""  # what stopped the sweep if the machine failed (disk, rights)
 
     @property
     def done(self) -> int:
@@ -60,29 +69,72 @@ def run_sweep(
     run_fn: RunFunction | None = None,
     quiet: bool = False,
     command: list[str] | None = None,
+    overwrite: bool = False,
 ) -> SweepReport:
     """Run every run of ``plan`` not already in ``out_dir``; the folder is locked meanwhile.
 
-    The executor is started before anything is written, so an unreachable scheduler or a folder
-    another sweep holds is an input error that leaves no trace.
+    The folder is checked (``folders.check_target``: not a foreign or other-kind folder, not
+    held by another process) and the executor started before anything is written, so a refused
+    folder or an unreachable scheduler leaves no trace. A folder this call created is removed
+    again if bad input stops the sweep; if the machine stops it (disk full, permissions), the
+    runs already written stay for a rerun and ``EnvironmentFailure`` is raised.
     """
     run_fn = run_fn or default_run_function(plan.experiment.outcomes)
     report = SweepReport(out_dir=out_dir, planned=len(plan.runs))
-    store.ensure_unlocked(out_dir)
+    folders.check_target(out_dir, "sweep", overwrite)
+    created = not out_dir.exists()
+    try:
+        _sweep(plan, out_dir, executor, run_fn, quiet, command, overwrite, report)
+    except InputError:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    except OSError as exc:
+        _remove_if_no_run(out_dir, created)
+        raise folders.os_error(exc, out_dir) from None
+    if report.environment_error:
+        _remove_if_no_run(out_dir, created)
+        raise EnvironmentFailure(
+            f"{report.environment_error}; the sweep stopped ({report.done} of {report.planned} "
+            "runs are done and kept; rerun the same command to continue)"
+        )
+    return report
+
+
+def _remove_if_no_run(out_dir: Path, created: bool) -> None:
+    """A folder this sweep created and the machine stopped before any run was kept: remove it
+    (it holds only bookkeeping). Runs already written are kept for a rerun."""
+    if created and not any(store.runs_dir(out_dir).glob("*.parquet")):
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _sweep(
+    plan: Plan,
+    out_dir: Path,
+    executor: ExecutorSpec,
+    run_fn: RunFunction,
+    quiet: bool,
+    command: list[str] | None,
+    overwrite: bool,
+    report: SweepReport,
+) -> None:
     anything_to_do = any(not store.is_done(out_dir, run.key) for run in plan.runs)
     with contextlib.ExitStack() as stack:
         opened = stack.enter_context(open_executor(executor)) if anything_to_do else None
         out_dir.mkdir(parents=True, exist_ok=True)
         stack.enter_context(store.folder_lock(out_dir))
+        folders.check_target(out_dir, "sweep", overwrite, locked=True)
+        folders.write_marker(out_dir, "sweep")
         _warn_if_other_experiment(plan, out_dir, quiet)
         store.clean_temp_files(out_dir)
         failures = store.FailureLog(out_dir)
         todo = [run for run in plan.runs if not store.is_done(out_dir, run.key)]
         report.skipped = len(plan.runs) - len(todo)
         manifest = _manifest_start(plan, executor, command, report)
-        write_manifest(out_dir, manifest)
+        write_manifest(out_dir, manifest, reserve=True)
         started = time.perf_counter()
         status = "stopped"  # interrupted, or stopped by an error
+        error = ""
         try:
             if todo:
                 if opened is None:  # run files vanished since the check above
@@ -92,13 +144,21 @@ def run_sweep(
                 _drive(plan, out_dir, todo, opened, run_fn, failures, report, quiet)
             elif not quiet:
                 print(f"all {report.skipped} runs already done in {out_dir}", file=sys.stderr)
-            report.files = consolidate(plan, out_dir)
-            status = "complete" if report.failed == 0 else "complete_with_failures"
+            if report.environment_error:
+                error = report.environment_error
+            else:
+                report.files = consolidate(plan, out_dir)
+                status = "complete" if report.failed == 0 else "complete_with_failures"
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            raise
         finally:
             report.seconds = time.perf_counter() - started
             manifest.update(_manifest_end(status, report))
-            write_manifest(out_dir, manifest)
-    return report
+            if error:
+                manifest["error"] = error
+            with contextlib.suppress(OSError):  # the original error, if any, matters more
+                finish_manifest(out_dir, manifest)
 
 
 def _drive(
@@ -143,6 +203,11 @@ def _drive(
             else:
                 while queue and len(pending) < 2 * max(1, opened.slots()):
                     submit(queue.popleft(), 0, alone=False)
+            if report.environment_error:  # the machine failed: submit nothing more
+                queue.clear()
+                suspects.clear()
+                if not pending:
+                    break
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in finished:
                 run, crashes, alone, used = pending.pop(future)
@@ -160,6 +225,9 @@ def _drive(
                     outcome = _lost(run, f"its worker process died in each of {crashes} attempts")
                 except Exception as exc:  # noqa: BLE001 (e.g. dask KilledWorker after retries)
                     outcome = _lost(run, f"{type(exc).__name__}: {exc}")
+                if outcome.environment:
+                    report.environment_error = report.environment_error or outcome.environment
+                    continue
                 if outcome.ok:
                     report.succeeded += 1
                     report.peak_worker_rss_mb = max(report.peak_worker_rss_mb, outcome.peak_rss_mb)

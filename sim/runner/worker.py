@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.runner import store
+from sim.runner.finite import check_finite
+from sim.runner.folders import os_error
+from sim.scenario.errors import EnvironmentFailure
 from sim.scenario.schema import Scenario
 
 RunFunction = Callable[[Scenario, int], Any]  # returns an object with .aggregate and .summary
@@ -52,6 +55,7 @@ class RunOutcome:
     error: str = ""
     traceback: str = ""
     peak_rss_mb: float = 0.0  # the worker's, after this run (the main process reads no run file)
+    environment: str = ""  # the machine failed (disk full, permissions): not the run's fault
 
 
 def execute(task: RunTask) -> RunOutcome:
@@ -61,6 +65,7 @@ def execute(task: RunTask) -> RunOutcome:
     try:
         result = task.run_fn(task.scenario, task.seed)
         summary = {str(k): float(v) for k, v in dict(result.summary).items()}
+        check_finite(summary, result.aggregate, f"run {task.key}")
         record = {
             "key": task.key,
             "point": task.point,
@@ -90,6 +95,17 @@ def execute(task: RunTask) -> RunOutcome:
             peak_rss_mb=float(diagnostics["peak_rss_mb"] or 0),
         )
     except Exception as exc:  # noqa: BLE001 (isolating any run failure is the point)
+        failure = os_error(exc, task.out_dir) if isinstance(exc, OSError) else None
+        if isinstance(failure, EnvironmentFailure):
+            return RunOutcome(
+                task.key,
+                task.point,
+                task.replicate,
+                False,
+                time.perf_counter() - started,
+                error=str(failure),
+                environment=str(failure),
+            )
         return RunOutcome(
             task.key,
             task.point,

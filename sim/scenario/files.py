@@ -4,39 +4,45 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from sim.scenario.errors import InputError, describe_validation_error
+from sim.scenario.errors import InputError, clip, describe_validation_error, shorten
 from sim.scenario.presets import SCENARIO_DIR
+from sim.scenario.safe_yaml import describe_yaml_error, load_text, read_text_file
 from sim.scenario.schema import Scenario
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Load a YAML file that must hold a mapping; every failure becomes an InputError."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a YAML file")
+    """Load a YAML file that must hold a mapping; every failure becomes an InputError.
+
+    The file is read by the bounded reader (``safe_yaml``): size, nesting, aliases, tags,
+    duplicate keys and integer length are limited, so no file can hang or crash a command.
+    """
+    text = read_text_file(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_text(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{path}: malformed YAML{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (expected UTF-8 YAML)") from None
+        raise describe_yaml_error(str(path), exc) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InputError(
             f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}"
         )
+    bad = next((key for key in data if not isinstance(key, str)), _NONE)
+    if bad is not _NONE:
+        raise InputError(f"{path}: top-level key {shorten(bad)}: expected a name")
     return data
+
+
+_NONE = object()
+MAX_EXTENDS = 20  # a chain of ``extends`` longer than this is a mistake (or a loop in disguise)
+KEY_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -60,14 +66,31 @@ def resolve_scenario_path(name: str | Path, relative_to: Path | None = None) -> 
         candidates.append(SCENARIO_DIR / f"{path}.yaml")
     candidates.append(SCENARIO_DIR / path.name)
     for candidate in candidates:
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return path
 
 
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that answers False for names the system refuses (too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a file and everything it ``extends``, merged, without validating."""
-    path = path.resolve() if path.exists() else path
+    path = path.resolve() if _is_file(path) else path
+    if len(_chain) >= MAX_EXTENDS:
+        raise InputError(f"{path}: extends: more than {MAX_EXTENDS} files deep")
     if path in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, path))
         raise InputError(f"{path}: extends: circular inheritance ({cycle})")
@@ -76,11 +99,17 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise InputError(f"{path}: extends: expected a file name, got {parent!r}")
+        raise InputError(f"{path}: extends: expected a file name, got {shorten(parent)}")
     parent_path = resolve_scenario_path(parent, relative_to=path)
-    if not parent_path.exists():
-        raise InputError(f"{path}: extends: file not found: {parent}")
-    return deep_merge(load_raw(parent_path, (*_chain, path)), data)
+    if not _exists(parent_path):
+        raise InputError(f"{path}: extends: file not found: {clip(parent, 120)}")
+    try:
+        inherited = load_raw(parent_path, (*_chain, path))
+    except InputError as exc:  # name the file that asked for the parent, too
+        if str(exc).startswith(f"{path}:"):  # a cycle back to this file names it already
+            raise
+        raise InputError(f"{path}: extends: {exc}") from None
+    return deep_merge(inherited, data)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -88,13 +117,19 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise InputError(f"--set {text}: expected KEY.PATH=VALUE, e.g. policy.planning_quality=0.9")
     key, raw_value = text.split("=", 1)
-    parts = [part for part in key.strip().split(".") if part]
-    if not parts:
-        raise InputError(f"--set {text}: empty key path")
+    shown = clip(text, 80)
+    parts = key.strip().split(".")
+    if not key.strip():
+        raise InputError(f"--set {shown}: empty key path")
+    if not all(KEY_PART.match(part) for part in parts):
+        raise InputError(
+            f"--set {shown}: {clip(key, 60)!r} is not a dotted key such as "
+            "policy.planning_quality (names of letters, digits and _, joined by single dots)"
+        )
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
-    except yaml.YAMLError:
-        raise InputError(f"--set {text}: value {raw_value!r} is not valid YAML") from None
+        value = load_text(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise InputError(f"--set {shown}: {describe_yaml_error('value', exc)}") from None
     return parts, value
 
 
@@ -110,7 +145,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
     items = (
         [parse_override(text) for text in overrides]
         if isinstance(overrides, list)
-        else [(key.split("."), value) for key, value in overrides.items()]
+        else [(str(key).split("."), value) for key, value in overrides.items()]
     )
     for parts, value in items:
         node = result
@@ -120,7 +155,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
                 child = node[part] = {}
             if not isinstance(child, dict):
                 label = overrides_label(overrides)
-                raise InputError(f"{label} {'.'.join(parts)}: {part} is not a section")
+                raise InputError(
+                    f"{label} {clip('.'.join(parts), 100)}: {clip(part, 40)} is not a section"
+                )
             node = child
         node[parts[-1]] = value
     return result

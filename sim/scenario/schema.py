@@ -10,29 +10,44 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sim.scenario.codes import SEGMENTS
 
 
 class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, so a typo never silently does nothing."""
+    """Base for every section: unknown keys are errors, so a typo never silently does nothing.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    NaN and infinities are refused everywhere (``allow_inf_nan``): a NaN passes every ``ge``/``le``
+    bound and every "sums to 1" check, then poisons a whole run.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _field(default, lo=None, hi=None, doc: str = ""):
     return Field(default, ge=lo, le=hi, description=doc)
 
 
+def _bounded(lo: float, hi: float) -> type:
+    """A float element of a list, within [lo, hi] (lists need their elements bounded too)."""
+    return Annotated[float, Field(ge=lo, le=hi, allow_inf_nan=False)]
+
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+MAX_CLUSTERS = 100_000  # n_clusters x scale: ten national-size worlds
+MAX_FIRMS = 5_000_000  # clusters x median size: what a run can hold in memory
+
+
 class NamedCluster(Strict):
     """A cluster placed by hand (e.g. Jepara furniture), overriding the random draw for one slot."""
 
-    name: str = Field(description="Label shown in outputs, e.g. 'Jepara furniture'.")
-    product: str = Field(description="One of world.products.")
-    region: int = _field(0, 0, None, "Index of the region (0-based).")
+    name: Label = Field(description="Label shown in outputs, e.g. 'Jepara furniture'.")
+    product: Label = Field(description="One of world.products.")
+    region: int = _field(0, 0, 1_000_000, "Index of the region (0-based), below n_regions x scale.")
     n_firms: int = _field(100, 5, 100_000, "Number of firms at start. Source: brief / cited study.")
     tradition: float = _field(0.8, 0, 1, "Age and reputation of the craft, visible to government.")
     designated: bool = Field(
@@ -43,9 +58,10 @@ class NamedCluster(Strict):
 class World(Strict):
     n_regions: int = _field(10, 1, 1000, "Provinces/districts with a regional government. Assumed.")
     n_clusters: int = _field(100, 1, 20_000, "SME clusters. Brief: ~100 in the default world.")
-    products: list[str] = Field(
+    products: list[Label] = Field(
         default=["furniture", "rattan", "batik", "food", "metalwork", "pottery"],
         min_length=1,
+        max_length=100,
         description="Product lines; clusters of one product compete in one market. Assumed.",
     )
     scale: float = _field(
@@ -59,7 +75,7 @@ class World(Strict):
     )
     cluster_size_min: int = _field(8, 2, 10_000, "Smallest cluster drawn. Assumed.")
     cluster_size_max: int = _field(800, 10, 100_000, "Largest cluster drawn. Assumed.")
-    stage_shares: list[float] = Field(
+    stage_shares: list[_bounded(0, 1)] = Field(
         default=[0.2, 0.7, 0.1],
         min_length=3,
         max_length=3,
@@ -75,12 +91,13 @@ class World(Strict):
     productivity_sigma: float = _field(
         0.25, 0, 2, "Lognormal sigma of initial productivity: heterogeneous firms. Brief fact 7."
     )
-    regional_capacity: tuple[float, float] = Field(
+    regional_capacity: tuple[_bounded(0, 1), _bounded(0, 1)] = Field(
         default=(0.3, 0.9),
         description="Range of regional government capacity (coaching, monitoring, admin). Assumed.",
     )
     named_clusters: list[NamedCluster] = Field(
         default_factory=list,
+        max_length=MAX_CLUSTERS,
         description="Clusters placed by hand (e.g. Jepara furniture), each a NamedCluster.",
     )
 
@@ -93,10 +110,29 @@ class World(Strict):
             raise ValueError("regional_capacity must be (low, high) with 0 <= low <= high <= 1")
         if self.cluster_size_min > self.cluster_size_max:
             raise ValueError("cluster_size_min must not exceed cluster_size_max")
+        if len(set(self.products)) < len(self.products):
+            raise ValueError("products must not repeat a name")
+        clusters = max(round(self.n_clusters * self.scale), len(self.named_clusters))
+        if clusters > MAX_CLUSTERS:
+            raise ValueError(
+                f"n_clusters x scale gives {clusters:,} clusters; the limit is {MAX_CLUSTERS:,}"
+            )
+        firms = clusters * self.cluster_size_median + sum(c.n_firms for c in self.named_clusters)
+        if firms > MAX_FIRMS:
+            raise ValueError(
+                f"about {firms:,.0f} firms (clusters x cluster_size_median, plus named clusters); "
+                f"the limit is {MAX_FIRMS:,}"
+            )
+        regions = max(1, round(self.n_regions * self.scale))
         for named in self.named_clusters:
             if named.product not in self.products:
                 raise ValueError(
                     f"named cluster {named.name!r}: product {named.product!r} not in products"
+                )
+            if named.region >= regions:
+                raise ValueError(
+                    f"named cluster {named.name!r}: region {named.region} is not below the "
+                    f"number of regions ({regions})"
                 )
         return self
 
@@ -106,27 +142,29 @@ class Shock(Strict):
 
     step: int = _field(20, 0, 10_000, "Policy quarter at which the shock hits.")
     size: float = _field(0.5, 0, 0.99, "Fraction of demand lost. Brief: 30-85% export shocks.")
-    segments: list[Literal[SEGMENTS]] = Field(default=["export"], min_length=1)
-    products: list[str] = Field(default_factory=list, description="Empty means every product.")
+    segments: list[Literal[SEGMENTS]] = Field(default=["export"], min_length=1, max_length=3)
+    products: list[Label] = Field(
+        default_factory=list, max_length=100, description="Empty means every product."
+    )
     recovery_rate: float = _field(
         0.05, 0, 1, "Share of the lost demand regained each quarter (0: permanent). Assumed."
     )
 
 
 class Market(Strict):
-    segment_premium: list[float] = Field(
+    segment_premium: list[_bounded(0.01, 100)] = Field(
         default=[1.0, 1.5, 2.2],
         min_length=3,
         max_length=3,
         description="Price a buyer pays per unit of a firm's output in each segment. Assumed.",
     )
-    quality_threshold: list[float] = Field(
+    quality_threshold: list[_bounded(0, 1)] = Field(
         default=[0.0, 0.45, 0.6],
         min_length=3,
         max_length=3,
         description="Quality needed to sell in each segment. Assumed.",
     )
-    demand_growth_mean: list[float] = Field(
+    demand_growth_mean: list[_bounded(-0.1, 0.1)] = Field(
         default=[0.0, 0.008, 0.012],
         min_length=3,
         max_length=3,
@@ -186,6 +224,7 @@ class Market(Strict):
     )
     shocks: list[Shock] = Field(
         default_factory=list,
+        max_length=1000,
         description="Scheduled demand shocks (step, size, segments, products, recovery_rate).",
     )
 
@@ -441,8 +480,8 @@ class Run(Strict):
 
 
 class Scenario(Strict):
-    name: str = Field("unnamed", description="Label used in outputs; defaults to the file name.")
-    description: str = Field("", description="Free text.")
+    name: Label = Field("unnamed", description="Label used in outputs; defaults to the file name.")
+    description: Text = Field("", description="Free text.")
     world: World = Field(default_factory=World)
     market: Market = Field(default_factory=Market)
     firms: Firms = Field(default_factory=Firms)
@@ -450,6 +489,16 @@ class Scenario(Strict):
     instruments: Instruments = Field(default_factory=Instruments)
     policy: Policy = Field(default_factory=Policy)
     run: Run = Field(default_factory=Run)
+
+    @model_validator(mode="after")
+    def _shocks_hit_known_products(self) -> Scenario:
+        for index, shock in enumerate(self.market.shocks):
+            unknown = [name for name in shock.products if name not in self.world.products]
+            if unknown:
+                raise ValueError(
+                    f"market.shocks.{index}.products: {unknown[0]!r} is not in world.products"
+                )
+        return self
 
     def content_hash(self) -> str:
         """Stable hash of every parameter, whatever the file layout: keys results and manifests."""
