@@ -66,8 +66,9 @@ def swept(tmp_path: Path) -> Path:
 
 
 def test_a_sweep_writes_its_dictionary_steps_csv_and_leaves_no_lock(swept: Path) -> None:
-    assert not (swept / ".sweep.lock").exists()
-    assert not [p.name for p in swept.iterdir() if p.name.startswith(".")]
+    assert not (swept / ".sweep.lock").exists() and not (swept / ".klaster.lock").exists()
+    # the only hidden file is the marker saying what wrote the folder (sim.runner.folders)
+    assert [p.name for p in swept.iterdir() if p.name.startswith(".")] == [".klaster"]
     outcomes = pd.read_parquet(swept / "outcomes.parquet")
     steps = pd.read_parquet(swept / "steps.parquet")
     dictionary = pd.read_csv(swept / "columns.csv")
@@ -142,7 +143,7 @@ def test_every_declared_outcome_has_a_known_type() -> None:
 
 
 def test_result_folders_get_ordinary_permissions(tmp_path: Path) -> None:
-    with atomic_folder(tmp_path / "result") as folder:
+    with atomic_folder(tmp_path / "result", "run") as folder:
         (folder / "x.txt").write_text("x")
     mode = stat.S_IMODE(os.stat(tmp_path / "result").st_mode)
     assert mode == ordinary_folder_mode()  # what mkdir gives (0755 under umask 022), not 0700

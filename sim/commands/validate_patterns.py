@@ -45,9 +45,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a scenario file (e.g. calibrated.yaml from klaster calibrate) whose values apply "
         "to every run; default: the scenarios as they are",
     )
-    parser.add_argument("--out", type=Path, default=Path("results/validation"))
-    parser.add_argument("--executor", choices=EXECUTORS, default="process")
-    parser.add_argument("--workers", type=positive_int, default=None)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/validation"),
+        metavar="DIR",
+        help="folder for the per-target table and the per-seed records (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="process",
+        help="where the runs execute (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="parallel workers (default: one per CPU core)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from sim.scenario.errors import InputError
+from sim.scenario.errors import EnvironmentFailure
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 300
@@ -63,15 +63,28 @@ def export_figures(figures: list[tuple[str, go.Figure]], folder: Path) -> list[P
             formats.append(fmt)
             scales.append(DPI / CSS_DPI if fmt == "png" else 1)
             heights.append(height)
-    if figs:
+    todo = list(range(len(figs)))
+    for _attempt in range(3):  # a browser that drops a render under load: ask again for it
+        if not todo:
+            break
         try:
             pio.write_images(
-                figs, paths, format=formats, scale=scales, width=[width] * len(figs), height=heights
+                [figs[i] for i in todo],
+                [paths[i] for i in todo],
+                format=[formats[i] for i in todo],
+                scale=[scales[i] for i in todo],
+                width=[width] * len(todo),
+                height=[heights[i] for i in todo],
             )
         except Exception as exc:  # noqa: BLE001 (a browser that fails: one line, not a traceback)
-            raise InputError(
+            raise EnvironmentFailure(
                 f"figure export to {folder} failed: {type(exc).__name__}: {exc}"
             ) from None
+        todo = [i for i in todo if not paths[i].is_file() or paths[i].stat().st_size == 0]
+    if todo:
+        raise EnvironmentFailure(
+            f"figure export to {folder} failed: the browser wrote no {paths[todo[0]].name}"
+        )
     for path in paths:
         if path.suffix == ".png":
             set_png_dpi(path, DPI)
