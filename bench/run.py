@@ -1,5 +1,6 @@
 """``make bench``: the cluster model at ~1k / 10k / 100k firms for every regime, against Mesa's
-BoltzmannWealth measured in this process, plus cold ``klaster run`` and sweep throughput.
+BoltzmannWealth and the machine's limit probe measured in the same invocation; default-world runs
+against the start-of-issue-12 revision; cold ``klaster run`` and sweep throughput.
 
 Prints a table and writes bench/latest.json. Each model size runs in a fresh process so its peak
 memory is its own. The machine is shared: compare the ratios of one run, not runs across days.
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.baseline import compare_default_world, limit_probe
 from bench.commands import cold_run, first_run, sweep_throughput
 from bench.reference import boltzmann
 from sim.scenario.presets import PRESETS
@@ -27,6 +29,7 @@ SIZES: dict[str, tuple[float, int, int]] = {
     "10k": (4.0, 5, 8),
     "100k": (35.0, 3, 4),
 }
+PROBE_SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}  # the limit probe's sizes
 OUT = Path(__file__).with_name("latest.json")
 
 
@@ -61,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     reference = boltzmann()
     ref_rate, ref_cpu_rate = reference["agent_steps_per_sec"], reference["cpu_agent_steps_per_sec"]
     print(f"  {ref_rate / 1e6:.3f} M agent-steps/s (CPU: {ref_cpu_rate / 1e6:.3f})", flush=True)
+    print("limit probe (../shared/bench/limit_probe.py) ...", flush=True)
+    probe = limit_probe()
+    if probe is None:
+        print("  absent: no share of the probe reported", flush=True)
 
     rows = []
     for label, (scale, reps, steps) in sizes.items():
@@ -69,12 +76,16 @@ def main(argv: list[str] | None = None) -> int:
             row["size"] = label
             row["ratio_to_mesa"] = row["firm_steps_per_sec"] / ref_rate
             row["cpu_ratio_to_mesa"] = row["cpu_firm_steps_per_sec"] / ref_cpu_rate
+            if probe and PROBE_SIZES[label] in probe:
+                row["share_of_probe"] = row["firm_steps_per_sec"] / probe[PROBE_SIZES[label]]
             rows.append(row)
             print(
                 f"  {label:>4} {regime:<14} {row['firms']:>7} firms "
                 f"{row['sec_per_step'] * 1e3:8.2f} ms/step {row['ratio_to_mesa']:6.1f}x Mesa",
                 flush=True,
             )
+    print("default-world runs, this revision and the baseline alternating ...", flush=True)
+    default_world = compare_default_world(regimes, rounds=2 if args.quick else 3)
     commands = {}
     print("cold klaster run ...", flush=True)
     commands["cold_run"] = cold_run()
@@ -88,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         "git": git_revision(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "reference": reference,
+        "limit_probe_firm_steps_per_sec": probe,
         "sizes": rows,
         "per_size": per_size_summary(rows),
+        "fixed_cost_per_quarter": fixed_cost(rows),
+        "default_world": default_world,
         **commands,
         "bench_wall_sec": time.perf_counter() - started,
     }
@@ -115,8 +129,24 @@ def per_size_summary(rows: list[dict]) -> dict[str, dict]:
             "peak_rss_mib_max": max(r["peak_rss_mib"] for r in group),
             "ratio_to_mesa_min": slowest["ratio_to_mesa"],
             "cpu_ratio_to_mesa_min": min(r["cpu_ratio_to_mesa"] for r in group),
+            "share_of_probe_min": slowest.get("share_of_probe"),
         }
     return summary
+
+
+def fixed_cost(rows: list[dict]) -> dict[str, float]:
+    """Seconds per quarter extrapolated to zero firms, per regime: the line through its 1k and
+    10k points (time per quarter against firms; the 100k point would dominate a fit)."""
+    costs = {}
+    for regime in dict.fromkeys(r["regime"] for r in rows):
+        by_size = {r["size"]: r for r in rows if r["regime"] == regime}
+        if "1k" in by_size and "10k" in by_size:
+            small, large = by_size["1k"], by_size["10k"]
+            slope = (large["sec_per_step"] - small["sec_per_step"]) / (
+                large["firms"] - small["firms"]
+            )
+            costs[regime] = small["sec_per_step"] - slope * small["firms"]
+    return costs
 
 
 def print_table(report: dict) -> None:
@@ -127,7 +157,7 @@ def print_table(report: dict) -> None:
     )
     header = (
         f"{'size':>5} {'regime':<14} {'firms':>7} {'ms/step':>9} {'spread':>15} "
-        f"{'M f-s/s':>8} {'CPU M/s':>8} {'x Mesa':>7} {'peak MiB':>9}"
+        f"{'M f-s/s':>8} {'CPU M/s':>8} {'x Mesa':>7} {'x probe':>8} {'peak MiB':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -137,12 +167,42 @@ def print_table(report: dict) -> None:
             f"{r['size']:>5} {r['regime']:<14} {r['firms']:>7} {r['sec_per_step'] * 1e3:9.2f} "
             f"{spread:>15} {r['firm_steps_per_sec'] / 1e6:8.2f} "
             f"{r['cpu_firm_steps_per_sec'] / 1e6:8.2f} {r['ratio_to_mesa']:7.1f} "
-            f"{r['peak_rss_mib']:9.0f}"
+            f"{_share(r.get('share_of_probe')):>8} {r['peak_rss_mib']:9.0f}"
         )
+    probe = report["limit_probe_firm_steps_per_sec"]
+    if probe:
+        rates = ", ".join(f"{n:,}: {rate / 1e6:.2f} M" for n, rate in probe.items())
+        print(f"limit probe (firm-steps/s): {rates}")
     per = report["per_size"]
     if "10k" in per and "100k" in per:
         growth = per["100k"]["ns_per_firm_step_max"] / per["10k"]["ns_per_firm_step_max"]
         print(f"\ntime per firm-step, 100k / 10k (slowest regime): {growth:.2f} (target <= 1.5)")
+    if "1k" in per and "100k" in per:
+        small = per["1k"]["ns_per_firm_step_max"] / per["100k"]["ns_per_firm_step_max"]
+        print(f"time per firm-step, 1k / 100k (slowest regime): {small:.2f} (target <= 2)")
+        big = per["100k"]
+        print(
+            f"100k, slowest regime: {big['ratio_to_mesa_min']:.1f}x Mesa (target >= 40), "
+            f"{_share(big['share_of_probe_min'])} of the limit probe (target >= 0.29)"
+        )
+    fixed = report["fixed_cost_per_quarter"]
+    if fixed:
+        costs = ", ".join(f"{regime} {sec * 1e3:.2f}" for regime, sec in fixed.items())
+        print(f"fixed cost of a quarter (extrapolated to 0 firms from 1k and 10k), ms: {costs}")
+    world = report["default_world"]
+    print(
+        f"default-world run (build, burn-in, 40 quarters, outcome tables; median of "
+        f"{world['runs_per_regime']}), s wall (CPU):"
+    )
+    for regime, row in world["regimes"].items():
+        line = f"  {regime:<14} now {row['wall_sec_now']:.3f} ({row['cpu_sec_now']:.3f})"
+        if world["baseline_revision"]:
+            line += (
+                f"  {world['baseline_revision']} {row['wall_sec_baseline']:.3f} "
+                f"({row['cpu_sec_baseline']:.3f})  now/then {row['wall_ratio']:.2f} "
+                f"({row['cpu_ratio']:.2f}) (target <= 0.33)"
+            )
+        print(line)
     cold = report["cold_run"]
     print(
         f"cold `{cold['command']}`: {cold['wall_sec_median']:.2f} s wall median "
@@ -160,6 +220,10 @@ def print_table(report: dict) -> None:
             f"{s['runs_per_min_2_workers']:.0f} on 2: speed-up {s['speedup_2_vs_1']:.2f}"
             " (target >= 1.8)"
         )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":
