@@ -149,11 +149,14 @@ class Firm(mesa.Agent):
             return
         registry, by_type = model._agents, model._agents_by_type
         # the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by weak
-        # references, and popping there skips a Python-level method per agent
+        # references, and popping there skips a Python-level method per agent. Any live weak
+        # reference to the agent finds its entry (equal referents, equal hashes); one that
+        # already exists (an AgentSet's own key) costs a quarter of making a new one.
         everyone = model._all_agents._agents.data
         for agent in agents:
             if registry.pop(agent, False) is None:  # registered (value None), now removed
-                key = weakref.ref(agent)
+                existing = weakref.getweakrefs(agent)
+                key = existing[0] if existing else weakref.ref(agent)
                 by_type[type(agent)]._agents.data.pop(key, None)
                 everyone.pop(key, None)
 
