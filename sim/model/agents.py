@@ -39,6 +39,13 @@ def _issue_unique_ids(model: mesa.Model, count: int) -> np.ndarray:
     return np.arange(first, first + count, dtype=np.int64)
 
 
+def _add_weakly(table: weakref.WeakKeyDictionary, agents: list) -> None:
+    """``table.update(dict.fromkeys(agents))``, with the weak references made in C rather than
+    one Python step per agent (same keys, callbacks and order)."""
+    keys = map(weakref.ref, agents, itertools.repeat(table._remove))
+    table.data.update(zip(keys, itertools.repeat(None)))
+
+
 def grown(table: np.ndarray, index: int) -> np.ndarray:
     """``table`` (indexed by id or handle, -1 for none), grown by doubling so ``index`` fits."""
     if index < len(table):
@@ -115,10 +122,9 @@ class Firm(mesa.Agent):
             by_type = model._agents_by_type[cls]
         else:
             rest = agents
-        fresh = dict.fromkeys(rest)
-        model._agents.update(fresh)
-        by_type._agents.update(fresh)
-        model._all_agents._agents.update(fresh)
+        model._agents.update(dict.fromkeys(rest))
+        for agent_set in (by_type, model._all_agents):
+            _add_weakly(agent_set._agents, rest)
         return agents
 
     @staticmethod
