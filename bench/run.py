@@ -17,7 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench.baseline import compare_default_world, limit_probe
+from bench.baseline import (
+    BASELINE_REVISION,
+    ROOT,
+    baseline_tree,
+    compare_default_world,
+    limit_probe,
+)
 from bench.commands import cold_run, first_run, sweep_throughput
 from bench.reference import boltzmann
 from sim.scenario.presets import PRESETS
@@ -33,9 +39,13 @@ PROBE_SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}  # the limit probe's
 OUT = Path(__file__).with_name("latest.json")
 
 
-def measure_size(regime: str, scale: float, reps: int, steps: int) -> dict:
-    command = [sys.executable, "-m", "bench.model_size", regime, str(scale), str(reps), str(steps)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+def measure_size(regime: str, scale: float, reps: int, steps: int, tree: Path = ROOT) -> dict:
+    """One size and regime in a fresh process, on the model in ``tree`` (this checkout or the
+    baseline revision's; the bench's own modules come from this checkout)."""
+    script = ROOT / "bench" / "model_size.py"
+    command = [sys.executable, str(script), regime, str(scale), str(reps), str(steps)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(tree), str(ROOT)]))}
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tree, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -55,6 +65,11 @@ def git_revision() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one regime, no 100k, no sweep")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="do not time the start-of-issue-12 revision at each size (default-world runs still)",
+    )
     args = parser.parse_args(argv)
     regimes = ("top_down",) if args.quick else REGIMES
     sizes = {k: v for k, v in SIZES.items() if not (args.quick and k == "100k")}
@@ -69,9 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     if probe is None:
         print("  absent: no share of the probe reported", flush=True)
 
-    rows = []
+    old_tree = None if args.quick or args.no_baseline else baseline_tree()
+    rows, baseline_rows = [], []
     for label, (scale, reps, steps) in sizes.items():
         for regime in regimes:
+            if old_tree is not None:  # the old revision first, then this one, size by size
+                old = measure_size(regime, scale, reps, steps, old_tree)
+                old["size"] = label
+                old["ratio_to_mesa"] = old["firm_steps_per_sec"] / ref_rate
+                old["cpu_ratio_to_mesa"] = old["cpu_firm_steps_per_sec"] / ref_cpu_rate
+                if probe and PROBE_SIZES[label] in probe:
+                    old["share_of_probe"] = old["firm_steps_per_sec"] / probe[PROBE_SIZES[label]]
+                baseline_rows.append(old)
             row = measure_size(regime, scale, reps, steps)
             row["size"] = label
             row["ratio_to_mesa"] = row["firm_steps_per_sec"] / ref_rate
@@ -102,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         "limit_probe_firm_steps_per_sec": probe,
         "sizes": rows,
         "per_size": per_size_summary(rows),
+        "baseline_sizes": baseline_rows,
+        "baseline_per_size": per_size_summary(baseline_rows) if baseline_rows else {},
         "fixed_cost_per_quarter": fixed_cost(rows),
+        "cpu_fixed_cost_per_quarter": fixed_cost(rows, "cpu_sec_per_step"),
+        "baseline_fixed_cost_per_quarter": fixed_cost(baseline_rows),
+        "baseline_cpu_fixed_cost_per_quarter": fixed_cost(baseline_rows, "cpu_sec_per_step"),
         "default_world": default_world,
         **commands,
         "bench_wall_sec": time.perf_counter() - started,
@@ -134,18 +163,17 @@ def per_size_summary(rows: list[dict]) -> dict[str, dict]:
     return summary
 
 
-def fixed_cost(rows: list[dict]) -> dict[str, float]:
+def fixed_cost(rows: list[dict], key: str = "sec_per_step") -> dict[str, float]:
     """Seconds per quarter extrapolated to zero firms, per regime: the line through its 1k and
-    10k points (time per quarter against firms; the 100k point would dominate a fit)."""
+    10k points (time per quarter against firms; the 100k point would dominate a fit).
+    ``key``: ``sec_per_step`` (wall) or ``cpu_sec_per_step``."""
     costs = {}
     for regime in dict.fromkeys(r["regime"] for r in rows):
         by_size = {r["size"]: r for r in rows if r["regime"] == regime}
         if "1k" in by_size and "10k" in by_size:
             small, large = by_size["1k"], by_size["10k"]
-            slope = (large["sec_per_step"] - small["sec_per_step"]) / (
-                large["firms"] - small["firms"]
-            )
-            costs[regime] = small["sec_per_step"] - slope * small["firms"]
+            slope = (large[key] - small[key]) / (large["firms"] - small["firms"])
+            costs[regime] = small[key] - slope * small["firms"]
     return costs
 
 
@@ -162,13 +190,32 @@ def print_table(report: dict) -> None:
     print(header)
     print("-" * len(header))
     for r in report["sizes"]:
-        spread = f"{r['sec_per_step_min'] * 1e3:.1f}-{r['sec_per_step_max'] * 1e3:.1f}"
-        print(
-            f"{r['size']:>5} {r['regime']:<14} {r['firms']:>7} {r['sec_per_step'] * 1e3:9.2f} "
-            f"{spread:>15} {r['firm_steps_per_sec'] / 1e6:8.2f} "
-            f"{r['cpu_firm_steps_per_sec'] / 1e6:8.2f} {r['ratio_to_mesa']:7.1f} "
-            f"{_share(r.get('share_of_probe')):>8} {r['peak_rss_mib']:9.0f}"
+        _print_row(r)
+    if report["baseline_sizes"]:
+        print(f"the same, at the start-of-issue-12 revision {BASELINE_REVISION[:7]}:")
+        for r in report["baseline_sizes"]:
+            _print_row(r)
+        now, then = report["per_size"], report["baseline_per_size"]
+        speedups = ", ".join(
+            f"{label} {then[label]['ns_per_firm_step_max'] / per['ns_per_firm_step_max']:.2f}"
+            for label, per in now.items()
+            if label in then
         )
+        print(f"speed-up of the slowest regime per size, now / then: {speedups}")
+    _print_targets(report)
+
+
+def _print_row(r: dict) -> None:
+    spread = f"{r['sec_per_step_min'] * 1e3:.1f}-{r['sec_per_step_max'] * 1e3:.1f}"
+    print(
+        f"{r['size']:>5} {r['regime']:<14} {r['firms']:>7} {r['sec_per_step'] * 1e3:9.2f} "
+        f"{spread:>15} {r['firm_steps_per_sec'] / 1e6:8.2f} "
+        f"{r['cpu_firm_steps_per_sec'] / 1e6:8.2f} {r['ratio_to_mesa']:7.1f} "
+        f"{_share(r.get('share_of_probe')):>8} {r['peak_rss_mib']:9.0f}"
+    )
+
+
+def _print_targets(report: dict) -> None:
     probe = report["limit_probe_firm_steps_per_sec"]
     if probe:
         rates = ", ".join(f"{n:,}: {rate / 1e6:.2f} M" for n, rate in probe.items())
@@ -185,10 +232,14 @@ def print_table(report: dict) -> None:
             f"100k, slowest regime: {big['ratio_to_mesa_min']:.1f}x Mesa (target >= 40), "
             f"{_share(big['share_of_probe_min'])} of the limit probe (target >= 0.29)"
         )
-    fixed = report["fixed_cost_per_quarter"]
-    if fixed:
-        costs = ", ".join(f"{regime} {sec * 1e3:.2f}" for regime, sec in fixed.items())
-        print(f"fixed cost of a quarter (extrapolated to 0 firms from 1k and 10k), ms: {costs}")
+    for prefix, label in (("", "now"), ("baseline_", BASELINE_REVISION[:7])):
+        wall, cpu = (
+            report[f"{prefix}fixed_cost_per_quarter"],
+            report[f"{prefix}cpu_fixed_cost_per_quarter"],
+        )
+        if wall:
+            costs = ", ".join(f"{r} {wall[r] * 1e3:.2f} ({cpu[r] * 1e3:.2f})" for r in wall)
+            print(f"fixed cost of a quarter, {label} (0 firms; 1k, 10k), ms wall (CPU): {costs}")
     world = report["default_world"]
     print(
         f"default-world run (build, burn-in, 40 quarters, outcome tables; median of "
