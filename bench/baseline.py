@@ -29,7 +29,7 @@ PROBE_LINE = re.compile(r"^\s*(\d+) firms:\s*([\d.]+) ms/step,\s*([\d.]+) M firm
 
 def baseline_tree(revision: str = BASELINE_REVISION) -> Path | None:
     """The old revision's tree with its kernels compiled, or None if git cannot give it (a
-    shallow clone, no git)."""
+    shallow clone, no git) or it does not run here."""
     tree = Path(tempfile.gettempdir()) / f"klaster-baseline-{revision[:12]}"
     ready = tree / ".compiled"
     if ready.exists():
@@ -40,14 +40,18 @@ def baseline_tree(revision: str = BASELINE_REVISION) -> Path | None:
     )
     if archive.returncode != 0:
         return None
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    subprocess.run(
-        [sys.executable, "-m", "sim.model.warmup"],
-        cwd=tree,
-        env=_env_for(tree),
-        check=True,
-        capture_output=True,
+    unpacked = subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout)
+    warmed = unpacked.returncode == 0 and (
+        subprocess.run(
+            [sys.executable, "-m", "sim.model.warmup"],
+            cwd=tree,
+            env=_env_for(tree),
+            capture_output=True,
+        ).returncode
+        == 0
     )
+    if not warmed:  # (an old revision this environment cannot run: no comparison, no crash)
+        return None
     ready.touch()
     return tree
 
