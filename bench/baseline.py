@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def baseline_tree(revision: str = BASELINE_REVISION) -> Path | None:
         ["git", "-C", str(ROOT), "archive", revision, "sim", "scenarios"], capture_output=True
     )
     if archive.returncode != 0:
+        shutil.rmtree(tree, ignore_errors=True)
         return None
     unpacked = subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout)
     warmed = unpacked.returncode == 0 and (
@@ -51,6 +53,7 @@ def baseline_tree(revision: str = BASELINE_REVISION) -> Path | None:
         == 0
     )
     if not warmed:  # (an old revision this environment cannot run: no comparison, no crash)
+        shutil.rmtree(tree, ignore_errors=True)
         return None
     ready.touch()
     return tree
