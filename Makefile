@@ -89,9 +89,12 @@ sweep-%: $(STAMP)
 # --- end sweeps ---
 
 # --- bench ---
-# `make bench`: model speed at ~1k/10k/100k firms for every regime against Mesa's BoltzmannWealth,
-# cold `klaster run`, sweep throughput on 1 and 2 workers; prints a table, writes bench/latest.json
-# (~5-10 min on 2 cores). `make bench-phases` shows where a quarter's CPU time goes at 100k firms.
+# `make bench`: model speed at ~1k/10k/100k firms for every regime against Mesa's BoltzmannWealth
+# and ../shared/bench/limit_probe.py (if present), the same for the start-of-issue-12 revision
+# (git archive into the temp folder, compiled once), default-world runs of both, alternating;
+# cold `klaster run`, sweep throughput on 1 and 2 workers; prints a table, writes
+# bench/latest.json (~15-20 min on 2 quiet cores). `make bench-phases` shows where a quarter's
+# CPU time goes at 100k firms (`python -m bench.phases --scale 1` for the default world).
 .PHONY: bench bench-quick bench-phases
 
 bench: $(STAMP)

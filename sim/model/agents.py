@@ -3,11 +3,14 @@ row, so ``firm.productivity`` always reads true while the step runs whole-array.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from sim.model.government import govern
 from sim.scenario.codes import CLUSTER_TYPES, EMERGENT, SEGMENTS, STAGES
@@ -21,21 +24,35 @@ if TYPE_CHECKING:
 _MESA_REGISTRY_KNOWN = hasattr(mesa.Agent, "_ids") and mesa.__version__.startswith("3.3")
 
 
-def _issue_unique_ids(model: mesa.Model, count: int) -> list[int]:
+def _issue_unique_ids(model: mesa.Model, count: int) -> np.ndarray:
     """The next ``count`` ids Mesa would give new agents of this model (Mesa 3.5 counts on the
     model, 3.3 in a per-model counter on ``Agent``): recycled and new agents share one sequence."""
     first = getattr(model, "agent_id_counter", None)
     if first is not None:
         model.agent_id_counter = first + count
-        return list(range(first, first + count))
-    ids = mesa.Agent._ids[model]
-    return [next(ids) for _ in range(count)]
+    elif count:
+        ids = mesa.Agent._ids[model]  # an itertools.count: consume ``count`` of it at C speed
+        first = next(ids)
+        collections.deque(itertools.islice(ids, count - 1), maxlen=0)
+    else:
+        first = 0
+    return np.arange(first, first + count, dtype=np.int64)
 
 
-def make_room(by_uid: list, uid: int) -> None:
-    """Grow a table indexed by unique id (doubling) so that ``uid`` fits."""
-    if uid >= len(by_uid):
-        by_uid.extend([None] * max(len(by_uid), uid + 1 - len(by_uid)))
+def _add_weakly(table: weakref.WeakKeyDictionary, agents: list) -> None:
+    """``table.update(dict.fromkeys(agents))``, with the weak references made in C rather than
+    one Python step per agent (same keys, callbacks and order)."""
+    keys = map(weakref.ref, agents, itertools.repeat(table._remove))
+    table.data.update(zip(keys, itertools.repeat(None)))
+
+
+def grown(table: np.ndarray, index: int) -> np.ndarray:
+    """``table`` (indexed by id or handle, -1 for none), grown by doubling so ``index`` fits."""
+    if index < len(table):
+        return table
+    bigger = np.full(max(2 * len(table), index + 1), -1, dtype=table.dtype)
+    bigger[: len(table)] = table
+    return bigger
 
 
 def _column_view(column: str, cast: type, doc: str) -> property:
@@ -54,12 +71,23 @@ class Firm(mesa.Agent):
     The object of a firm that exits is handed to an entrant of the same quarter, with a new
     ``unique_id`` (``recycle``): hold a firm's ``unique_id``, not the object, across steps.
     ``model.agents`` always holds exactly the live firms, but not in order of entry.
+
+    An agent's ``unique_id`` is kept in the model's table under the agent's permanent
+    ``handle``, not in the object: handing thousands of objects to entrants a quarter then
+    rewrites two arrays and touches no object (cold memory was what it cost).
     """
 
-    # stored in the object itself, not in its __dict__: one memory access fewer when an entrant
-    # takes over an exited firm's object (cold memory is what exit and entry cost)
-    __slots__ = ("unique_id", "model", "pos")
+    __slots__ = ("handle", "model", "pos")
     model: ClusterModel
+
+    @property
+    def unique_id(self) -> int:
+        return int(self.model._uid_of_handle[self.handle])
+
+    @unique_id.setter
+    def unique_id(self, value: int | None) -> None:
+        if value is not None:  # (Mesa 3.5's Agent.__init__ clears it before registering)
+            self.model._give_unique_id(self, int(value))
 
     @property
     def slot(self) -> int:
@@ -78,14 +106,15 @@ class Firm(mesa.Agent):
             return []
         if not _MESA_REGISTRY_KNOWN:
             return [cls(model) for _ in range(count)]
-        ids = mesa.Agent._ids[model]
+        first_handle = len(model._firm_by_handle)
         agents: list[Firm] = []
-        for _ in range(count):
+        for handle in range(first_handle, first_handle + count):
             agent = cls.__new__(cls)
             agent.model = model
-            agent.unique_id = next(ids)
+            agent.handle = handle
             agent.pos = None
             agents.append(agent)
+        model._add_firm_handles(agents, _issue_unique_ids(model, count))
         by_type = model._agents_by_type.get(cls)
         if by_type is None:  # first agent of the type: let Mesa create its AgentSet
             model.register_agent(agents[0])
@@ -93,30 +122,28 @@ class Firm(mesa.Agent):
             by_type = model._agents_by_type[cls]
         else:
             rest = agents
-        fresh = dict.fromkeys(rest)
-        model._agents.update(fresh)
-        by_type._agents.update(fresh)
-        model._all_agents._agents.update(fresh)
+        model._agents.update(dict.fromkeys(rest))
+        for agent_set in (by_type, model._all_agents):
+            _add_weakly(agent_set._agents, rest)
         return agents
 
     @staticmethod
-    def recycle(model: ClusterModel, by_uid: list[Firm | None], old_uids: list[int]) -> list[int]:
+    def recycle(model: ClusterModel, old_uids: np.ndarray) -> np.ndarray:
         """Hand the agents of firms that exited (still registered) to entrants: each gets the
-        next unique id, as a new agent would, and moves to it in ``by_uid``; returns the ids.
+        next unique id, as a new agent would; returns the ids.
 
         Thousands of firms enter and leave a quarter in a national world; creating and
         removing as many Python objects (each with weak references in Mesa's AgentSets) made
         CPython's cyclic garbage collector rescan every live agent again and again, a quarter
-        of the step. One pass, each object touched once: on cold memory that is the cost.
+        of the step. Ids live in the model's handle tables, so this touches no object.
         """
         new_uids = _issue_unique_ids(model, len(old_uids))
-        if new_uids:
-            make_room(by_uid, new_uids[-1])
-        for old, new in zip(old_uids, new_uids, strict=True):
-            agent = by_uid[old]
-            by_uid[old] = None
-            agent.unique_id = new
-            by_uid[new] = agent
+        if len(new_uids):
+            handles = model._handle_by_uid[old_uids]
+            model._handle_by_uid[old_uids] = -1
+            model._handle_by_uid = grown(model._handle_by_uid, int(new_uids[-1]))
+            model._handle_by_uid[new_uids] = handles
+            model._uid_of_handle[handles] = new_uids
         return new_uids
 
     @staticmethod
@@ -128,11 +155,14 @@ class Firm(mesa.Agent):
             return
         registry, by_type = model._agents, model._agents_by_type
         # the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by weak
-        # references, and popping there skips a Python-level method per agent
+        # references, and popping there skips a Python-level method per agent. Any live weak
+        # reference to the agent finds its entry (equal referents, equal hashes); one that
+        # already exists (an AgentSet's own key) costs a quarter of making a new one.
         everyone = model._all_agents._agents.data
         for agent in agents:
             if registry.pop(agent, False) is None:  # registered (value None), now removed
-                key = weakref.ref(agent)
+                existing = weakref.getweakrefs(agent)
+                key = existing[0] if existing else weakref.ref(agent)
                 by_type[type(agent)]._agents.data.pop(key, None)
                 everyone.pop(key, None)
 

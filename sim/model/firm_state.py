@@ -48,6 +48,17 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "uid": (np.int64, -1),
 }
 
+# Columns of one dtype are rows of one 2-D buffer, so ``compact`` moves every column of a dtype
+# in one compiled call (six calls, not one per column: the call is what a small world pays).
+COLUMN_GROUPS: dict[type, tuple[str, ...]] = {}
+for _name, (_dtype, _fill) in FIRM_COLUMNS.items():
+    COLUMN_GROUPS.setdefault(_dtype, ())
+    COLUMN_GROUPS[_dtype] += (_name,)
+GROUP_FILLS: dict[type, np.ndarray] = {
+    dtype: np.array([FIRM_COLUMNS[name][1] for name in names], dtype=dtype)
+    for dtype, names in COLUMN_GROUPS.items()
+}
+
 # what code running between an exit and ``compact`` reads of an empty slot (entry counts firms
 # per cluster, agents look firms up by id); ``compact`` overwrites or refills everything else
 HOLE_COLUMNS = ("alive", "cluster", "uid")
@@ -62,14 +73,23 @@ class FirmState:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(int(capacity), 16)
-        self._buffers = {
-            name: np.full(self.capacity, fill, dtype=dtype)
-            for name, (dtype, fill) in FIRM_COLUMNS.items()
+        self._groups = {
+            dtype: np.repeat(fills[:, None], self.capacity, axis=1)
+            for dtype, fills in GROUP_FILLS.items()
         }
+        self._point_buffers()
         self.size = 0  # slots in use: live firms plus holes not yet compacted
         self.n_alive = 0
         self.generation = 0  # bumps whenever slots are allocated, freed or moved
         self._bind()
+
+    def _point_buffers(self) -> None:
+        """Each column's buffer: its row of its dtype's group."""
+        self._buffers = {
+            name: self._groups[dtype][row]
+            for dtype, names in COLUMN_GROUPS.items()
+            for row, name in enumerate(names)
+        }
 
     def _bind(self) -> None:
         for name, buffer in self._buffers.items():
@@ -108,8 +128,8 @@ class FirmState:
         n = self.n_alive
         holes = np.flatnonzero(~self.alive[:n])
         movers = n + np.flatnonzero(self.alive[n:])
-        for name, (dtype, fill) in FIRM_COLUMNS.items():
-            close_holes(self._buffers[name], holes, movers, n, self.size, dtype(fill))
+        for dtype, group in self._groups.items():
+            close_holes(group, holes, movers, n, self.size, GROUP_FILLS[dtype])
         self.size = n
         self._bind()
         if len(holes):
@@ -117,9 +137,11 @@ class FirmState:
         return movers, holes
 
     def _grow(self, new_capacity: int) -> None:
-        for name, (dtype, fill) in FIRM_COLUMNS.items():
-            buffer = np.full(new_capacity, fill, dtype=dtype)
-            buffer[: self.size] = self._buffers[name][: self.size]
-            self._buffers[name] = buffer
+        for dtype, group in self._groups.items():
+            bigger = np.empty((group.shape[0], new_capacity), dtype=dtype)
+            bigger[:] = GROUP_FILLS[dtype][:, None]
+            bigger[:, : self.size] = group[:, : self.size]
+            self._groups[dtype] = bigger
         self.capacity = new_capacity
+        self._point_buffers()
         self._bind()

@@ -19,7 +19,7 @@ from sim.model.agents import (
     ClusterCoordinator,
     Firm,
     RegionalGovernment,
-    make_room,
+    grown,
 )
 from sim.model.cluster_state import ClusterState, RegionState
 from sim.model.coordination import update_coordination
@@ -155,9 +155,12 @@ class ClusterModel(mesa.Model):
         self._draw_niches(np.random.default_rng(niche_stream))
         self.ties = HorizontalTies()
         # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
-        # so moving a row never touches a Python object.
-        # (lists indexed by id, not dicts: a lookup then touches no key object, only the agent)
-        self._firm_by_uid: list[Firm | None] = []
+        # so moving a row never touches a Python object. Each Firm agent has a permanent handle
+        # (its place in ``_firm_by_handle``); its id is ``_uid_of_handle[handle]``, so an exited
+        # firm's agent takes an entrant's id without being touched (``Firm.recycle``).
+        self._firm_by_handle: list[Firm | None] = []
+        self._uid_of_handle = np.zeros(0, dtype=np.int64)
+        self._handle_by_uid = np.zeros(0, dtype=np.int64)
         self._slot_by_uid = np.zeros(0, dtype=np.int64)
         self._register_firms(np.arange(self.firms.size))
         self.coordinators: dict[int, ClusterCoordinator] = {}
@@ -187,31 +190,48 @@ class ClusterModel(mesa.Model):
         self._collect()
 
     # ---- agent bookkeeping ----------------------------------------------------------------
-    def _register_firms(self, slots: np.ndarray, retired_uids: list[int] | None = None) -> None:
+    def _register_firms(self, slots: np.ndarray, retired_uids: np.ndarray | None = None) -> None:
         """Give newly filled slots their Firm agents, ids in slot order: the agents of firms that
         exited this quarter first (``retired_uids``; see ``Firm.recycle``), new agents for the
         rest; retired agents left over are removed from the model."""
-        retired_uids = retired_uids or []
-        by_uid = self._firm_by_uid
-        reused = min(len(retired_uids), len(slots))
-        uids = Firm.recycle(self, by_uid, retired_uids[:reused])  # first: ids rise with slots
+        retired = np.zeros(0, dtype=np.int64) if retired_uids is None else retired_uids
+        reused = min(len(retired), len(slots))
+        uids = Firm.recycle(self, retired[:reused])  # first: ids rise with slots
         fresh = Firm.create_many(self, len(slots) - reused)
-        leftover = retired_uids[reused:]
-        Firm.remove_many(self, [by_uid[uid] for uid in leftover])
-        for uid in leftover:
-            by_uid[uid] = None
+        leftover = self._handle_by_uid[retired[reused:]]
+        if len(leftover):
+            by_handle = self._firm_by_handle
+            Firm.remove_many(self, [by_handle[handle] for handle in leftover.tolist()])
+            for handle in leftover.tolist():
+                by_handle[handle] = None
+            self._handle_by_uid[retired[reused:]] = -1
         if fresh:
-            fresh_uids = [agent.unique_id for agent in fresh]
-            make_room(by_uid, fresh_uids[-1])
-            for uid, agent in zip(fresh_uids, fresh, strict=True):
-                by_uid[uid] = agent
-            uids += fresh_uids
-        if len(self._slot_by_uid) < len(by_uid):
-            grown = np.full(len(by_uid), -1, dtype=np.int64)
-            grown[: len(self._slot_by_uid)] = self._slot_by_uid
-            self._slot_by_uid = grown
+            uids = np.concatenate([uids, self._uid_of_handle[[agent.handle for agent in fresh]]])
+        self._slot_by_uid = grown(self._slot_by_uid, len(self._handle_by_uid) - 1)
         self.firms.uid[slots] = uids
         self._slot_by_uid[uids] = slots
+
+    def _add_firm_handles(self, agents: list[Firm], uids: np.ndarray) -> None:
+        """Record new Firm agents, whose handles continue ``_firm_by_handle``, and their ids."""
+        handles = np.arange(len(self._firm_by_handle), len(self._firm_by_handle) + len(agents))
+        self._firm_by_handle.extend(agents)
+        self._uid_of_handle = grown(self._uid_of_handle, int(handles[-1]))
+        self._uid_of_handle[handles] = uids
+        self._handle_by_uid = grown(self._handle_by_uid, int(uids[-1]))
+        self._handle_by_uid[uids] = handles
+
+    def _give_unique_id(self, agent: Firm, unique_id: int) -> None:
+        """Record a Firm agent's id (a new agent also gets its handle)."""
+        handle = getattr(agent, "handle", None)
+        if handle is None:
+            handle = agent.handle = len(self._firm_by_handle)
+            self._firm_by_handle.append(agent)
+            self._uid_of_handle = grown(self._uid_of_handle, handle)
+        else:
+            self._handle_by_uid[self._uid_of_handle[handle]] = -1
+        self._uid_of_handle[handle] = unique_id
+        self._handle_by_uid = grown(self._handle_by_uid, unique_id)
+        self._handle_by_uid[unique_id] = handle
 
     def slot_of(self, unique_id: int) -> int:
         """The row of a live firm (-1 for a firm that left)."""
@@ -222,7 +242,7 @@ class ClusterModel(mesa.Model):
         if not 0 <= slot < self.firms.size:
             return None
         uid = int(self.firms.uid[slot])
-        return self._firm_by_uid[uid] if uid >= 0 else None
+        return self._firm_by_handle[self._handle_by_uid[uid]] if uid >= 0 else None
 
     def add_coordinator(self, cluster: int, kind: int) -> None:
         self.remove_coordinator(cluster)
@@ -334,7 +354,7 @@ class ClusterModel(mesa.Model):
         f = self.firms
         leaving = exits(self)
         self.exits_step = len(leaving)
-        retired: list[int] = []
+        retired = np.zeros(0, dtype=np.int64)
         if len(leaving):
             # one spare False at the end: a column's -1 ("no partner") looks it up
             dead = np.zeros(f.size + 1, dtype=bool)
@@ -342,9 +362,8 @@ class ClusterModel(mesa.Model):
             for column in (f.supplier, f.trader):
                 cut_ties_to_dead(column, dead)
             self.ties.drop_firms(dead)
-            gone = f.uid[leaving]
-            retired = gone.tolist()
-            self._slot_by_uid[gone] = -1
+            retired = f.uid[leaving]
+            self._slot_by_uid[retired] = -1
             f.release(leaving)
         counts = entrants_per_cluster(self)
         total = int(counts.sum())
