@@ -281,3 +281,10 @@ def test_deliver_grants_agree_with_reference(index):
     assert np.array_equal(spent, expected)
     assert_firms_agree(model, s)
     assert (s.firms.support > 0).sum() > 10
+
+
+def test_a_reference_world_has_sellers_with_bought_visibility():
+    """The visibility rule (bought linkage saturates) is compared where it bites."""
+    model = world(1)  # demand_driven, two policy quarters
+    f = model.firms
+    assert (f.visibility[f.stage != UPSTREAM] > 0).any()

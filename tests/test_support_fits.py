@@ -141,3 +141,38 @@ def test_takeup_counts_every_instrument_an_applicant_receives():
     # applicants take everything: four pairs each, of four on offer to every firm
     assert model.takeup_taken % 4 == 0 and model.takeup_offered % 4 == 0
     assert model.takeup_taken < model.takeup_offered
+
+
+def test_a_second_linkage_dose_adds_less_visibility_than_the_first():
+    """Awareness saturates (Nerlove & Arrow 1962; Simon & Arndt 1980): buyers who already know
+    a firm are not won again by the next trade fair."""
+    from sim.model.production import visibility
+    from sim.scenario.codes import LINKAGE
+
+    model = small_model("no_policy", seed=2)
+    f = model.firms
+    slots = sellers_where(model, lambda u: u >= 0)[:20]
+    f.visibility[slots] = 0.0
+    dose = np.full(len(slots), model.config.instruments.linkage_dose_cost)
+    seen = [visibility(model)[slots].copy()]
+    for _ in range(2):
+        apply_support(model, slots, LINKAGE, dose)
+        seen.append(visibility(model)[slots].copy())
+    first, second = seen[1] - seen[0], seen[2] - seen[1]
+    assert (first > 0).all()
+    assert (second < first).all()
+
+
+def test_bought_visibility_never_exceeds_its_ceiling_however_many_doses():
+    from sim.model.production import visibility
+    from sim.scenario.codes import LINKAGE
+
+    model = small_model("no_policy", seed=2)
+    f = model.firms
+    slots = sellers_where(model, lambda u: u >= 0)[:20]
+    f.visibility[slots] = 0.0
+    base = visibility(model)[slots].copy()
+    apply_support(model, slots, LINKAGE, np.full(len(slots), 1e4))
+    added = visibility(model)[slots] - base
+    ceiling = model.config.instruments.linkage_visibility
+    assert (added > 0.99 * ceiling).all() and (added <= ceiling).all()

@@ -35,6 +35,7 @@ def rates(model: ClusterModel) -> Rates:
         markup=float(p.markup),
         outside_input_sales=float(p.outside_input_sales),
         trader_visibility=float(p.trader_visibility),
+        linkage_visibility=float(model.config.instruments.linkage_visibility),
         export_knowledge=float(p.export_knowledge),
         trader_quality_bridge=float(p.trader_quality_bridge),
         joint_purchasing_saving=float(coordination.joint_purchasing_saving),

@@ -382,7 +382,12 @@ class Instruments(Strict):
         "accounting rate for machinery (10-year life).",
     )
     linkage_visibility: float = _field(
-        1.0, 0, 10, "Visibility added by a full market-linkage dose. Assumed."
+        1.0,
+        0,
+        10,
+        "Most visibility bought market linkage can add: awareness saturates, a full dose's "
+        "stock gives half of it (concave response: Nerlove & Arrow 1962; Simon & Arndt 1980). "
+        "Level assumed.",
     )
     linkage_knowledge: float = _field(
         0.1, 0, 1, "Market knowledge added by a full market-linkage dose. Assumed."

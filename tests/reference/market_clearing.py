@@ -123,9 +123,13 @@ def sell(snapshot, failure_draws: np.ndarray | None = None, rules=None) -> Simpl
         per_worker, 1e-9
     )
     # "Visibility = bought market linkage + joint marketing x joint action (members) + trader
-    # visibility (producers tied to a trader)"
+    # visibility (producers tied to a trader)"; "bought market linkage adds s / (1 + s / v_max)
+    # for a stock s of bought visibility, v_max = linkage_visibility"
+    v_max = c.instruments.linkage_visibility
+    stock = f.visibility
+    bought = np.where(stock > 0, stock / (1 + stock / max(v_max, 1e-300)), 0.0)
     joint_marketing = c.coordination.joint_marketing_visibility * joint_action * member
-    seen = f.visibility + joint_marketing + p.trader_visibility * (f.trader >= 0)
+    seen = bought + joint_marketing + p.trader_visibility * (f.trader >= 0)
 
     sellers = np.flatnonzero(~upstream)
     product = snapshot.cluster_product[f.cluster[sellers]]

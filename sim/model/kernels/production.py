@@ -35,6 +35,7 @@ class Rates(NamedTuple):
     markup: float
     outside_input_sales: float
     trader_visibility: float
+    linkage_visibility: float  # most visibility bought linkage can add (awareness saturates)
     export_knowledge: float
     trader_quality_bridge: float
     joint_purchasing_saving: float
@@ -159,10 +160,20 @@ def unit_cost(stage, price_of_inputs, per_worker, r):
 
 
 @kernel
+def bought_visibility(stock, r):
+    """What a stock of bought linkage (``linkage_visibility`` per dose, decaying) adds to a
+    firm's visibility: awareness saturates, so a dose adds less the better buyers already know
+    the firm; one dose's stock gives half of ``linkage_visibility``, the most it can reach."""
+    if stock <= 0.0:
+        return 0.0
+    return stock / (1.0 + stock / r.linkage_visibility)
+
+
+@kernel
 def visibility(own, joint_action, member, trader, r):
-    """Bought linkage, joint marketing and a trader's network add up."""
+    """Bought linkage (saturating), joint marketing and a trader's network add up."""
     joint = r.joint_marketing_visibility * joint_action * (1.0 if member else 0.0)
-    return own + joint + r.trader_visibility * (1.0 if trader >= 0 else 0.0)
+    return bought_visibility(own, r) + joint + r.trader_visibility * (1.0 if trader >= 0 else 0.0)
 
 
 @kernel
