@@ -372,3 +372,23 @@ def test_joint_action_rises_in_a_crisis_and_fades_after():
     assert gaps[0] > 0
     assert max(gaps) == gaps[0] or max(gaps) == gaps[1]
     assert gaps[-1] < 0.1 * max(gaps)
+
+
+def test_a_world_where_every_firm_exits_in_burn_in_is_a_failed_run_with_a_reason():
+    """Extreme but valid parameters under which no firm covers its costs for a quarter (free
+    inputs priced at a hundredth, no hiring, one quarter's patience): the model says so instead
+    of failing on an empty array."""
+    from sim.scenario.errors import RunFailed
+
+    with pytest.raises(RunFailed, match="every firm exited during burn-in"):
+        small_model(
+            "no_policy",
+            run__burn_in=20,
+            firms__exit_patience=1,
+            market__segment_premium=[0.01, 0.01, 0.01],
+            firms__input_price=0,
+            firms__absorptive_mean=0,
+            firms__hiring_rate=0,
+            world__workers_sigma=3,
+            firms__local_input_discount=0,
+        )

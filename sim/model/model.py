@@ -57,6 +57,7 @@ from sim.model.support import equipped_capacity
 from sim.model.ties import HorizontalTies, PartnerIndex
 from sim.model.world import build_clusters, build_regions, populate_firms
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
+from sim.scenario.errors import RunFailed
 from sim.scenario.files import apply_overrides, build_scenario, load_scenario
 from sim.scenario.parameters import dotted_key
 from sim.scenario.schema import Scenario, Shock
@@ -180,6 +181,11 @@ class ClusterModel(mesa.Model):
         self._calibrate_market()
         for _ in range(s.run.burn_in):
             self._quarter(policy=False)
+        if self.firms.n_alive == 0:
+            raise RunFailed(
+                "every firm exited during burn-in: with these parameters no firm covers its "
+                "costs, so there is no world to run a policy in"
+            )
         self._founder_max_uid = int(self.firms.uid.max())
         self.founders = self.firms.n_alive
         self.budget_spent = 0.0
