@@ -1,0 +1,133 @@
+"""The browser view as a user feels it: click-to-redraw per step, Play's pace, Reset, page errors.
+
+``python -m bench.viz_redraw`` starts ``klaster viz``'s server on a free loopback port, opens it
+in headless Chromium (``/usr/bin/chromium``), and measures
+
+- **step**: from the click on Step until the overview heading and every plotly title that names
+  a quarter show the new one (model, twin, figures, websocket and plotly.js redraw), median
+  over ``--steps`` steps after the first;
+- **play**: milliseconds per quarter while Play runs at its default interval;
+- **reset**: from the click on Reset (after stepping) until quarter 0 is drawn again;
+- **page errors**: uncaught exceptions and console errors in the page over the whole session.
+
+Prints the numbers and writes them to ``bench/viz_latest.json`` (git-ignored). A benchmark, not
+a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from sim.viz import browser
+from sim.viz.server import offline_env, solara_command
+
+OUT = Path(__file__).with_name("viz_latest.json")
+VIEWPORT = {"width": 1680, "height": 1400}
+
+# True once the overview heading and every plotly title that names a quarter show quarter k
+SHOWS_QUARTER = """k => {
+    const head = document.querySelector('.klaster-quarter');
+    const titles = [...document.querySelectorAll('.js-plotly-plot .gtitle')]
+        .map(t => t.textContent).filter(t => /quarter \\d+$/.test(t));
+    return !!head && head.textContent.endsWith('quarter ' + k)
+        && titles.length > 0 && titles.every(t => t.endsWith('quarter ' + k));
+}"""
+QUARTER_NOW = "() => +document.querySelector('.klaster-quarter').textContent.split(' ').pop()"
+
+
+def _click(page: Any, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def _timed(page: Any, button: str, quarter: int) -> float:
+    page.get_by_role("button", name=button, exact=True).wait_for()
+    started = time.perf_counter()
+    _click(page, button)
+    page.wait_for_function(SHOWS_QUARTER, arg=quarter)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(page: Any, steps: int, play_quarters: int) -> dict[str, Any]:
+    page.wait_for_function(SHOWS_QUARTER, arg=0)
+    step_ms = [_timed(page, "Step", k) for k in range(1, steps + 1)]
+    reset_ms = _timed(page, "Reset", 0)
+    # Play: time the quarters after the first one lands (the first includes the task start-up)
+    _click(page, "▶")
+    page.wait_for_function(f"() => ({QUARTER_NOW})() >= 1")
+    first, started = page.evaluate(QUARTER_NOW), time.perf_counter()
+    page.wait_for_function(f"() => ({QUARTER_NOW})() >= {first + play_quarters}", timeout=120_000)
+    elapsed = (time.perf_counter() - started) * 1000
+    last = page.evaluate(QUARTER_NOW)
+    _click(page, "❚❚")
+    page.get_by_role("button", name="▶", exact=True).wait_for()
+    after = step_ms[1:] or step_ms
+    return {
+        "steps": steps,
+        "step_ms_median": statistics.median(after),
+        "step_ms_mean": statistics.fmean(after),
+        "step_ms_max": max(after),
+        "step_ms_first": step_ms[0],
+        "reset_ms": reset_ms,
+        "play_ms_per_quarter": elapsed / max(last - first, 1),
+    }
+
+
+def run(steps: int, play_quarters: int, port: int | None) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    port = port or browser.free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen(
+        solara_command("127.0.0.1", port),
+        env=offline_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    errors: list[str] = []
+    try:
+        browser.wait_until_serving(url)
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(**browser.launch_options())
+            page = chromium.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(60_000)
+            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+            page.on(
+                "console",
+                lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+            )
+            page.goto(url)
+            result = measure(page, steps, play_quarters)
+            page.wait_for_timeout(1000)  # errors thrown after the last redraw still count
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    result["page_errors"] = len(errors)
+    result["page_error_messages"] = sorted(set(errors))[:10]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="steps to time (first excluded)")
+    parser.add_argument("--play", type=int, default=10, help="quarters to time under Play")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    result = run(args.steps, args.play, args.port)
+    for key, value in result.items():
+        shown = f"{value:.0f}" if isinstance(value, float) else value
+        print(f"  {key}: {shown}")
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
