@@ -33,7 +33,8 @@ VIEWPORT = {"width": 1680, "height": 1400}
 # True once the overview heading and every plotly title that names a quarter show quarter k
 SHOWS_QUARTER = """k => {
     const head = document.querySelector('.klaster-quarter');
-    const titles = [...document.querySelectorAll('.js-plotly-plot .gtitle')]
+    const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog
+    const titles = [...scope.querySelectorAll('.js-plotly-plot .gtitle')]
         .map(t => t.textContent).filter(t => /quarter \\d+$/.test(t));
     return !!head && head.textContent.endsWith('quarter ' + k)
         && titles.length > 0 && titles.every(t => t.endsWith('quarter ' + k));

@@ -212,7 +212,9 @@ def NetworkView(model: VizModel, tick: int) -> None:
 
 
 @solara.component
-def ClusterDetailView(model: VizModel, tick: int) -> None:
+def ClusterDetailView(model: VizModel, tick: int, live: bool = True) -> None:
+    """The selected cluster: facts, outcomes over time, largest firms. Not live (its dialog
+    closed): it keeps what it shows rather than redrawing at every step."""
     chosen = chosen_cluster(model)
 
     def build() -> tuple[object, pd.DataFrame, pd.DataFrame]:
@@ -223,7 +225,7 @@ def ClusterDetailView(model: VizModel, tick: int) -> None:
                 figures.cluster_firms(model, chosen),
             )
 
-    fig, facts, firms = solara.use_memo(build, [model, tick, chosen])
+    fig, facts, firms = solara.use_memo(build, [model, tick if live else None, chosen])
     with solara.Column(gap="6px", classes=["klaster-detail"]):
         solara.HTML(
             tag="h3",
@@ -239,18 +241,22 @@ def ClusterDetailView(model: VizModel, tick: int) -> None:
 
 @solara.component
 def ClusterDetailDialog(model: VizModel, tick: int) -> None:
-    """The selected cluster in a dialog, opened by a click on the map (or the detail button);
-    drawn only while open, so stepping costs nothing extra when it is closed."""
+    """The selected cluster in a dialog, opened by a click on the map (or the detail button).
+    Redrawn at each step only while open; once opened it stays mounted (hidden), because a plot
+    widget closed while the browser still talks to it is a page error."""
     is_open = controls.detail_open.value
+    opened, set_opened = solara.use_state(False)
+    if is_open and not opened:
+        set_opened(True)
     with solara.v.Dialog(
         v_model=is_open,
         on_v_model=controls.detail_open.set,
         max_width="1000px",
         scrollable=True,
     ):
-        if is_open:
+        if is_open or opened:
             with solara.Card(margin=0, classes=["klaster-detail-card"]):
-                ClusterDetailView(model, tick)
+                ClusterDetailView(model, tick, live=is_open)
                 solara.Button("Close", text=True, on_click=lambda: controls.detail_open.set(False))
 
 
@@ -348,7 +354,9 @@ def Page() -> None:
     with solara.Sidebar(), solara.Column(gap="12px"):
         controls.RunControls(model, tick)
         controls.RegimeControls()
-    with solara.lab.Tabs(value=tab, lazy=True):
+    # not lazy: a lazy tab unmounts its plots when hidden, and a plot widget closed while the
+    # browser still talks to it is a page error; a hidden tab does not redraw anyway
+    with solara.lab.Tabs(value=tab, lazy=False):
         with solara.lab.Tab("Regime against no policy", classes=["klaster-tab-regime"]):
             RegimeTab(model, tick)
         with solara.lab.Tab("Four regimes side by side", classes=["klaster-tab-regimes"]):

@@ -148,10 +148,20 @@ def RegimeControls() -> None:
             unsafe_innerHTML=f"Regime: <b>{current.label}</b>",
             classes=["klaster-preset-label"],
         )
-        if current.modified:
-            solara.Text(f"Moved from the preset: {describe_changes(current)}.", style=MUTED)
-        else:
-            solara.Text("Picking a preset moves the sliders to it.", style=MUTED)
+        # the same elements whether modified or not: a slider being dragged keeps its focus
+        note = (
+            f"Moved from the preset: {describe_changes(current)}."
+            if current.modified
+            else "Picking a preset moves the sliders to it."
+        )
+        solara.Text(note, style=MUTED)
+        solara.Button(
+            f"Back to {PRESET_LABELS[current.preset]}'s values",
+            text=True,
+            small=True,
+            disabled=not current.modified,
+            on_click=lambda: choose_preset(current.preset),
+        )
         for name, (label, low, high, step) in SLIDERS.items():
             value = getattr(current, name)
             with solara.Div(classes=[css_name(name)]):
@@ -181,6 +191,7 @@ def RegimeControls() -> None:
 @solara.component
 def ShockControls(model: VizModel, tick: solara.Reactive[int]) -> None:
     """The demand-shock trigger: hits export demand now, in the regime and its twin alike."""
+    tick.get()  # redraw with the model, so the note on the last shock shows
 
     def fire() -> None:
         model.trigger_shock(size=float(shock_size.value), segments=("export",))

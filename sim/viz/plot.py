@@ -23,6 +23,10 @@ from plotly.graph_objs._figurewidget import FigureWidget
 
 from sim.viz.figures import Spec
 
+# a trace's type (same on both sides, or the figure is replaced) and its uid, by which plotly's
+# widget matches what the browser reports back to the trace: never reset by an update
+KEPT = frozenset({"type", "uid"})
+
 
 def _same_traces(widget: FigureWidget, data: list[dict[str, Any]]) -> bool:
     shown = widget._data  # the widget's own JSON state, one dict per trace
@@ -40,7 +44,7 @@ def update_in_place(widget: FigureWidget, spec: Spec) -> None:
     shown_data, shown_layout = widget._data, widget._layout  # the widget's own JSON state
     restyle: dict[str, list[Any]] = {}
     keys = {key for trace in data for key in trace} | {key for t in shown_data for key in t}
-    for key in sorted(keys - {"type"}):
+    for key in sorted(keys - KEPT):
         new = [trace.get(key) for trace in data]
         if new != [trace.get(key) for trace in shown_data]:
             restyle[key] = new
@@ -50,8 +54,10 @@ def update_in_place(widget: FigureWidget, spec: Spec) -> None:
         if layout.get(key) != shown_layout.get(key)
     }
     for shown, fresh in zip(shown_data, data, strict=True):
+        kept = {key: shown[key] for key in KEPT if key in shown}
         shown.clear()
         shown.update(fresh)
+        shown.update(kept)
     shown_layout.clear()
     shown_layout.update(layout)
     if restyle or relayout:

@@ -24,7 +24,8 @@ VIEWPORT = {"width": 1680, "height": 2150}
 # True once the overview heading and the cluster map's own title (drawn by plotly) show quarter k
 SHOWS_QUARTER = """k => {
     const head = document.querySelector('.klaster-quarter');
-    const titles = [...document.querySelectorAll('.js-plotly-plot .gtitle')]
+    const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog
+    const titles = [...scope.querySelectorAll('.js-plotly-plot .gtitle')]
         .map(t => t.textContent);
     return !!head && head.textContent.endsWith('quarter ' + k)
         && titles.some(t => t.endsWith('quarter ' + k));

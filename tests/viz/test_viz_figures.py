@@ -32,6 +32,10 @@ def bottom_up() -> VizModel:
     return model
 
 
+def _fig(build):  # the views build plain JSON specs; validate them as plotly figures here
+    return lambda *args, **kwargs: figures.as_figure(build(*args, **kwargs))
+
+
 # --- model factory ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_settings_are_the_preset_files_values(name: str) -> None:
@@ -92,20 +96,21 @@ def _trace(fig: go.Figure, name: str) -> go.Scatter:
 
 
 def test_map_marks_designated_clusters(top_down: VizModel) -> None:
-    fig = figures.cluster_map(top_down)
+    fig = _fig(figures.cluster_map)(top_down)
     designated = _trace(fig, "designated")
     assert designated.marker.symbol == "diamond"
     selected = np.flatnonzero(top_down.clusters.selected)
     assert len(designated.x) == len(selected) == 25
-    names = {row[0] for row in designated.customdata}
+    names = {row[1] for row in designated.customdata}
+    assert {int(row[0]) for row in designated.customdata} == set(selected)  # clicks name these
     assert names == {top_down.clusters.name[i] for i in selected}
     assert _trace(fig, "designated (25)").showlegend is not False
     assert not any(t.type in ("scattergeo", "choropleth", "scattermapbox") for t in fig.data)
 
 
 def test_map_marks_open_call_support_in_bottom_up(bottom_up: VizModel) -> None:
-    fig = figures.cluster_map(bottom_up)
-    supported = _trace(fig, "supported (open call)")
+    fig = _fig(figures.cluster_map)(bottom_up)
+    supported = _trace(fig, figures.SUPPORTED_NOT_DESIGNATED)
     expected = (bottom_up.clusters.support_total > 0) & ~bottom_up.clusters.selected
     assert expected.sum() > 0
     assert len(supported.x) == expected.sum()
@@ -114,9 +119,9 @@ def test_map_marks_open_call_support_in_bottom_up(bottom_up: VizModel) -> None:
 
 
 def test_map_sizes_by_firms_and_colours_by_type(top_down: VizModel) -> None:
-    fig = figures.cluster_map(top_down, colour_by="type")
+    fig = _fig(figures.cluster_map)(top_down, colour_by="type")
     traces = [t for t in fig.data if t.customdata is not None]
-    firms = np.concatenate([[int(r[3]) for r in t.customdata] for t in traces])
+    firms = np.concatenate([[int(r[4]) for r in t.customdata] for t in traces])
     sizes = np.concatenate([t.marker.size for t in traces])
     assert np.all(np.diff(sizes[np.argsort(firms)]) >= -1e-9)  # bigger cluster, bigger marker
     colours = {c for t in traces for c in t.marker.color}
@@ -141,7 +146,7 @@ def test_network_draws_both_tie_kinds_apart(top_down: VizModel) -> None:
     f = top_down.firms
     for a, b in edges.values():
         assert np.all(f.cluster[a] == cluster) and np.all(f.cluster[b] == cluster)
-    fig = figures.firm_network(top_down, cluster)
+    fig = _fig(figures.firm_network)(top_down, cluster)
     vertical = next(t for t in fig.data if t.name.startswith("vertical ties"))
     horizontal = next(t for t in fig.data if t.name.startswith("horizontal ties"))
     assert vertical.line.color != horizontal.line.color
@@ -151,7 +156,7 @@ def test_network_draws_both_tie_kinds_apart(top_down: VizModel) -> None:
 
 def test_network_places_firms_by_value_chain_stage(top_down: VizModel) -> None:
     cluster = figures.default_cluster(top_down)
-    fig = figures.firm_network(top_down, cluster)
+    fig = _fig(figures.firm_network)(top_down, cluster)
     f = top_down.firms
     inside = f.alive & (f.cluster == cluster)
     total = 0
@@ -171,7 +176,7 @@ def test_default_cluster_is_one_with_policy_attention(top_down: VizModel) -> Non
 
 # --- time series and tables ----------------------------------------------------------------
 def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
-    fig = figures.outcome_series(top_down)
+    fig = _fig(figures.outcome_series)(top_down)
     regime = [t for t in fig.data if t.name == "top_down"]
     twin = [t for t in fig.data if t.name == "no policy (same seed)"]
     assert len(regime) == len(twin) == len(figures.HEADLINES)
@@ -183,7 +188,7 @@ def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
 def test_series_panels_take_units_from_the_outcome_registry(top_down: VizModel) -> None:
     from sim.model.outcomes import lookup
 
-    titles = [note.text for note in figures.outcome_series(top_down).layout.annotations]
+    titles = [note.text for note in _fig(figures.outcome_series)(top_down).layout.annotations]
     for (column, title), text in zip(figures.HEADLINES, titles, strict=False):
         assert text.startswith(title) and f"({lookup(column, 'aggregate').unit})" in text
 
@@ -193,7 +198,7 @@ def test_series_mark_shocks() -> None:
     model.step()
     model.trigger_shock(0.6)
     model.step()
-    fig = figures.outcome_series(model)
+    fig = _fig(figures.outcome_series)(model)
     assert any(shape.type == "line" and shape.x0 == 1.5 for shape in fig.layout.shapes)
 
 
@@ -215,31 +220,88 @@ def test_no_policy_has_an_empty_support_table() -> None:
 
 def test_headline_table_compares_with_the_twin(top_down: VizModel) -> None:
     table = figures.headline_table(top_down).set_index("outcome")
-    assert table.loc["Clusters supported", "regime"] == "25"
-    assert table.loc["Clusters supported", "no policy"] == "0"
-    assert table.loc["Value added", "difference"].endswith("%")
+    assert table.loc["Clusters supported this quarter", "regime"] == "25"
+    assert table.loc["Clusters supported so far", "regime"] == "25"
+    assert table.loc["Clusters supported this quarter", "no policy"] == "0"
+    assert table.loc["Value added (wage units per quarter)", "difference"].endswith("%")
     assert table.loc["Export market share", "difference"].endswith("pp")
 
 
 # --- in-place figure updates -------------------------------------------------------------------
-def test_live_plot_updates_in_place_when_traces_match(top_down: VizModel) -> None:
+def _widget_sending(monkeypatch: pytest.MonkeyPatch) -> tuple[object, list]:
     pytest.importorskip("solara", reason="needs the viz extra")
     pytest.importorskip("anywidget", reason="needs the viz extra")
     from plotly.graph_objs._figurewidget import FigureWidget
 
+    widget = FigureWidget()
+    sent: list = []
+    monkeypatch.setattr(widget, "_send_update_msg", lambda *args: sent.append(args))
+    return widget, sent
+
+
+def test_live_plot_updates_in_place_sending_only_what_changed(
+    top_down: VizModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sim.viz.plot import apply_figure
 
-    widget = FigureWidget()
+    widget, sent = _widget_sending(monkeypatch)
     assert apply_figure(widget, figures.outcome_series(top_down)) is False  # first: replaced
     uids = [trace.uid for trace in widget.data]
     model = VizModel(preset="bottom_up", seed=3)
     model.step()
     fresh = figures.outcome_series(model)
     assert apply_figure(widget, fresh) is True
+    assert len(sent) == 1  # one Plotly.update message
+    restyle, relayout, indices = sent[0]
+    assert indices == list(range(len(fresh["data"])))
+    assert "y" in restyle and "line" not in restyle  # line styles did not change
+    assert "title" in relayout and "annotations" not in relayout  # nor did the panel titles
     assert [trace.uid for trace in widget.data] == uids  # same traces, updated in place
-    assert widget.data[1].name == "bottom_up"
-    assert widget.layout.title.text == fresh.layout.title.text
+    assert widget.data[1].name == "bottom_up"  # and the widget's own state follows
+    assert list(widget.data[1].y) == fresh["data"][1]["y"]
+    assert widget.layout.title.text == fresh["layout"]["title"]["text"]
     assert apply_figure(widget, figures.firm_network(model)) is False  # other traces: replaced
+
+
+def test_a_property_left_out_is_reset_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.viz.plot import apply_figure
+
+    widget, sent = _widget_sending(monkeypatch)
+    first = figures.figure_spec([{"type": "scatter", "y": [1, 2], "opacity": 0.5}], {})
+    apply_figure(widget, first)
+    apply_figure(widget, figures.figure_spec([{"type": "scatter", "y": [1, 3]}], {}))
+    restyle, _, _ = sent[-1]
+    assert restyle == {"opacity": [None], "y": [[1, 3]]}
+
+
+def test_play_waits_only_for_widgets_still_drawing() -> None:
+    from sim.viz.plot import drawing, wait_until_drawn
+
+    class Widget:
+        comm = object()
+        _trace_edit_in_process = True
+        _layout_edit_in_process = False
+
+    busy, closed = Widget(), Widget()
+    closed.comm = None
+    assert drawing(busy) and not drawing(closed)
+    assert wait_until_drawn([closed], timeout=0.1) is True
+    assert wait_until_drawn([busy, closed], timeout=0.05) is False  # gives up at the timeout
+    busy._trace_edit_in_process = False
+    assert wait_until_drawn([busy, closed], timeout=0.05) is True
+
+
+def test_specs_are_plain_json(top_down: VizModel) -> None:
+    """No numpy inside and no NaN (JSON has none): what the widget sends as is."""
+    import json
+
+    for spec in (
+        figures.cluster_map(top_down),
+        figures.firm_network(top_down),
+        figures.outcome_series(top_down),
+        figures.cluster_detail(top_down, 0),
+    ):
+        json.dumps(spec, allow_nan=False)
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -310,29 +372,5 @@ def test_a_step_waits_for_a_panel_reading_the_model() -> None:
         stepping.start()
         stepping.join(timeout=0.5)
         assert stepping.is_alive() and len(model.history()) == recorded
-    stepping.join(timeout=30)
-    assert len(model.history()) == recorded + 1
-
-
-def test_play_waits_for_the_panels_to_draw_the_last_step() -> None:
-    """Once the panels have read the model, the next step waits until every panel has drawn
-    the last one (or a few seconds pass): a render never starts over at every step."""
-    import threading
-
-    from sim.viz.viz_model import PANELS
-
-    model = VizModel(preset="top_down", seed=1, baseline=False)
-    for panel in PANELS:
-        with model.reading(panel):
-            pass
-    model.step()
-    recorded = len(model.history())
-    stepping = threading.Thread(target=model.step)
-    stepping.start()
-    stepping.join(timeout=0.5)
-    assert stepping.is_alive() and len(model.history()) == recorded  # nothing drawn yet
-    for panel in PANELS:
-        with model.reading(panel):
-            pass
     stepping.join(timeout=30)
     assert len(model.history()) == recorded + 1
