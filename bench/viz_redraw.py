@@ -8,7 +8,9 @@ in headless Chromium (``/usr/bin/chromium``), and measures
   over ``--steps`` steps after the first;
 - **play**: milliseconds per quarter while Play runs at its default interval;
 - **reset**: from the click on Reset (after stepping) until quarter 0 is drawn again;
-- **page errors**: uncaught exceptions and console errors in the page over the whole session.
+- **page errors**: uncaught exceptions and console errors in the page over the whole session;
+- **server memory per session**: the server's resident memory after ``--sessions`` more browser
+  sessions (each opened, stepped once, closed) against after the first one, per session.
 
 Prints the numbers and writes them to ``bench/viz_latest.json`` (git-ignored). A benchmark, not
 a test: nothing here asserts a time.
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.viz import browser
-from sim.viz.server import offline_env, solara_command
+from sim.viz.server import offline_env, solara_command, start, stop
 
 OUT = Path(__file__).with_name("viz_latest.json")
 VIEWPORT = {"width": 1680, "height": 1400}
@@ -79,12 +81,46 @@ def measure(page: Any, steps: int, play_quarters: int) -> dict[str, Any]:
     }
 
 
-def run(steps: int, play_quarters: int, port: int | None) -> dict[str, Any]:
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def one_session(chromium: Any, url: str) -> None:
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    _timed(page, "Step", 1)
+    context.close()  # the page says goodbye: solara closes its kernel
+
+
+def session_memory(chromium: Any, url: str, pid: int, sessions: int) -> dict[str, float]:
+    """Server memory after one session, and its growth per session over ``sessions`` more."""
+    one_session(chromium, url)
+    time.sleep(2)
+    first = rss_mib(pid)
+    for _ in range(sessions):
+        one_session(chromium, url)
+    time.sleep(5)  # closing happens on the server after the page has gone
+    last = rss_mib(pid)
+    return {
+        "sessions": sessions,
+        "server_rss_mib_after_first": first,
+        "server_rss_mib_after_all": last,
+        "server_mib_per_session": (last - first) / max(sessions, 1),
+    }
+
+
+def run(steps: int, play_quarters: int, port: int | None, sessions: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     port = port or browser.free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
+    server = start(
         solara_command("127.0.0.1", port),
         env=offline_env(),
         stdout=subprocess.DEVNULL,
@@ -105,10 +141,12 @@ def run(steps: int, play_quarters: int, port: int | None) -> dict[str, Any]:
             page.goto(url)
             result = measure(page, steps, play_quarters)
             page.wait_for_timeout(1000)  # errors thrown after the last redraw still count
+            page.close()
+            if sessions:
+                result.update(session_memory(chromium, url, server.pid, sessions))
             chromium.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
     result["page_errors"] = len(errors)
     result["page_error_messages"] = sorted(set(errors))[:10]
     return result
@@ -118,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12, help="steps to time (first excluded)")
     parser.add_argument("--play", type=int, default=10, help="quarters to time under Play")
+    parser.add_argument("--sessions", type=int, default=10, help="sessions for the memory check")
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    result = run(args.steps, args.play, args.port)
+    result = run(args.steps, args.play, args.port, args.sessions)
     for key, value in result.items():
         shown = f"{value:.0f}" if isinstance(value, float) else value
         print(f"  {key}: {shown}")

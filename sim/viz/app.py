@@ -14,6 +14,7 @@ listens to the session's step counter and redraws only itself.
 from __future__ import annotations
 
 import html
+import threading
 
 import pandas as pd
 import solara
@@ -292,19 +293,23 @@ def RegimesTab() -> None:
     """Runs the four presets on the sidebar's seed for a number of quarters, then compares."""
     running = solara.use_reactive(False)
 
-    def run() -> None:
+    def run(cancel: threading.Event) -> None:
         if not running.value:
             return
-        regimes = RegimeSet(seed=int(controls.seed.value))
+        regimes = controls.released_with_session(RegimeSet(seed=int(controls.seed.value)))
+        if regime_set.value is not None:
+            regime_set.value.release()
         regime_set.value = regimes
         regime_progress.value = 0
         for quarter in range(1, regime_quarters.value + 1):
+            if cancel.is_set():
+                return
             regimes.step()
             if quarter % REDRAW_EVERY == 0 or quarter == regime_quarters.value:
                 regime_progress.value = quarter
         running.value = False
 
-    solara.lab.use_task(run, dependencies=[running.value], prefer_threaded=True)
+    solara.use_thread(run, dependencies=[running.value], intrusive_cancel=False)  # see RunControls
     regimes = regime_set.value
     progress = regime_progress.value
 

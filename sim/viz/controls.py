@@ -8,16 +8,20 @@ panel updates its own content in place.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
+import weakref
+from typing import TypeVar
 
 import solara
-import solara.lab
+from solara.server import kernel_context
 
 from sim.scenario.presets import PRESET_LABELS, PRESETS
 from sim.viz.plot import wait_until_drawn
 from sim.viz.viz_model import PolicySettings, VizModel
 
+T = TypeVar("T")
 DEFAULT_SCENARIO = "top_down"
 DEFAULT_PLAY_INTERVAL_MS = 300
 PLAY_DRAW_TIMEOUT_S = 3.0  # a browser tab in the background may not draw at all
@@ -44,9 +48,28 @@ SLIDERS: dict[str, tuple[str, float, float, float]] = {
 MUTED = {"font-size": "0.8em", "color": "#666"}
 
 
+def released_with_session(models: T) -> T:
+    """Free ``models`` (anything with ``release()``) when this browser session ends: page closed,
+    or culled after its browser vanished. Held weakly: a Reset frees the old model at once."""
+    try:
+        context = kernel_context.get_current_context()
+    except Exception:  # no server session (a test rendering components in-process)
+        return models
+    held = weakref.ref(models)
+
+    def release() -> None:
+        alive = held()
+        if alive is not None:
+            alive.release()
+
+    context.on_close(release)
+    return models
+
+
 def build_model() -> VizModel:
     """The model the controls describe: what the page starts with and what Reset builds."""
-    return VizModel(settings=settings.value, seed=int(seed.value), baseline=bool(with_twin.value))
+    model = VizModel(settings=settings.value, seed=int(seed.value), baseline=bool(with_twin.value))
+    return released_with_session(model)
 
 
 def choose_preset(name: str | None) -> None:
@@ -86,27 +109,29 @@ def RunControls(model: solara.Reactive[VizModel], tick: solara.Reactive[int]) ->
         model.value.step()
         tick.value += 1  # the panels listening to the tick redraw, in this thread
 
-    def play() -> None:
+    def play(cancel: threading.Event) -> None:
         try:
-            while playing.value:
+            while playing.value and not cancel.is_set():
                 started = time.perf_counter()
                 do_step()
                 # never faster than the browser draws: a backlog of steps would only grow
                 wait_until_drawn(model.value.plots.values(), timeout=PLAY_DRAW_TIMEOUT_S)
-                rest = play_interval.value / 1000 - (time.perf_counter() - started)
-                if rest > 0:
-                    time.sleep(rest)
+                cancel.wait(play_interval.value / 1000 - (time.perf_counter() - started))
         except Exception as exc:  # shown in the sidebar; the view stays usable
             traceback.print_exc()
             error.value = f"Play stopped: {exc}"
             playing.value = False
 
-    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    # a plain daemon thread, cancelled when Play stops or the session ends (solara.lab.use_task
+    # registers every task in a process-wide list that keeps the session's model for ever)
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
     def do_reset() -> None:
         playing.value = False
         error.value = None
+        old = model.value
         model.value = build_model()
+        old.release()
         tick.value += 1
 
     with solara.Card("Run", margin=0, classes=["klaster-run-controls"]):

@@ -13,6 +13,7 @@ import pandas as pd
 
 from sim.model import ClusterModel
 from sim.scenario.presets import PRESETS
+from sim.viz.viz_model import release
 
 
 class RegimeSet:
@@ -37,6 +38,10 @@ class RegimeSet:
         with self.lock:
             for model in self.models.values():
                 model.step()
+
+    def release(self) -> None:
+        """Free the four models once no view shows them (``sim.viz.viz_model.release``)."""
+        release(*self.models.values())
 
     def histories(self) -> dict[str, pd.DataFrame]:
         """Each regime's aggregate outcomes per quarter (``ClusterModel.history``)."""

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sim.viz import browser
-from sim.viz.server import offline_env, solara_command
+from sim.viz.server import offline_env, solara_command, start, stop
 
 VIEWPORT = {"width": 1680, "height": 2150}
 
@@ -47,7 +47,7 @@ def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, flo
 
     port = port or browser.free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
+    server = start(
         solara_command("127.0.0.1", port),
         env=offline_env(),
         stdout=subprocess.DEVNULL,
@@ -77,8 +77,7 @@ def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, flo
             page.screenshot(path=str(out), clip=clip)
             chromium.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
     result = {
         "steps": float(steps),
         "ms_per_step_median": statistics.median(times[1:] or times),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
+import mesa
 import pandas as pd
 
 from sim.model import ClusterModel
@@ -87,6 +88,19 @@ def _preset_settings(name: str) -> PolicySettings:
         budget=float(policy.budget_per_quarter),
         selected_clusters=int(policy.selected_clusters),
     )
+
+
+def release(*models: ClusterModel | None) -> None:
+    """Let a model the view no longer shows be freed. Mesa 3.3 keeps each model's agent-id
+    counter in a class attribute (``mesa.Agent._ids``, keyed by the model) for the life of the
+    process: a server that builds models per browser session and per Reset would keep every
+    one of them (~5 MB each). Mesa 3.5 has no such table; then this does nothing."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if ids is None:
+        return
+    for model in models:
+        if model is not None:
+            ids.pop(model, None)
 
 
 @dataclass
@@ -190,6 +204,10 @@ class VizModel(ClusterModel):
                 self.baseline.trigger_shock(size=size, segments=segments, products=products)
             record = ShockRecord(step=int(self.steps), size=size, segments=tuple(segments))
             self.shocks.append(record)
+
+    def release(self) -> None:
+        """Free this model and its twin once no view shows them (see ``release``)."""
+        release(self, self.baseline)
 
     def baseline_history(self) -> pd.DataFrame | None:
         """Outcomes of the no-policy twin, or None when this model is itself the baseline."""
