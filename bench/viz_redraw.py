@@ -27,7 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from sim.viz import browser
-from sim.viz.server import offline_env, solara_command, start, stop
+from sim.viz.server import offline_env, solara_command
+
+try:
+    from sim.viz.server import start, stop
+except ImportError:  # an older checkout, measured for a before/after comparison
+
+    def start(command: list[str], **popen: Any) -> subprocess.Popen:
+        return subprocess.Popen(command, **popen)
+
+    def stop(process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
 
 OUT = Path(__file__).with_name("viz_latest.json")
 VIEWPORT = {"width": 1680, "height": 1400}
@@ -94,8 +109,11 @@ def one_session(chromium: Any, url: str) -> None:
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
-    _timed(page, "Step", 1)
-    context.close()  # the page says goodbye: solara closes its kernel
+    page.wait_for_selector(".klaster-quarter")
+    page.wait_for_function(SHOWS_QUARTER, arg=page.evaluate(QUARTER_NOW))
+    _timed(page, "Step", page.evaluate(QUARTER_NOW) + 1)
+    page.goto("about:blank")  # leaving the page, as closing its tab does: solara is told
+    context.close()
 
 
 def session_memory(chromium: Any, url: str, pid: int, sessions: int) -> dict[str, float]:
@@ -103,12 +121,16 @@ def session_memory(chromium: Any, url: str, pid: int, sessions: int) -> dict[str
     one_session(chromium, url)
     time.sleep(2)
     first = rss_mib(pid)
-    for _ in range(sessions):
+    curve = []
+    for i in range(sessions):
         one_session(chromium, url)
+        if (i + 1) % 10 == 0:
+            curve.append(round(rss_mib(pid)))
     time.sleep(5)  # closing happens on the server after the page has gone
     last = rss_mib(pid)
     return {
         "sessions": sessions,
+        "server_rss_mib_every_10_sessions": curve,
         "server_rss_mib_after_first": first,
         "server_rss_mib_after_all": last,
         "server_mib_per_session": (last - first) / max(sessions, 1),

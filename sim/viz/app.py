@@ -35,6 +35,7 @@ TABLE_CSS = """
 .klaster-table td {border-bottom: 1px solid #eee; padding: 2px 6px; white-space: nowrap;}
 .klaster-table th {white-space: normal; vertical-align: bottom; font-weight: 500;}
 .klaster-table td:not(:first-child) {text-align: right;}
+.klaster-table td:first-child {white-space: normal;}
 .klaster-plot {contain: layout paint;}  /* a chart's redraw relays out and repaints only itself */
 .klaster-caption {font-size: 0.8em; color: #555; line-height: 1.35; margin: 2px 4px 0 4px;}
 """

@@ -302,7 +302,7 @@ def _region_blocks(model: Any, n_regions: int) -> tuple[list[dict], list[dict]]:
             dict(
                 x=cx - 0.46,
                 y=cy + 0.46,
-                text=f"region {r}: capacity {capacity[r]:.2f}",
+                text=f"region {r}<br>capacity {capacity[r]:.2f}",
                 showarrow=False,
                 xanchor="left",
                 yanchor="top",
