@@ -142,7 +142,9 @@ def test_modified_regime_is_labelled_and_applies_on_reset(page: Any) -> None:
     page.locator(".klaster-ingredients", has_text="planning quality 0.50").wait_for()
     assert page.get_by_text("Regime controls changed").count() == 0
     click(page, "Back to Top-down's values")  # the preset's own values: not modified
-    page.locator(".klaster-preset-label", has_text="Regime: Top-down").wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('.klaster-preset-label').textContent === 'Regime: Top-down'"
+    )
     assert "modified" not in label.inner_text()
 
 
