@@ -374,3 +374,136 @@ def test_a_step_waits_for_a_panel_reading_the_model() -> None:
         assert stepping.is_alive() and len(model.history()) == recorded
     stepping.join(timeout=30)
     assert len(model.history()) == recorded + 1
+
+
+# --- what a researcher reads: labels, units, counts, captions ----------------------------------
+def test_a_moved_ingredient_labels_the_regime_modified() -> None:
+    preset = PolicySettings.from_preset("bottom_up")
+    assert preset.label == "Bottom-up" and not preset.modified
+    moved = preset.with_values(planning_quality=0.9)
+    assert moved.modified and moved.label == "Bottom-up (modified)"
+
+
+def test_every_chart_axis_has_a_title_with_a_unit(top_down: VizModel) -> None:
+    from sim.viz.regimes import RegimeSet
+
+    regimes = RegimeSet(seed=1)
+    regimes.step()
+    for spec in (
+        figures.outcome_series(top_down),
+        figures.firm_network(top_down),
+        figures.cluster_detail(top_down, 0),
+        figures.regime_series(regimes.histories()),
+    ):
+        layout = spec["layout"]
+        y_titles = [v["title"]["text"] for k, v in layout.items() if k.startswith("yaxis")]
+        x_titles = [v["title"]["text"] for k, v in layout.items() if k.startswith("xaxis")]
+        assert y_titles and all(y_titles), layout["title"]
+        assert any(x_titles), layout["title"]
+    series_units = figures.outcome_series(top_down)["layout"]["yaxis"]["title"]["text"]
+    assert series_units == figures.short_unit("value_added") == "wage units / quarter"
+    colourbar = figures.cluster_map(top_down)["layout"]["coloraxis"]["colorbar"]["title"]["text"]
+    assert "wage units" in colourbar
+
+
+def test_region_labels_and_every_panel_are_explained(top_down: VizModel) -> None:
+    notes = figures.cluster_map(top_down)["layout"]["annotations"]
+    assert notes[0]["text"].startswith("region 0<br>capacity ")
+    assert "delivery capacity" in figures.CAPTIONS["map"]
+    for panel in ("overview", "series", "support", "map", "network", "detail", "regimes"):
+        assert len(figures.CAPTIONS[panel]) > 80, panel
+
+
+def test_counts_of_supported_clusters_agree_across_panels(bottom_up: VizModel) -> None:
+    so_far = int((bottom_up.clusters.support_total > 0).sum())
+    this_quarter = int(bottom_up.latest["supported_clusters"])
+    headline = figures.headline_table(bottom_up).set_index("outcome")
+    assert headline.loc["Clusters supported so far", "regime"] == str(so_far)
+    assert headline.loc["Clusters supported this quarter", "regime"] == str(this_quarter)
+    assert len(figures.support_table(bottom_up)) == so_far
+    assert (bottom_up.cluster_table()["support"] > 0).sum() == this_quarter
+    legend = [
+        t["name"] for t in figures.cluster_map(bottom_up)["data"] if t.get("showlegend") is None
+    ]
+    shown = sum(
+        int(n.split("(")[1][:-1]) for n in legend if n.startswith(("designated", "supported"))
+    )
+    assert shown == so_far  # bottom-up designates none: every supported one is on the legend
+
+
+def test_cluster_choices_do_not_move_while_the_model_steps() -> None:
+    model = VizModel(preset="top_down", seed=4, baseline=False)
+    before = list(figures.cluster_choices(model).items())
+    for _ in range(3):
+        model.step()
+    assert list(figures.cluster_choices(model).items()) == before
+
+
+def test_cluster_detail_covers_firms_support_and_time(top_down: VizModel) -> None:
+    cluster = figures.default_cluster(top_down)
+    facts = figures.cluster_facts(top_down, cluster).set_index("")
+    assert float(facts.loc["support so far (wage units)", "now"].replace(",", "")) > 0
+    firms = figures.cluster_firms(top_down, cluster)
+    inside = top_down.firms.alive & (top_down.firms.cluster == cluster)
+    assert len(firms) == min(12, inside.sum()) and firms["workers"].is_monotonic_decreasing
+    spec = figures.cluster_detail(top_down, cluster)
+    regime = [t for t in spec["data"] if t["name"] == "this regime"]
+    assert len(regime) == len(figures.DETAIL_SERIES) and len(regime[0]["x"]) == top_down.steps + 1
+
+
+def test_four_regimes_share_one_world_and_one_palette() -> None:
+    from sim.viz.regimes import RegimeSet
+
+    regimes = RegimeSet(seed=2)
+    names = {tuple(m.clusters.name) for m in regimes.models.values()}
+    assert len(names) == 1  # one world
+    for _ in range(2):
+        regimes.step()
+    histories = regimes.histories()
+    assert list(histories) == list(PRESETS) and all(len(h) == 3 for h in histories.values())
+    spec = figures.regime_series(histories)
+    colours = {t["name"]: t["line"]["color"] for t in spec["data"]}
+    assert len(set(colours.values())) == 4
+    table = figures.regime_table(histories)
+    assert list(table["regime"]) == ["No policy", "Top-down", "Demand-driven", "Bottom-up"]
+    regimes.release()
+
+
+def test_download_tables_label_categories_and_explain_every_column(top_down: VizModel) -> None:
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from sim.viz import export
+
+    tables = export.run_tables(top_down)
+    clusters = tables["clusters.csv"]
+    assert set(clusters["coordinator"]) <= {"none", "emergent", "appointed"}
+    assert clusters["product"].map(type).eq(str).all()
+    assert clusters["step"].dtype.kind == "i" and clusters["firms"].dtype.kind == "i"
+    settings = tables["settings.csv"].set_index("setting")["value"]
+    assert settings["seed"] == "3" and settings["preset"] == "top_down"
+    dictionary = tables["columns.csv"]
+    for name, frame in tables.items():
+        if name == "columns.csv":
+            continue
+        described = dictionary[dictionary["table"] == name]
+        assert list(described["column"]) == list(frame.columns)
+        assert described["unit"].astype(bool).all() and described["meaning"].astype(bool).all()
+    with zipfile.ZipFile(io.BytesIO(export.run_zip(top_down))) as archive:
+        steps = pd.read_csv(archive.open("steps.csv"))
+    assert len(steps) == top_down.steps + 1
+
+
+def test_release_lets_a_model_go() -> None:
+    import gc
+    import weakref
+
+    model = VizModel(preset="top_down", seed=5)
+    model.step()
+    gone = weakref.ref(model)
+    model.release()
+    del model
+    gc.collect()
+    assert gone() is None
