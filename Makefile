@@ -14,7 +14,8 @@ help:
 	@echo "make test       set up and run the test suite (slow tests excluded)"
 	@echo "make test-all   the whole suite, slow tests included"
 	@echo "make lint       ruff check and format check"
-	@echo "make viz        serve the browser view on 127.0.0.1:8765 (make test-browser: its tests)"
+	@echo "make viz        serve the browser view on 127.0.0.1:8765 (make test-browser: its tests,"
+	@echo "                make bench-viz: its speed in Chromium, make viz-screenshot: docs/img/viz*.png)"
 	@echo "make sweep EXP=experiments/x.yaml   run a sweep (make sweep-smoke: a tiny one)"
 	@echo "make experiments report   run every experiment, then build results/report.html"
 	@echo "make exp-regimes (exp-decomposition, exp-where-top-down-works, exp-resilience,"
@@ -59,13 +60,17 @@ clean:
 VIZ_HOST ?= 127.0.0.1
 VIZ_PORT ?= 8765
 
-.PHONY: viz viz-screenshot test-browser
+.PHONY: viz viz-screenshot test-browser bench-viz
 
 viz: $(STAMP)
 	$(BIN)/klaster viz --host $(VIZ_HOST) --port $(VIZ_PORT)
 
 viz-screenshot: $(STAMP)
 	$(BIN)/python -m sim.viz.screenshot --out docs/img/viz.png
+
+# click-to-redraw per step, Play's pace, Reset, page errors, server memory per session
+bench-viz: $(STAMP)
+	$(BIN)/python -m bench.viz_redraw
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -m browser tests/viz

@@ -1,16 +1,25 @@
-"""``klaster viz``: serve the interactive SolaraViz view, offline and bound to loopback.
+"""``klaster viz``: serve the interactive browser view, offline and bound to loopback.
 
 Kept import-light: ``klaster --help`` imports this module, so solara is only touched in ``main``.
+Stopping ``klaster viz`` (Ctrl-C, SIGTERM, SIGHUP) stops the server it started: the signal is
+forwarded, and a server that has not stopped within a few seconds is killed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import subprocess
 
 from sim.scenario.errors import InputError
-from sim.viz.server import DEFAULT_HOST, DEFAULT_PORT, address, offline_env, solara_command
+from sim.viz.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    address,
+    offline_env,
+    solara_command,
+    start,
+    wait_forwarding_signals,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +42,6 @@ def main(args: argparse.Namespace) -> int:
         )
     command = solara_command(args.host, args.port)
     print(f"klaster viz: serving at {address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.call(command, env=offline_env())
-    except KeyboardInterrupt:
-        return 0
+    code = wait_forwarding_signals(start(command, env=offline_env()))
+    # stopped by a signal (a negative code, or 128 + the signal): a normal end, not a failure
+    return 0 if code <= 0 or code in (130, 143, 129) else code

@@ -1,26 +1,40 @@
-"""Regime controls and the view's own state, kept per browser session in solara reactives.
+"""Run and regime controls, and the view's own state, kept per browser session in solara reactives.
 
-Mesa's model_params sliders have fixed starting values, so picking another preset could not move
-them, and a slider left where it started would silently override the new preset's value. The
-regime controls therefore live here: choosing a preset moves every slider to that preset's
-values, and SolaraViz's Reset rebuilds the model from what the sliders say, through the
-``settings`` callable handed to it as a fixed model parameter.
+Choosing a preset moves every slider to that preset's values; moving a slider marks the regime
+"modified". Reset builds a new model from what the sliders say. Step, Play and Reset replace the
+model (or step it) and bump a counter the panels listen to: the page's widgets stay, and each
+panel updates its own content in place.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import traceback
+import weakref
+from typing import TypeVar
+
 import solara
+from solara.server import kernel_context
 
 from sim.scenario.presets import PRESET_LABELS, PRESETS
-from sim.viz.viz_model import PolicySettings
+from sim.viz.plot import wait_until_drawn
+from sim.viz.viz_model import PolicySettings, VizModel
 
+T = TypeVar("T")
 DEFAULT_SCENARIO = "top_down"
+DEFAULT_PLAY_INTERVAL_MS = 300
+PLAY_DRAW_TIMEOUT_S = 3.0  # a browser tab in the background may not draw at all
 
 # Module-level reactives are per session (solara scopes them to each browser kernel).
 settings = solara.reactive(PolicySettings.from_preset(DEFAULT_SCENARIO))
+seed = solara.reactive(0)
+with_twin = solara.reactive(True)
+play_interval = solara.reactive(DEFAULT_PLAY_INTERVAL_MS)
 shock_size = solara.reactive(0.5)
 colour_by = solara.reactive("competitiveness")
-network_cluster: solara.Reactive[int | None] = solara.reactive(None)
+selected_cluster: solara.Reactive[int | None] = solara.reactive(None)
+detail_open = solara.reactive(False)
 
 # slider name -> label, min, max, step; floats unless the step is an int
 SLIDERS: dict[str, tuple[str, float, float, float]] = {
@@ -28,14 +42,34 @@ SLIDERS: dict[str, tuple[str, float, float, float]] = {
     "market_attention": ("Market attention", 0.0, 1.0, 0.05),
     "monitoring": ("Monitoring", 0.0, 1.0, 0.05),
     "open_share": ("Non-discrimination (open share)", 0.0, 1.0, 0.05),
-    "budget": ("Budget per quarter", 0.0, 1000.0, 25.0),
+    "budget": ("Budget per quarter (wage units)", 0.0, 1000.0, 25.0),
     "selected_clusters": ("Designated clusters", 0, 60, 1),
 }
+MUTED = {"font-size": "0.8em", "color": "#666"}
 
 
-def current_settings() -> PolicySettings:
-    """What Reset builds: read at Reset time, in the session that pressed it."""
-    return settings.value
+def released_with_session(models: T) -> T:
+    """Free ``models`` (anything with ``release()``) when this browser session ends: page closed,
+    or culled after its browser vanished. Held weakly: a Reset frees the old model at once."""
+    try:
+        context = kernel_context.get_current_context()
+    except Exception:  # no server session (a test rendering components in-process)
+        return models
+    held = weakref.ref(models)
+
+    def release() -> None:
+        alive = held()
+        if alive is not None:
+            alive.release()
+
+    context.on_close(release)
+    return models
+
+
+def build_model() -> VizModel:
+    """The model the controls describe: what the page starts with and what Reset builds."""
+    model = VizModel(settings=settings.value, seed=int(seed.value), baseline=bool(with_twin.value))
+    return released_with_session(model)
 
 
 def choose_preset(name: str | None) -> None:
@@ -52,6 +86,78 @@ def css_name(name: str) -> str:
     return "klaster-" + name.replace("_", "-")
 
 
+def describe_changes(current: PolicySettings) -> str:
+    """Which ingredients differ from the preset, e.g. "planning quality 0.5 (preset 0.3)"."""
+    preset = PolicySettings.from_preset(current.preset)
+    moved = [
+        f"{label.split(' (')[0].lower()} {getattr(current, name):g} "
+        f"(preset {getattr(preset, name):g})"
+        for name, (label, *_) in SLIDERS.items()
+        if getattr(current, name) != getattr(preset, name)
+    ]
+    return "; ".join(moved)
+
+
+@solara.component
+def RunControls(model: solara.Reactive[VizModel], tick: solara.Reactive[int]) -> None:
+    """Reset, Play/Pause and Step. Play steps at its interval, counted from one step's start to
+    the next (a step that takes longer than the interval is followed at once by the next)."""
+    playing = solara.use_reactive(False)
+    error = solara.use_reactive(None)
+
+    def do_step() -> None:
+        model.value.step()
+        tick.value += 1  # the panels listening to the tick redraw, in this thread
+
+    def play(cancel: threading.Event) -> None:
+        try:
+            while playing.value and not cancel.is_set():
+                started = time.perf_counter()
+                do_step()
+                # never faster than the browser draws: a backlog of steps would only grow
+                wait_until_drawn(model.value.plots.values(), timeout=PLAY_DRAW_TIMEOUT_S)
+                cancel.wait(play_interval.value / 1000 - (time.perf_counter() - started))
+        except Exception as exc:  # shown in the sidebar; the view stays usable
+            traceback.print_exc()
+            error.value = f"Play stopped: {exc}"
+            playing.value = False
+
+    # a plain daemon thread, cancelled when Play stops or the session ends (solara.lab.use_task
+    # registers every task in a process-wide list that keeps the session's model for ever)
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def do_reset() -> None:
+        playing.value = False
+        error.value = None
+        old = model.value
+        model.value = build_model()
+        old.release()
+        tick.value += 1
+
+    with solara.Card("Run", margin=0, classes=["klaster-run-controls"]):
+        with solara.Row(justify="space-between"):
+            # no ripple: its animation repaints the page while the step's charts redraw
+            solara.Button("Reset", color="primary", on_click=do_reset, ripple=False)
+            solara.Button(
+                "❚❚" if playing.value else "▶",
+                color="primary",
+                on_click=lambda: playing.set(not playing.value),
+                ripple=False,
+            )
+            solara.Button(
+                "Step", color="primary", on_click=do_step, disabled=playing.value, ripple=False
+            )
+        solara.SliderInt(
+            "Play interval (ms)", value=play_interval, min=50, max=2000, step=50, thumb_label=True
+        )
+        with solara.Div(classes=["klaster-seed"]):
+            solara.SliderInt("Seed", value=seed, min=0, max=99, thumb_label=True)
+        solara.Checkbox(label="Run the no-policy twin alongside", value=with_twin)
+        solara.Text("Seed and twin apply on Reset.", style=MUTED)
+        if error.value:
+            solara.Error(error.value)
+
+
 @solara.component
 def RegimeControls() -> None:
     """Preset picker and the six policy ingredients; changes apply on Reset."""
@@ -62,9 +168,24 @@ def RegimeControls() -> None:
         ):
             for name in PRESETS:
                 solara.Button(PRESET_LABELS[name], value=name, text=True)
-        solara.Text(
-            f"Preset: {PRESET_LABELS[current.preset]}. Picking one moves the sliders to it.",
-            style={"font-size": "0.8em", "color": "#666"},
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"Regime: <b>{current.label}</b>",
+            classes=["klaster-preset-label"],
+        )
+        # the same elements whether modified or not: a slider being dragged keeps its focus
+        note = (
+            f"Moved from the preset: {describe_changes(current)}."
+            if current.modified
+            else "Picking a preset moves the sliders to it."
+        )
+        solara.Text(note, style=MUTED)
+        solara.Button(
+            f"Back to {PRESET_LABELS[current.preset]}'s values",
+            text=True,
+            small=True,
+            disabled=not current.modified,
+            on_click=lambda: choose_preset(current.preset),
         )
         for name, (label, low, high, step) in SLIDERS.items():
             value = getattr(current, name)
@@ -92,15 +213,16 @@ def RegimeControls() -> None:
                     )
 
 
-def ShockControls(model: object) -> solara.Element:
+@solara.component
+def ShockControls(model: VizModel, tick: solara.Reactive[int]) -> None:
     """The demand-shock trigger: hits export demand now, in the regime and its twin alike."""
-    count, set_count = solara.use_state(0)
+    tick.get()  # redraw with the model, so the note on the last shock shows
 
     def fire() -> None:
         model.trigger_shock(size=float(shock_size.value), segments=("export",))
-        set_count(count + 1)
+        tick.value += 1
 
-    with solara.Column(gap="4px", classes=["klaster-shock"]) as column:
+    with solara.Column(gap="4px", classes=["klaster-shock"]):
         solara.SliderFloat(
             "Export demand shock size",
             value=shock_size,
@@ -110,18 +232,12 @@ def ShockControls(model: object) -> solara.Element:
             thumb_label=True,
         )
         solara.Button(
-            "Demand shock",
-            color="error",
-            outlined=True,
-            on_click=fire,
-            icon_name="mdi-flash",
+            "Demand shock", color="error", outlined=True, on_click=fire, icon_name="mdi-flash"
         )
-        shocks = getattr(model, "shocks", [])
-        if shocks:
-            last = shocks[-1]
+        if model.shocks:
+            last = model.shocks[-1]
             solara.Text(
                 f"Shock of {last.size:.0%} to export demand at quarter {last.step}"
-                f" ({len(shocks)} so far); it shows from the next step.",
+                f" ({len(model.shocks)} so far); it shows from the next step.",
                 style={"font-size": "0.8em"},
             )
-    return column

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from sim.model.outcomes import lookup
 from sim.scenario.codes import CLUSTER_TYPES
+from sim.scenario.presets import BASELINE, PRESET_LABELS
 
 STAGE_NAMES: tuple[str, ...] = ("upstream supplier", "producer", "downstream trader")
 STAGE_COLOURS: tuple[str, ...] = ("#8c6d31", "#3182bd", "#31a354")
@@ -30,6 +31,7 @@ HORIZONTAL_COLOUR = "#e6550d"
 BASELINE_COLOUR = "#8a8a8a"
 REGIME_COLOUR = "#1f77b4"
 
+SUPPORTED_NOT_DESIGNATED = "supported, not designated"
 HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title (unit: from sim.model.outcomes)
     ("value_added", "Value added"),
     ("employment", "Employment"),
@@ -40,12 +42,65 @@ HEADLINES: tuple[tuple[str, str], ...] = (  # column, panel title (unit: from si
 )
 
 
+QUARTER_AXIS = "quarter since policy start"
+SHORT_UNITS: dict[str, str] = {  # the registry's units, shortened to fit a small axis
+    "wage units per quarter": "wage units / quarter",
+    "wage units per worker per quarter": "wage units / worker",
+    "output units per worker per quarter": "output / worker",
+    "share 0-1": "share (0-1)",
+}
+
+
+def unit(column: str, level: str = "aggregate") -> str:
+    """The unit of a registry column (``sim.model.outcomes``); empty when undeclared."""
+    outcome = lookup(column, level)
+    return "" if outcome is None else outcome.unit
+
+
+def short_unit(column: str, level: str = "aggregate") -> str:
+    full = unit(column, level)
+    return SHORT_UNITS.get(full, full)
+
+
 def panel_title(column: str, title: str) -> str:
     """A headline panel's title with the column's unit from the outcome registry, in grey."""
     outcome = lookup(column, "aggregate")
     if outcome is None:
         return title
     return f"{title} <span style='color:#888;font-size:9px'>({outcome.unit})</span>"
+
+
+Spec = dict[str, Any]  # a figure as plotly's JSON: {"data": [trace, ...], "layout": {...}}
+
+
+def plain(value: Any) -> Any:
+    """Plain Python lists and numbers: what a widget sends as JSON, with no numpy left inside
+    (numpy arrays in a widget's state break ipywidgets' echo check, ``array == array`` having
+    no truth value, when the browser reports a relayout)."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()
+        return plain(value.tolist())  # objects, NaN or infinities: item by item
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN; plotly draws a gap
+    return value
+
+
+def figure_spec(data: list[dict[str, Any]], layout: dict[str, Any]) -> Spec:
+    """A figure as plain JSON. The views build these rather than ``go.Figure``s: plotly's
+    validation of every property costs tens of milliseconds a figure, at every step."""
+    return plain({"data": data, "layout": layout})
+
+
+def as_figure(spec: Spec) -> go.Figure:
+    """The spec as a validated plotly figure (for tests, exports and notebooks)."""
+    return go.Figure(spec)
 
 
 # No named template: "plotly_white" is deep-copied and re-validated on every figure (~20 ms each,
@@ -96,9 +151,7 @@ def _competitiveness(table: pd.DataFrame) -> pd.Series:
     return table["va_per_worker"]
 
 
-def cluster_map(
-    model: Any, colour_by: str = "competitiveness", width: int | None = None
-) -> go.Figure:
+def cluster_map(model: Any, colour_by: str = "competitiveness", width: int | None = None) -> Spec:
     """Clusters by region; size = firms, colour = competitiveness or type, mark = policy status."""
     table = model.cluster_table()
     clusters = model.clusters
@@ -111,6 +164,7 @@ def cluster_map(
     supported = np.asarray(clusters.support_total) > 0
     custom = np.column_stack(
         [
+            table["cluster"],  # first: a click on a marker names its cluster
             table["name"],
             table["product"],
             table["region"],
@@ -125,18 +179,19 @@ def cluster_map(
         ]
     )
     hover = (
-        "<b>%{customdata[0]}</b> (%{customdata[1]}, region %{customdata[2]})<br>"
-        "%{customdata[3]} firms, %{customdata[4]} workers, %{customdata[5]}<br>"
-        "coordinator: %{customdata[6]}<br>"
-        "support this quarter %{customdata[7]}, total %{customdata[8]}<br>"
-        "VA per worker %{customdata[9]}, export share %{customdata[10]}%<extra></extra>"
+        "<b>%{customdata[1]}</b> (%{customdata[2]}, region %{customdata[3]})<br>"
+        "%{customdata[4]} firms, %{customdata[5]} workers, %{customdata[6]}<br>"
+        "coordinator: %{customdata[7]}<br>"
+        "support this quarter %{customdata[8]}, so far %{customdata[9]} (wage units)<br>"
+        "VA per worker %{customdata[10]} (wage units), export share %{customdata[11]}%"
+        "<br>click for the cluster's detail<extra></extra>"
     )
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     shapes, notes = _region_blocks(model, n_regions)
     groups = (
         ("designated", designated, "diamond", 2.5),
-        ("supported (open call)", supported & ~designated, "circle", 2.5),
-        ("no support", ~supported & ~designated, "circle", 0.5),
+        (SUPPORTED_NOT_DESIGNATED, supported & ~designated, "circle", 2.5),
+        ("no support so far", ~supported & ~designated, "circle", 0.5),
     )
     for label, mask, symbol, line_width in groups:
         marker: dict[str, Any] = {
@@ -151,8 +206,9 @@ def cluster_map(
             marker["color"] = _competitiveness(table).to_numpy()[mask]
             marker["coloraxis"] = "coloraxis"
         # Always three traces (possibly empty) so the view can update them in place each step.
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            dict(
+                type="scatter",
                 x=x[mask],
                 y=y[mask],
                 mode="markers",
@@ -163,8 +219,9 @@ def cluster_map(
                 showlegend=False,
             )
         )
-        fig.add_trace(  # legend entry in neutral grey: the markers' colour means something else
-            go.Scatter(
+        traces.append(  # legend entry in neutral grey: the markers' colour means something else
+            dict(
+                type="scatter",
                 x=[None],
                 y=[None],
                 mode="markers",
@@ -179,8 +236,9 @@ def cluster_map(
         )
     if colour_by == "type":
         for name, colour in TYPE_COLOURS.items():  # legend entries for the type colours
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                dict(
+                    type="scatter",
                     x=[None],
                     y=[None],
                     mode="markers",
@@ -190,7 +248,7 @@ def cluster_map(
                 )
             )
     values = _competitiveness(table)
-    fig.update_layout(
+    layout = dict(
         **LAYOUT,
         title={"text": f"Clusters by region - quarter {model.steps}", "x": 0.01},
         height=440,
@@ -208,10 +266,14 @@ def cluster_map(
             "cmax": float(np.nanmax(model.start_table["va_per_worker"]) * 1.2)
             if hasattr(model, "start_table")
             else float(values.max()),
-            "colorbar": {"title": {"text": "VA/worker"}, "thickness": 10, "len": 0.7},
+            "colorbar": {
+                "title": {"text": "VA per worker<br>(wage units)", "font": {"size": 10}},
+                "thickness": 10,
+                "len": 0.7,
+            },
         },
     )
-    return fig
+    return figure_spec(traces, layout)
 
 
 def _region_blocks(model: Any, n_regions: int) -> tuple[list[dict], list[dict]]:
@@ -240,7 +302,7 @@ def _region_blocks(model: Any, n_regions: int) -> tuple[list[dict], list[dict]]:
             dict(
                 x=cx - 0.46,
                 y=cy + 0.46,
-                text=f"R{r} cap {capacity[r]:.2f}",
+                text=f"region {r}<br>capacity {capacity[r]:.2f}",
                 showarrow=False,
                 xanchor="left",
                 yanchor="top",
@@ -260,12 +322,12 @@ def default_cluster(model: Any) -> int:
 
 
 def cluster_choices(model: Any) -> dict[str, int]:
-    """Label -> cluster index, largest first, for the network's cluster picker."""
-    table = model.cluster_table().sort_values("firms", ascending=False)
-    return {
-        f"{row.name} ({int(row.firms)} firms)": int(row.cluster)
-        for row in table.itertuples(index=False)
-    }
+    """Label -> cluster index for the cluster picker: names only, largest at policy start first,
+    so neither the labels nor their order move while the model steps."""
+    start = getattr(model, "start_table", None)
+    table = start if start is not None else model.cluster_table()
+    table = table.sort_values(["firms", "cluster"], ascending=[False, True], kind="stable")
+    return {str(row.name): int(row.cluster) for row in table.itertuples(index=False)}
 
 
 def network_edges(model: Any, cluster: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -304,7 +366,7 @@ def _segments(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tup
     ]
 
 
-def firm_network(model: Any, cluster: int | None = None, width: int | None = None) -> go.Figure:
+def firm_network(model: Any, cluster: int | None = None, width: int | None = None) -> Spec:
     """The firms of one cluster by value-chain stage, vertical and horizontal ties drawn apart."""
     if cluster is None:
         cluster = default_cluster(model)
@@ -315,15 +377,16 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
     y = np.full(capacity, np.nan)
     x[slots], y[slots] = firm_positions(model, slots)
     edges = network_edges(model, cluster)
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     styles = {
         "vertical": {"color": VERTICAL_COLOUR, "width": 1.2},
         "horizontal": {"color": HORIZONTAL_COLOUR, "width": 1.0, "dash": "dot"},
     }
     for kind, (a, b) in edges.items():
         ex, ey = _segments(x, y, a, b)
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            dict(
+                type="scatter",
                 x=ex,
                 y=ey,
                 mode="lines",
@@ -335,8 +398,9 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
         )
     for stage, (name, colour) in enumerate(zip(STAGE_NAMES, STAGE_COLOURS, strict=True)):
         members = slots[f.stage[slots] == stage]
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            dict(
+                type="scatter",
                 x=x[members],
                 y=y[members],
                 mode="markers",
@@ -365,9 +429,12 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
             )
         )
     name = model.clusters.name[cluster]
-    fig.update_layout(
-        **LAYOUT,
-        title={"text": f"Firm network: {name} ({len(slots)} firms)", "x": 0.01},
+    layout = dict(
+        **{**LAYOUT, "margin": {"l": 60, "r": 10, "t": 40, "b": 40}},
+        title={
+            "text": f"Firm network: {name} ({len(slots)} firms) - quarter {model.steps}",
+            "x": 0.01,
+        },
         height=440,
         width=width,
         xaxis={
@@ -376,12 +443,17 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
             "ticktext": ["upstream", "producers", "downstream"],
             "range": [-0.6, 2.6],
             "zeroline": False,
+            "title": {"text": "value-chain stage"},
             **AXIS_STYLE,
         },
-        yaxis={"title": {"text": "productivity"}, "zeroline": False, **AXIS_STYLE},
-        legend={"orientation": "h", "y": -0.12, "x": 0.0},
+        yaxis={
+            "title": {"text": f"productivity ({unit('productivity_mean', 'cluster')})"},
+            "zeroline": False,
+            **AXIS_STYLE,
+        },
+        legend={"orientation": "h", "y": -0.2, "x": 0.0},
     )
-    return fig
+    return figure_spec(traces, layout)
 
 
 # --- time series -----------------------------------------------------------------------------
@@ -402,7 +474,7 @@ def panel_domains(
     return out
 
 
-def outcome_series(model: Any, width: int | None = None) -> go.Figure:
+def outcome_series(model: Any, width: int | None = None) -> Spec:
     """Headline outcomes over the policy quarters; the no-policy twin dashed alongside.
 
     Built from plain dicts: ``make_subplots`` plus ``add_trace(row=, col=)`` and ``add_vline``
@@ -425,9 +497,15 @@ def outcome_series(model: Any, width: int | None = None) -> go.Figure:
             "domain": x_domain,
             "anchor": f"y{n}",
             "range": [0, max(last, 8)],  # a stable frame early on, not a zoom on one point
+            "title": {"text": QUARTER_AXIS if i >= len(HEADLINES) - 2 else "", "standoff": 2},
             **AXIS_STYLE,
         }
-        layout[f"yaxis{n}"] = {"domain": y_domain, "anchor": f"x{n}", **AXIS_STYLE}
+        layout[f"yaxis{n}"] = {
+            "domain": y_domain,
+            "anchor": f"x{n}",
+            "title": {"text": short_unit(column), "font": {"size": 9}, "standoff": 2},
+            **AXIS_STYLE,
+        }
         notes.append(
             {
                 "text": panel_title(column, title),
@@ -475,15 +553,19 @@ def outcome_series(model: Any, width: int | None = None) -> go.Figure:
                     "line": {"color": "#d62728", "dash": "dot", "width": 1},
                 }
             )
-    return go.Figure(
-        data=traces,
-        layout={
+    return figure_spec(
+        traces,
+        {
             **LAYOUT,
             **layout,
-            "title": {"text": f"Headline outcomes - {regime} against no policy", "x": 0.01},
-            "height": 560,
+            "title": {
+                "text": f"Headline outcomes - {regime} against no policy - quarter {last}",
+                "x": 0.01,
+            },
+            "height": 580,
             "width": width,
-            "legend": {"orientation": "h", "y": -0.1, "x": 0.0},
+            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
+            "legend": {"orientation": "h", "y": -0.12, "x": 0.0},
             "annotations": notes,
             "shapes": shapes,
         },
@@ -542,6 +624,7 @@ def _percent(now: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 # --- headline numbers ------------------------------------------------------------------------
+SUPPORTED_SO_FAR = "supported_so_far"  # not a registry column: clusters with support_total > 0
 KPIS: tuple[tuple[str, str, str, str], ...] = (  # label, aggregate column, format, difference
     ("Value added", "value_added", "{:,.0f}", "ratio"),
     ("Employment", "employment", "{:,.0f}", "ratio"),
@@ -549,21 +632,33 @@ KPIS: tuple[tuple[str, str, str, str], ...] = (  # label, aggregate column, form
     ("Value added per worker", "va_per_worker", "{:,.3f}", "ratio"),
     ("Export market share", "market_share_export", "{:.1%}", "points"),
     ("Vertical linkage", "vertical_linkage", "{:.1%}", "points"),
-    ("Clusters supported", "supported_clusters", "{:,.0f}", ""),
-    ("Clusters with no support", "share_unsupported", "{:.0%}", ""),
-    ("Budget spent", "budget_spent", "{:,.0f}", ""),
+    ("Clusters supported this quarter", "supported_clusters", "{:,.0f}", ""),
+    ("Clusters supported so far", SUPPORTED_SO_FAR, "{:,.0f}", ""),
+    ("Budget spent since policy start", "budget_spent", "{:,.0f}", ""),
 )
+
+
+def supported_so_far(model: Any) -> int:
+    """Clusters that have received support since policy start: the count every panel shows."""
+    return int((np.asarray(model.clusters.support_total) > 0).sum())
+
+
+def _with_counts(model: Any) -> dict[str, float]:
+    return {**model.latest, SUPPORTED_SO_FAR: float(supported_so_far(model))}
 
 
 def headline_table(model: Any) -> pd.DataFrame:
     """This quarter's headline outcomes, the no-policy twin's, and the difference (% or points)."""
-    latest = model.latest
+    latest = _with_counts(model)
     twin = getattr(model, "baseline", None)
-    other = twin.latest if twin is not None else {}
+    other = _with_counts(twin) if twin is not None else {}
     rows = []
     for label, column, fmt, kind in KPIS:
         now = latest.get(column, float("nan"))
         base = other.get(column)
+        outcome = lookup(column, "aggregate")
+        if outcome is not None and outcome.unit not in ("share 0-1", "clusters", column):
+            label = f"{label} ({outcome.unit})"
         diff = ""
         if base and kind == "ratio":
             diff = f"{100 * (now / base - 1):+.1f}%"
@@ -571,3 +666,290 @@ def headline_table(model: Any) -> pd.DataFrame:
             diff = f"{100 * (now - base):+.1f} pp"
         rows.append((label, fmt.format(now), "" if base is None else fmt.format(base), diff))
     return pd.DataFrame(rows, columns=["outcome", "regime", "no policy", "difference"])
+
+
+# --- the four regimes side by side -----------------------------------------------------------
+REGIME_COLOURS: dict[str, str] = {  # one colour per preset, in every figure of the view
+    "no_policy": BASELINE_COLOUR,
+    "top_down": "#d62728",
+    "demand_driven": "#2ca02c",
+    "bottom_up": "#1f77b4",
+}
+
+
+def regime_series(histories: dict[str, pd.DataFrame], width: int | None = None) -> Spec:
+    """The headline outcomes of every regime over the same quarters, one colour per regime."""
+    labels = {name: PRESET_LABELS.get(name, name) for name in histories}
+    last = max((int(h["step"].max()) for h in histories.values() if len(h)), default=0)
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    for i, ((column, title), (x_domain, y_domain)) in enumerate(
+        zip(HEADLINES, panel_domains(3, 2), strict=True)
+    ):
+        n = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{n}"] = {
+            "domain": x_domain,
+            "anchor": f"y{n}",
+            "range": [0, max(last, 8)],
+            "title": {"text": QUARTER_AXIS if i >= len(HEADLINES) - 2 else "", "standoff": 2},
+            **AXIS_STYLE,
+        }
+        layout[f"yaxis{n}"] = {
+            "domain": y_domain,
+            "anchor": f"x{n}",
+            "title": {"text": short_unit(column), "font": {"size": 9}, "standoff": 2},
+            **AXIS_STYLE,
+        }
+        notes.append(
+            {
+                "text": panel_title(column, title),
+                "x": sum(x_domain) / 2,
+                "y": y_domain[1],
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
+        for name, frame in histories.items():
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": frame["step"].to_numpy(),
+                    "y": frame[column].to_numpy(),
+                    "xaxis": f"x{n}",
+                    "yaxis": f"y{n}",
+                    "mode": "lines",
+                    "line": {
+                        "color": REGIME_COLOURS.get(name, REGIME_COLOUR),
+                        "width": 1.5 if name == BASELINE else 2,
+                        "dash": "dash" if name == BASELINE else "solid",
+                    },
+                    "name": labels[name],
+                    "legendgroup": name,
+                    "showlegend": i == 0,
+                }
+            )
+    return figure_spec(
+        traces,
+        {
+            **LAYOUT,
+            **layout,
+            "title": {"text": f"The four regimes on one seed - quarter {last}", "x": 0.01},
+            "height": 580,
+            "width": width,
+            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
+            "legend": {"orientation": "h", "y": -0.12, "x": 0.0},
+            "annotations": notes,
+        },
+    )
+
+
+def regime_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each regime's last quarter, and its value added against no policy on the same seed."""
+    rows = []
+    base = histories.get(BASELINE)
+    base_va = float(base["value_added"].iloc[-1]) if base is not None and len(base) else None
+    for name, frame in histories.items():
+        if not len(frame):
+            continue
+        last = frame.iloc[-1]
+        va = float(last["value_added"])
+        vs = "" if not base_va or name == BASELINE else f"{100 * (va / base_va - 1):+.1f}%"
+        rows.append(
+            (
+                PRESET_LABELS.get(name, name),
+                f"{va:,.0f}",
+                vs,
+                f"{last['employment']:,.0f}",
+                f"{last['va_per_worker']:,.3f}",
+                f"{last['market_share_export']:.1%}",
+                f"{last['budget_spent']:,.0f}",
+                f"{1 - last['share_unsupported']:.0%}",
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "regime",
+            f"value added ({unit('value_added')})",
+            "VA vs no policy",
+            "employment (workers)",
+            f"VA per worker ({unit('va_per_worker')})",
+            "export market share",
+            "budget spent (wage units)",
+            "share of clusters supported so far",
+        ],
+    )
+
+
+# --- one cluster in detail -------------------------------------------------------------------
+DETAIL_SERIES: tuple[tuple[str, str], ...] = (  # cluster column, panel title
+    ("value_added", "Value added"),
+    ("employment", "Employment"),
+    ("firms", "Firms"),
+    ("support", "Support received"),
+)
+
+
+def cluster_facts(model: Any, cluster: int) -> pd.DataFrame:
+    """What the cluster is now: identity, policy status, size and performance, with units."""
+    row = model.cluster_table().iloc[cluster]
+    c = model.clusters
+    rows = [
+        ("product, region", f"{row['product']}, region {int(row['region'])}"),
+        ("type", CLUSTER_TYPES[int(c.cluster_type[cluster])]),
+        ("coordinator", COORDINATOR_NAMES[int(c.coordinator[cluster])]),
+        ("designated by the plan", "yes" if c.selected[cluster] else "no"),
+        ("support this quarter (wage units)", f"{row['support']:,.1f}"),
+        ("support so far (wage units)", f"{row['support_total']:,.1f}"),
+        ("firms / association members", f"{int(row['firms'])} / {int(row['members'])}"),
+        ("employment (workers)", f"{row['employment']:,.0f}"),
+        (f"value added ({unit('value_added', 'cluster')})", f"{row['value_added']:,.1f}"),
+        (f"VA per worker ({unit('va_per_worker', 'cluster')})", f"{row['va_per_worker']:,.3f}"),
+        ("export share of sales", f"{row['export_share']:.0%}"),
+    ]
+    return pd.DataFrame(rows, columns=["", "now"])
+
+
+def cluster_firms(model: Any, cluster: int, limit: int = 12) -> pd.DataFrame:
+    """The cluster's largest live firms: stage, size, productivity, sales, support received."""
+    f = model.firms
+    slots = np.flatnonzero(f.alive & (f.cluster == cluster))
+    slots = slots[np.argsort(-f.workers[slots], kind="stable")][:limit]
+    return pd.DataFrame(
+        {
+            "firm": f.uid[slots].astype(int),
+            "stage": [STAGE_NAMES[int(s)] for s in f.stage[slots]],
+            "workers": f.workers[slots].round(0).astype(int),
+            "productivity": f.productivity[slots].round(2),
+            "quality (0-1)": f.quality[slots].round(2),
+            "sales (wage units)": f.sales[slots].round(1),
+            "support so far (wage units)": f.support_total[slots].round(1),
+            "member": np.where(f.member[slots], "yes", ""),
+        }
+    )
+
+
+def cluster_detail(model: Any, cluster: int, width: int | None = None) -> Spec:
+    """One cluster's outcomes over the policy quarters, against the same cluster without policy."""
+    history = model.cluster_history()
+    mine = history[history["cluster"] == cluster]
+    twin = getattr(model, "baseline", None)
+    other = None
+    if twin is not None:
+        twin_history = twin.cluster_history()
+        other = twin_history[twin_history["cluster"] == cluster]
+    last = int(mine["step"].max()) if len(mine) else 0
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    for i, ((column, title), (x_domain, y_domain)) in enumerate(
+        zip(DETAIL_SERIES, panel_domains(2, 2, v_gap=0.2), strict=True)
+    ):
+        n = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{n}"] = {
+            "domain": x_domain,
+            "anchor": f"y{n}",
+            "range": [0, max(last, 8)],
+            "title": {"text": QUARTER_AXIS if i >= 2 else "", "standoff": 2},
+            **AXIS_STYLE,
+        }
+        layout[f"yaxis{n}"] = {
+            "domain": y_domain,
+            "anchor": f"x{n}",
+            "title": {"text": short_unit(column, "cluster"), "font": {"size": 9}, "standoff": 2},
+            **AXIS_STYLE,
+        }
+        notes.append(
+            {
+                "text": title,
+                "x": sum(x_domain) / 2,
+                "y": y_domain[1],
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
+        for frame, twin_line in ((other, True), (mine, False)):
+            if frame is None:
+                continue
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": frame["step"].to_numpy(),
+                    "y": frame[column].to_numpy(),
+                    "xaxis": f"x{n}",
+                    "yaxis": f"y{n}",
+                    "mode": "lines",
+                    "line": {"color": BASELINE_COLOUR, "dash": "dash", "width": 1.5}
+                    if twin_line
+                    else {"color": REGIME_COLOUR, "width": 2},
+                    "name": "same cluster, no policy" if twin_line else "this regime",
+                    "legendgroup": "twin" if twin_line else "regime",
+                    "showlegend": i == 0,
+                }
+            )
+    name = model.clusters.name[cluster]
+    return figure_spec(
+        traces,
+        {
+            **LAYOUT,
+            **layout,
+            "title": {"text": f"Cluster {name} over time - quarter {last}", "x": 0.01},
+            "height": 420,
+            "width": width,
+            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
+            "legend": {"orientation": "h", "y": -0.18, "x": 0.0},
+            "annotations": notes,
+        },
+    )
+
+
+# --- what each panel shows, in a sentence or two under it ---------------------------------------
+CAPTIONS: dict[str, str] = {
+    "overview": (
+        "This quarter's outcomes of the running regime against its no-policy twin: the same "
+        "world and seed stepped without policy. Differences are % for amounts and percentage "
+        "points (pp) for shares. Money is in wage units (one worker's labour cost per quarter)."
+    ),
+    "series": (
+        "Each panel is one outcome over the quarters since policy started: the regime as a solid "
+        "line, the no-policy twin dashed. The gap between them is what the policy did. A red "
+        "dotted line marks a demand shock."
+    ),
+    "support": (
+        "Clusters that have received support so far, most-funded first: support this quarter "
+        "and in total (wage units), and how their value added moved since policy started and "
+        "against the same cluster in the no-policy twin."
+    ),
+    "map": (
+        "A schematic map, not geography. Each shaded block is a region; its label gives the "
+        "regional government's delivery capacity (0-1): low capacity means more of the support "
+        "leaks away in delivery and monitoring sees less (darker blocks: more capacity). Each "
+        "marker is a cluster: size = firms, colour = value added per worker (or its type), "
+        "diamond = designated by the plan, dark ring = supported without being designated. "
+        "Click a cluster for its detail."
+    ),
+    "network": (
+        "The firms of the selected cluster: across, their value-chain stage (upstream "
+        "suppliers, producers, downstream traders); up, productivity; size = workers; dark "
+        "ring = association member. Solid blue lines are supplier and trader ties (vertical), "
+        "dotted orange lines cooperation ties (horizontal)."
+    ),
+    "detail": (
+        "The selected cluster now, its largest firms, and its outcomes over time against the "
+        "same cluster in the no-policy twin (dashed)."
+    ),
+    "regimes": (
+        "The four regime presets run on the same seed: the same world and the same market "
+        "draws, so the lines differ only by the regime. Each preset as its file defines it "
+        "(the sliders of the sidebar do not apply here). No policy is dashed."
+    ),
+}

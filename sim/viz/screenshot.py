@@ -4,6 +4,7 @@
 port, opens it in headless Chromium, steps the default world (with one demand shock, so the
 charts show a response), saves a PNG and prints milliseconds per step: from the click on Step
 to the step counter and charts showing the new quarter (model, twin, figures, websocket, render).
+It then saves the cluster detail (``viz-detail.png``) and the four regimes (``viz-regimes.png``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from sim.viz import browser
-from sim.viz.server import offline_env, solara_command
+from sim.viz.server import offline_env, solara_command, start, stop
 
 VIEWPORT = {"width": 1680, "height": 2150}
 
@@ -24,7 +25,8 @@ VIEWPORT = {"width": 1680, "height": 2150}
 # True once the overview heading and the cluster map's own title (drawn by plotly) show quarter k
 SHOWS_QUARTER = """k => {
     const head = document.querySelector('.klaster-quarter');
-    const titles = [...document.querySelectorAll('.js-plotly-plot .gtitle')]
+    const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog
+    const titles = [...scope.querySelectorAll('.js-plotly-plot .gtitle')]
         .map(t => t.textContent);
     return !!head && head.textContent.endsWith('quarter ' + k)
         && titles.some(t => t.endsWith('quarter ' + k));
@@ -41,12 +43,35 @@ def step_once(page: object, expected: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, float]:
+def extra_shots(page: object, out: Path) -> None:
+    """The cluster detail (a click on the map) and the four regimes side by side, beside ``out``
+    as ``<name>-detail.png`` and ``<name>-regimes.png``."""
+    page.locator(".klaster-map .scatterlayer .point").first.click(force=True)
+    dialog = page.locator(".klaster-detail-card")
+    dialog.wait_for()
+    page.wait_for_timeout(1200)
+    dialog.screenshot(path=str(out.with_name(f"{out.stem}-detail.png")))
+    dialog.get_by_role("button", name="Close").click()
+    dialog.wait_for(state="hidden")
+    page.get_by_role("tab", name="Four regimes side by side").click()
+    page.get_by_role("button", name="Run the four regimes").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.klaster-regimes .gtitle')]"
+        ".some(t => t.textContent.endsWith('quarter 40'))",
+        timeout=180_000,
+    )
+    page.wait_for_timeout(1200)
+    page.locator(".klaster-regimes").screenshot(path=str(out.with_name(f"{out.stem}-regimes.png")))
+
+
+def run(
+    out: Path, steps: int, shock_at: int, port: int | None, extras: bool = True
+) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     port = port or browser.free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
+    server = start(
         solara_command("127.0.0.1", port),
         env=offline_env(),
         stdout=subprocess.DEVNULL,
@@ -74,10 +99,11 @@ def run(out: Path, steps: int, shock_at: int, port: int | None) -> dict[str, flo
             )
             clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": int(bottom) + 24}
             page.screenshot(path=str(out), clip=clip)
+            if extras:
+                extra_shots(page, out)
             chromium.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
     result = {
         "steps": float(steps),
         "ms_per_step_median": statistics.median(times[1:] or times),
@@ -98,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=16, help="quarters to step before the shot")
     parser.add_argument("--shock-at", type=int, default=9, help="quarter of the demand shock")
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument(
+        "--only-main", action="store_true", help="skip the detail and four-regime screenshots"
+    )
     args = parser.parse_args(argv)
-    result = run(args.out, args.steps, args.shock_at, args.port)
+    result = run(args.out, args.steps, args.shock_at, args.port, extras=not args.only_main)
     print(f"screenshot: {args.out}")
     for key, value in result.items():
         print(f"  {key}: {value:.1f}")

@@ -11,21 +11,20 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
+import mesa
 import pandas as pd
 
 from sim.model import ClusterModel
 from sim.scenario.files import load_scenario
-from sim.scenario.presets import BASELINE
+from sim.scenario.presets import BASELINE, PRESET_LABELS
 
 # control name -> dotted scenario key it overrides
-# the panels of the browser view that read the model each step (sim/viz/app.py)
-PANELS: tuple[str, ...] = ("overview", "map", "network", "series", "support")
-
 POLICY_KEYS: dict[str, str] = {
     "planning_quality": "policy.planning_quality",
     "market_attention": "policy.market_attention",
@@ -65,6 +64,17 @@ class PolicySettings:
     def with_values(self, **changes: Any) -> PolicySettings:
         return replace(self, **changes)
 
+    @property
+    def modified(self) -> bool:
+        """True when an ingredient has moved away from the preset's own value."""
+        return bool(self.overrides())
+
+    @property
+    def label(self) -> str:
+        """The regime's name as the view shows it: "Bottom-up", or "Bottom-up (modified)"."""
+        name = PRESET_LABELS.get(self.preset, self.preset)
+        return f"{name} (modified)" if self.modified else name
+
 
 @cache
 def _preset_settings(name: str) -> PolicySettings:
@@ -78,6 +88,19 @@ def _preset_settings(name: str) -> PolicySettings:
         budget=float(policy.budget_per_quarter),
         selected_clusters=int(policy.selected_clusters),
     )
+
+
+def release(*models: ClusterModel | None) -> None:
+    """Let a model the view no longer shows be freed. Mesa 3.3 keeps each model's agent-id
+    counter in a class attribute (``mesa.Agent._ids``, keyed by the model) for the life of the
+    process: a server that builds models per browser session and per Reset would keep every
+    one of them (~5 MB each). Mesa 3.5 has no such table; then this does nothing."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if ids is None:
+        return
+    for model in models:
+        if model is not None:
+            ids.pop(model, None)
 
 
 @dataclass
@@ -134,15 +157,13 @@ class VizModel(ClusterModel):
         elif callable(settings):
             settings = settings()
         self.settings: PolicySettings = settings
-        # Play steps the model in another thread while the panels read it: a step and a
-        # panel's reading of the firm arrays (whose rows move at exit and entry) never overlap
+        # Play steps the model in another thread while panels (and a second browser tab) read
+        # it: a step and a reading of the firm arrays (whose rows move at exit and entry) never
+        # overlap
         self.lock = threading.RLock()
-        # and once a browser shows the model, Play waits for the panels to draw a step before
-        # taking the next: a render that every step interrupted would never finish
-        self._drawn = threading.Event()
-        self._drawn.set()
-        self._to_draw: set[str] = set()
-        self._viewed = False
+        # the plot widgets showing this model (sim.viz.plot), so Play can wait for the browser
+        # (by id: plotly's widgets are not hashable)
+        self.plots: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         super().__init__(scenario=settings.preset, seed=seed, overrides=settings.overrides())
         self.timing = StepTiming()
         self.shocks: list[ShockRecord] = []
@@ -153,22 +174,13 @@ class VizModel(ClusterModel):
         )
 
     @contextlib.contextmanager
-    def reading(self, panel: str) -> Iterator[None]:
-        """A panel reads the model (under the lock); when every panel has drawn the last
-        step, Play may take the next."""
+    def reading(self) -> Iterator[None]:
+        """Read the model between steps (under the lock): panels see one whole quarter."""
         with self.lock:
             yield
-            self._viewed = True
-            self._to_draw.discard(panel)
-            if not self._to_draw:
-                self._drawn.set()
 
     def step(self) -> None:
-        if self._viewed:  # at most a few seconds: a panel that is not shown must not stop Play
-            self._drawn.wait(timeout=3.0)
         with self.lock:
-            self._to_draw = set(PANELS)
-            self._drawn.clear()
             started = time.perf_counter()
             super().step()
             middle = time.perf_counter()
@@ -186,10 +198,16 @@ class VizModel(ClusterModel):
         products: tuple[str, ...] = (),
     ) -> None:
         """Hit this model and its twin alike, so the comparison stays like for like."""
-        super().trigger_shock(size=size, segments=segments, products=products)
-        if self.baseline is not None:
-            self.baseline.trigger_shock(size=size, segments=segments, products=products)
-        self.shocks.append(ShockRecord(step=int(self.steps), size=size, segments=tuple(segments)))
+        with self.lock:
+            super().trigger_shock(size=size, segments=segments, products=products)
+            if self.baseline is not None:
+                self.baseline.trigger_shock(size=size, segments=segments, products=products)
+            record = ShockRecord(step=int(self.steps), size=size, segments=tuple(segments))
+            self.shocks.append(record)
+
+    def release(self) -> None:
+        """Free this model and its twin once no view shows them (see ``release``)."""
+        release(self, self.baseline)
 
     def baseline_history(self) -> pd.DataFrame | None:
         """Outcomes of the no-policy twin, or None when this model is itself the baseline."""

@@ -32,6 +32,10 @@ def bottom_up() -> VizModel:
     return model
 
 
+def _fig(build):  # the views build plain JSON specs; validate them as plotly figures here
+    return lambda *args, **kwargs: figures.as_figure(build(*args, **kwargs))
+
+
 # --- model factory ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_settings_are_the_preset_files_values(name: str) -> None:
@@ -92,20 +96,21 @@ def _trace(fig: go.Figure, name: str) -> go.Scatter:
 
 
 def test_map_marks_designated_clusters(top_down: VizModel) -> None:
-    fig = figures.cluster_map(top_down)
+    fig = _fig(figures.cluster_map)(top_down)
     designated = _trace(fig, "designated")
     assert designated.marker.symbol == "diamond"
     selected = np.flatnonzero(top_down.clusters.selected)
     assert len(designated.x) == len(selected) == 25
-    names = {row[0] for row in designated.customdata}
+    names = {row[1] for row in designated.customdata}
+    assert {int(row[0]) for row in designated.customdata} == set(selected)  # clicks name these
     assert names == {top_down.clusters.name[i] for i in selected}
     assert _trace(fig, "designated (25)").showlegend is not False
     assert not any(t.type in ("scattergeo", "choropleth", "scattermapbox") for t in fig.data)
 
 
 def test_map_marks_open_call_support_in_bottom_up(bottom_up: VizModel) -> None:
-    fig = figures.cluster_map(bottom_up)
-    supported = _trace(fig, "supported (open call)")
+    fig = _fig(figures.cluster_map)(bottom_up)
+    supported = _trace(fig, figures.SUPPORTED_NOT_DESIGNATED)
     expected = (bottom_up.clusters.support_total > 0) & ~bottom_up.clusters.selected
     assert expected.sum() > 0
     assert len(supported.x) == expected.sum()
@@ -114,9 +119,9 @@ def test_map_marks_open_call_support_in_bottom_up(bottom_up: VizModel) -> None:
 
 
 def test_map_sizes_by_firms_and_colours_by_type(top_down: VizModel) -> None:
-    fig = figures.cluster_map(top_down, colour_by="type")
+    fig = _fig(figures.cluster_map)(top_down, colour_by="type")
     traces = [t for t in fig.data if t.customdata is not None]
-    firms = np.concatenate([[int(r[3]) for r in t.customdata] for t in traces])
+    firms = np.concatenate([[int(r[4]) for r in t.customdata] for t in traces])
     sizes = np.concatenate([t.marker.size for t in traces])
     assert np.all(np.diff(sizes[np.argsort(firms)]) >= -1e-9)  # bigger cluster, bigger marker
     colours = {c for t in traces for c in t.marker.color}
@@ -141,7 +146,7 @@ def test_network_draws_both_tie_kinds_apart(top_down: VizModel) -> None:
     f = top_down.firms
     for a, b in edges.values():
         assert np.all(f.cluster[a] == cluster) and np.all(f.cluster[b] == cluster)
-    fig = figures.firm_network(top_down, cluster)
+    fig = _fig(figures.firm_network)(top_down, cluster)
     vertical = next(t for t in fig.data if t.name.startswith("vertical ties"))
     horizontal = next(t for t in fig.data if t.name.startswith("horizontal ties"))
     assert vertical.line.color != horizontal.line.color
@@ -151,7 +156,7 @@ def test_network_draws_both_tie_kinds_apart(top_down: VizModel) -> None:
 
 def test_network_places_firms_by_value_chain_stage(top_down: VizModel) -> None:
     cluster = figures.default_cluster(top_down)
-    fig = figures.firm_network(top_down, cluster)
+    fig = _fig(figures.firm_network)(top_down, cluster)
     f = top_down.firms
     inside = f.alive & (f.cluster == cluster)
     total = 0
@@ -171,7 +176,7 @@ def test_default_cluster_is_one_with_policy_attention(top_down: VizModel) -> Non
 
 # --- time series and tables ----------------------------------------------------------------
 def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
-    fig = figures.outcome_series(top_down)
+    fig = _fig(figures.outcome_series)(top_down)
     regime = [t for t in fig.data if t.name == "top_down"]
     twin = [t for t in fig.data if t.name == "no policy (same seed)"]
     assert len(regime) == len(twin) == len(figures.HEADLINES)
@@ -183,7 +188,7 @@ def test_series_show_regime_against_no_policy(top_down: VizModel) -> None:
 def test_series_panels_take_units_from_the_outcome_registry(top_down: VizModel) -> None:
     from sim.model.outcomes import lookup
 
-    titles = [note.text for note in figures.outcome_series(top_down).layout.annotations]
+    titles = [note.text for note in _fig(figures.outcome_series)(top_down).layout.annotations]
     for (column, title), text in zip(figures.HEADLINES, titles, strict=False):
         assert text.startswith(title) and f"({lookup(column, 'aggregate').unit})" in text
 
@@ -193,7 +198,7 @@ def test_series_mark_shocks() -> None:
     model.step()
     model.trigger_shock(0.6)
     model.step()
-    fig = figures.outcome_series(model)
+    fig = _fig(figures.outcome_series)(model)
     assert any(shape.type == "line" and shape.x0 == 1.5 for shape in fig.layout.shapes)
 
 
@@ -215,31 +220,88 @@ def test_no_policy_has_an_empty_support_table() -> None:
 
 def test_headline_table_compares_with_the_twin(top_down: VizModel) -> None:
     table = figures.headline_table(top_down).set_index("outcome")
-    assert table.loc["Clusters supported", "regime"] == "25"
-    assert table.loc["Clusters supported", "no policy"] == "0"
-    assert table.loc["Value added", "difference"].endswith("%")
+    assert table.loc["Clusters supported this quarter", "regime"] == "25"
+    assert table.loc["Clusters supported so far", "regime"] == "25"
+    assert table.loc["Clusters supported this quarter", "no policy"] == "0"
+    assert table.loc["Value added (wage units per quarter)", "difference"].endswith("%")
     assert table.loc["Export market share", "difference"].endswith("pp")
 
 
 # --- in-place figure updates -------------------------------------------------------------------
-def test_live_plot_updates_in_place_when_traces_match(top_down: VizModel) -> None:
+def _widget_sending(monkeypatch: pytest.MonkeyPatch) -> tuple[object, list]:
     pytest.importorskip("solara", reason="needs the viz extra")
     pytest.importorskip("anywidget", reason="needs the viz extra")
     from plotly.graph_objs._figurewidget import FigureWidget
 
+    widget = FigureWidget()
+    sent: list = []
+    monkeypatch.setattr(widget, "_send_update_msg", lambda *args: sent.append(args))
+    return widget, sent
+
+
+def test_live_plot_updates_in_place_sending_only_what_changed(
+    top_down: VizModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sim.viz.plot import apply_figure
 
-    widget = FigureWidget()
+    widget, sent = _widget_sending(monkeypatch)
     assert apply_figure(widget, figures.outcome_series(top_down)) is False  # first: replaced
     uids = [trace.uid for trace in widget.data]
     model = VizModel(preset="bottom_up", seed=3)
     model.step()
     fresh = figures.outcome_series(model)
     assert apply_figure(widget, fresh) is True
+    assert len(sent) == 1  # one Plotly.update message
+    restyle, relayout, indices = sent[0]
+    assert indices == list(range(len(fresh["data"])))
+    assert "y" in restyle and "line" not in restyle  # line styles did not change
+    assert "title" in relayout and "annotations" not in relayout  # nor did the panel titles
     assert [trace.uid for trace in widget.data] == uids  # same traces, updated in place
-    assert widget.data[1].name == "bottom_up"
-    assert widget.layout.title.text == fresh.layout.title.text
+    assert widget.data[1].name == "bottom_up"  # and the widget's own state follows
+    assert list(widget.data[1].y) == fresh["data"][1]["y"]
+    assert widget.layout.title.text == fresh["layout"]["title"]["text"]
     assert apply_figure(widget, figures.firm_network(model)) is False  # other traces: replaced
+
+
+def test_a_property_left_out_is_reset_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.viz.plot import apply_figure
+
+    widget, sent = _widget_sending(monkeypatch)
+    first = figures.figure_spec([{"type": "scatter", "y": [1, 2], "opacity": 0.5}], {})
+    apply_figure(widget, first)
+    apply_figure(widget, figures.figure_spec([{"type": "scatter", "y": [1, 3]}], {}))
+    restyle, _, _ = sent[-1]
+    assert restyle == {"opacity": [None], "y": [[1, 3]]}
+
+
+def test_play_waits_only_for_widgets_still_drawing() -> None:
+    from sim.viz.plot import drawing, wait_until_drawn
+
+    class Widget:
+        comm = object()
+        _trace_edit_in_process = True
+        _layout_edit_in_process = False
+
+    busy, closed = Widget(), Widget()
+    closed.comm = None
+    assert drawing(busy) and not drawing(closed)
+    assert wait_until_drawn([closed], timeout=0.1) is True
+    assert wait_until_drawn([busy, closed], timeout=0.05) is False  # gives up at the timeout
+    busy._trace_edit_in_process = False
+    assert wait_until_drawn([busy, closed], timeout=0.05) is True
+
+
+def test_specs_are_plain_json(top_down: VizModel) -> None:
+    """No numpy inside and no NaN (JSON has none): what the widget sends as is."""
+    import json
+
+    for spec in (
+        figures.cluster_map(top_down),
+        figures.firm_network(top_down),
+        figures.outcome_series(top_down),
+        figures.cluster_detail(top_down, 0),
+    ):
+        json.dumps(spec, allow_nan=False)
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -314,25 +376,134 @@ def test_a_step_waits_for_a_panel_reading_the_model() -> None:
     assert len(model.history()) == recorded + 1
 
 
-def test_play_waits_for_the_panels_to_draw_the_last_step() -> None:
-    """Once the panels have read the model, the next step waits until every panel has drawn
-    the last one (or a few seconds pass): a render never starts over at every step."""
-    import threading
+# --- what a researcher reads: labels, units, counts, captions ----------------------------------
+def test_a_moved_ingredient_labels_the_regime_modified() -> None:
+    preset = PolicySettings.from_preset("bottom_up")
+    assert preset.label == "Bottom-up" and not preset.modified
+    moved = preset.with_values(planning_quality=0.9)
+    assert moved.modified and moved.label == "Bottom-up (modified)"
 
-    from sim.viz.viz_model import PANELS
 
-    model = VizModel(preset="top_down", seed=1, baseline=False)
-    for panel in PANELS:
-        with model.reading(panel):
-            pass
+def test_every_chart_axis_has_a_title_with_a_unit(top_down: VizModel) -> None:
+    from sim.viz.regimes import RegimeSet
+
+    regimes = RegimeSet(seed=1)
+    regimes.step()
+    for spec in (
+        figures.outcome_series(top_down),
+        figures.firm_network(top_down),
+        figures.cluster_detail(top_down, 0),
+        figures.regime_series(regimes.histories()),
+    ):
+        layout = spec["layout"]
+        y_titles = [v["title"]["text"] for k, v in layout.items() if k.startswith("yaxis")]
+        x_titles = [v["title"]["text"] for k, v in layout.items() if k.startswith("xaxis")]
+        assert y_titles and all(y_titles), layout["title"]
+        assert any(x_titles), layout["title"]
+    series_units = figures.outcome_series(top_down)["layout"]["yaxis"]["title"]["text"]
+    assert series_units == figures.short_unit("value_added") == "wage units / quarter"
+    colourbar = figures.cluster_map(top_down)["layout"]["coloraxis"]["colorbar"]["title"]["text"]
+    assert "wage units" in colourbar
+
+
+def test_region_labels_and_every_panel_are_explained(top_down: VizModel) -> None:
+    notes = figures.cluster_map(top_down)["layout"]["annotations"]
+    assert notes[0]["text"].startswith("region 0<br>capacity ")
+    assert "delivery capacity" in figures.CAPTIONS["map"]
+    for panel in ("overview", "series", "support", "map", "network", "detail", "regimes"):
+        assert len(figures.CAPTIONS[panel]) > 80, panel
+
+
+def test_counts_of_supported_clusters_agree_across_panels(bottom_up: VizModel) -> None:
+    so_far = int((bottom_up.clusters.support_total > 0).sum())
+    this_quarter = int(bottom_up.latest["supported_clusters"])
+    headline = figures.headline_table(bottom_up).set_index("outcome")
+    assert headline.loc["Clusters supported so far", "regime"] == str(so_far)
+    assert headline.loc["Clusters supported this quarter", "regime"] == str(this_quarter)
+    assert len(figures.support_table(bottom_up)) == so_far
+    assert (bottom_up.cluster_table()["support"] > 0).sum() == this_quarter
+    legend = [
+        t["name"] for t in figures.cluster_map(bottom_up)["data"] if t.get("showlegend") is None
+    ]
+    shown = sum(
+        int(n.split("(")[1][:-1]) for n in legend if n.startswith(("designated", "supported"))
+    )
+    assert shown == so_far  # bottom-up designates none: every supported one is on the legend
+
+
+def test_cluster_choices_do_not_move_while_the_model_steps() -> None:
+    model = VizModel(preset="top_down", seed=4, baseline=False)
+    before = list(figures.cluster_choices(model).items())
+    for _ in range(3):
+        model.step()
+    assert list(figures.cluster_choices(model).items()) == before
+
+
+def test_cluster_detail_covers_firms_support_and_time(top_down: VizModel) -> None:
+    cluster = figures.default_cluster(top_down)
+    facts = figures.cluster_facts(top_down, cluster).set_index("")
+    assert float(facts.loc["support so far (wage units)", "now"].replace(",", "")) > 0
+    firms = figures.cluster_firms(top_down, cluster)
+    inside = top_down.firms.alive & (top_down.firms.cluster == cluster)
+    assert len(firms) == min(12, inside.sum()) and firms["workers"].is_monotonic_decreasing
+    spec = figures.cluster_detail(top_down, cluster)
+    regime = [t for t in spec["data"] if t["name"] == "this regime"]
+    assert len(regime) == len(figures.DETAIL_SERIES) and len(regime[0]["x"]) == top_down.steps + 1
+
+
+def test_four_regimes_share_one_world_and_one_palette() -> None:
+    from sim.viz.regimes import RegimeSet
+
+    regimes = RegimeSet(seed=2)
+    names = {tuple(m.clusters.name) for m in regimes.models.values()}
+    assert len(names) == 1  # one world
+    for _ in range(2):
+        regimes.step()
+    histories = regimes.histories()
+    assert list(histories) == list(PRESETS) and all(len(h) == 3 for h in histories.values())
+    spec = figures.regime_series(histories)
+    colours = {t["name"]: t["line"]["color"] for t in spec["data"]}
+    assert len(set(colours.values())) == 4
+    table = figures.regime_table(histories)
+    assert list(table["regime"]) == ["No policy", "Top-down", "Demand-driven", "Bottom-up"]
+    regimes.release()
+
+
+def test_download_tables_label_categories_and_explain_every_column(top_down: VizModel) -> None:
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from sim.viz import export
+
+    tables = export.run_tables(top_down)
+    clusters = tables["clusters.csv"]
+    assert set(clusters["coordinator"]) <= {"none", "emergent", "appointed"}
+    assert clusters["product"].map(type).eq(str).all()
+    assert clusters["step"].dtype.kind == "i" and clusters["firms"].dtype.kind == "i"
+    settings = tables["settings.csv"].set_index("setting")["value"]
+    assert settings["seed"] == "3" and settings["preset"] == "top_down"
+    dictionary = tables["columns.csv"]
+    for name, frame in tables.items():
+        if name == "columns.csv":
+            continue
+        described = dictionary[dictionary["table"] == name]
+        assert list(described["column"]) == list(frame.columns)
+        assert described["unit"].astype(bool).all() and described["meaning"].astype(bool).all()
+    with zipfile.ZipFile(io.BytesIO(export.run_zip(top_down))) as archive:
+        steps = pd.read_csv(archive.open("steps.csv"))
+    assert len(steps) == top_down.steps + 1
+
+
+def test_release_lets_a_model_go() -> None:
+    import gc
+    import weakref
+
+    model = VizModel(preset="top_down", seed=5)
     model.step()
-    recorded = len(model.history())
-    stepping = threading.Thread(target=model.step)
-    stepping.start()
-    stepping.join(timeout=0.5)
-    assert stepping.is_alive() and len(model.history()) == recorded  # nothing drawn yet
-    for panel in PANELS:
-        with model.reading(panel):
-            pass
-    stepping.join(timeout=30)
-    assert len(model.history()) == recorded + 1
+    gone = weakref.ref(model)
+    model.release()
+    del model
+    gc.collect()
+    assert gone() is None
