@@ -35,6 +35,7 @@ from sim.model.model import ClusterModel, resolve_scenario
 from sim.model.results import RunResult
 from sim.model.simulate import simulate
 from sim.runner.compare import add_baseline_gains, summary_table
+from sim.runner.tables import present
 from sim.scenario.errors import InputError, describe_validation_error
 from sim.scenario.files import build_scenario, deep_merge, load_raw, resolve_scenario_path
 from sim.scenario.presets import PRESETS
@@ -93,14 +94,17 @@ def build(
 
 
 def outcomes(model: ClusterModel) -> pd.DataFrame:
-    """The aggregate outcomes, one row per quarter from policy start (``sim.model.outcomes``)."""
-    return model.history()
+    """The aggregate outcomes, one row per quarter from policy start (``sim.model.outcomes``),
+    as the written tables show them (counts as integers)."""
+    return present(model.history(), "aggregate")
 
 
 def clusters(model: ClusterModel, every_step: bool = False) -> pd.DataFrame:
     """Per-cluster outcomes: one row per cluster at the last quarter, or with
-    ``every_step=True`` one row per (step, cluster)."""
-    return model.cluster_history() if every_step else model.cluster_table()
+    ``every_step=True`` one row per (step, cluster); codes as labels, counts as integers, as
+    the written tables show them."""
+    table = model.cluster_history() if every_step else model.cluster_table()
+    return present(table, "cluster", list(model.config.world.products))
 
 
 def run(
