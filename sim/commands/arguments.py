@@ -41,3 +41,19 @@ seed_number = whole_number(0, MAX_SEED)
 step_count = whole_number(1, MAX_STEPS)
 seed_count = whole_number(1, MAX_SEEDS)
 worker_count = whole_number(1, MAX_WORKERS)
+
+
+def add_set_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--set KEY=VALUE`` (repeatable), the command line's scenario overrides.
+
+    parser: the subcommand's parser
+    what: what the override applies to, e.g. "override a scenario parameter"
+    """
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{what}, e.g. --set policy.planning_quality=0.9 (repeatable)",
+    )

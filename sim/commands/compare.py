@@ -16,7 +16,14 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.commands.arguments import MAX_SEED, seed_count, seed_number, step_count, worker_count
+from sim.commands.arguments import (
+    MAX_SEED,
+    add_set_option,
+    seed_count,
+    seed_number,
+    step_count,
+    worker_count,
+)
 from sim.model.simulate import simulate
 from sim.runner.compare import add_baseline_gains, format_table, summary_table
 from sim.runner.finite import check_finite
@@ -89,15 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write into a non-empty folder that is not a compare result; klaster's files there "
         "are replaced, every other file is left alone",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario parameter in every scenario, e.g. --set "
-        "policy.planning_quality=0.9 (repeatable)",
-    )
+    add_set_option(parser, "override a scenario parameter in every scenario")
     parser.add_argument(
         "--figures",
         type=Path,

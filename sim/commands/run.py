@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sim.commands.arguments import seed_number, step_count
+from sim.commands.arguments import add_set_option, seed_number, step_count
 from sim.model.simulate import simulate
 from sim.runner.finite import check_finite
 from sim.runner.folders import check_target, folder_name
@@ -59,14 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write into a non-empty folder that is not a run result; klaster's files there are "
         "replaced, every other file is left alone",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario parameter, e.g. --set policy.planning_quality=0.9 (repeatable)",
-    )
+    add_set_option(parser, "override a scenario parameter")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from sim.commands.arguments import add_set_option
 from sim.scenario.files import load_scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", help="scenario YAML files")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="check the files with this override applied, e.g. --set "
-        "policy.planning_quality=0.9 (repeatable)",
-    )
+    add_set_option(parser, "check the files with this override applied")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -474,6 +474,58 @@ def panel_domains(
     return out
 
 
+def headline_panel(
+    layout: dict[str, Any],
+    notes: list[dict[str, Any]],
+    i: int,
+    column: str,
+    title: str,
+    x_domain: list[float],
+    y_domain: list[float],
+    last: int,
+) -> str:
+    """Axes and title of headline panel ``i`` (a quarter axis on the bottom row, the outcome's
+    unit on the side), added to ``layout`` and ``notes``; returns the panel's axis suffix.
+
+    layout: the figure's layout dict, given the panel's axes
+    notes: the figure's annotations, given the panel's title
+    i: the panel's index in ``HEADLINES``
+    column: the outcome shown
+    title: its panel title
+    x_domain: the panel's horizontal place on the paper (0-1)
+    y_domain: its vertical place
+    last: the last quarter shown
+    """
+    n = "" if i == 0 else str(i + 1)
+    layout[f"xaxis{n}"] = {
+        "domain": x_domain,
+        "anchor": f"y{n}",
+        "range": [0, max(last, 8)],  # a stable frame early on, not a zoom on one point
+        "title": {"text": QUARTER_AXIS if i >= len(HEADLINES) - 2 else "", "standoff": 2},
+        **AXIS_STYLE,
+    }
+    layout[f"yaxis{n}"] = {
+        "domain": y_domain,
+        "anchor": f"x{n}",
+        "title": {"text": short_unit(column), "font": {"size": 9}, "standoff": 2},
+        **AXIS_STYLE,
+    }
+    notes.append(
+        {
+            "text": panel_title(column, title),
+            "x": sum(x_domain) / 2,
+            "y": y_domain[1],
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "center",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 11},
+        }
+    )
+    return n
+
+
 def outcome_series(model: Any, width: int | None = None) -> Spec:
     """Headline outcomes over the policy quarters; the no-policy twin dashed alongside.
 
@@ -492,33 +544,7 @@ def outcome_series(model: Any, width: int | None = None) -> Spec:
     for i, ((column, title), (x_domain, y_domain)) in enumerate(
         zip(HEADLINES, domains, strict=True)
     ):
-        n = "" if i == 0 else str(i + 1)
-        layout[f"xaxis{n}"] = {
-            "domain": x_domain,
-            "anchor": f"y{n}",
-            "range": [0, max(last, 8)],  # a stable frame early on, not a zoom on one point
-            "title": {"text": QUARTER_AXIS if i >= len(HEADLINES) - 2 else "", "standoff": 2},
-            **AXIS_STYLE,
-        }
-        layout[f"yaxis{n}"] = {
-            "domain": y_domain,
-            "anchor": f"x{n}",
-            "title": {"text": short_unit(column), "font": {"size": 9}, "standoff": 2},
-            **AXIS_STYLE,
-        }
-        notes.append(
-            {
-                "text": panel_title(column, title),
-                "x": sum(x_domain) / 2,
-                "y": y_domain[1],
-                "xref": "paper",
-                "yref": "paper",
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 11},
-            }
-        )
+        n = headline_panel(layout, notes, i, column, title, x_domain, y_domain, last)
         series = ((baseline, "baseline"), (history, "regime"))
         for frame, kind in series:
             if frame is None or column not in frame:
@@ -687,33 +713,7 @@ def regime_series(histories: dict[str, pd.DataFrame], width: int | None = None) 
     for i, ((column, title), (x_domain, y_domain)) in enumerate(
         zip(HEADLINES, panel_domains(3, 2), strict=True)
     ):
-        n = "" if i == 0 else str(i + 1)
-        layout[f"xaxis{n}"] = {
-            "domain": x_domain,
-            "anchor": f"y{n}",
-            "range": [0, max(last, 8)],
-            "title": {"text": QUARTER_AXIS if i >= len(HEADLINES) - 2 else "", "standoff": 2},
-            **AXIS_STYLE,
-        }
-        layout[f"yaxis{n}"] = {
-            "domain": y_domain,
-            "anchor": f"x{n}",
-            "title": {"text": short_unit(column), "font": {"size": 9}, "standoff": 2},
-            **AXIS_STYLE,
-        }
-        notes.append(
-            {
-                "text": panel_title(column, title),
-                "x": sum(x_domain) / 2,
-                "y": y_domain[1],
-                "xref": "paper",
-                "yref": "paper",
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 11},
-            }
-        )
+        n = headline_panel(layout, notes, i, column, title, x_domain, y_domain, last)
         for name, frame in histories.items():
             traces.append(
                 {
