@@ -48,6 +48,7 @@ OUT = Path(__file__).with_name("viz_latest.json")
 VIEWPORT = {"width": 1680, "height": 1400}
 
 # True once the overview heading and every plotly title that names a quarter show quarter k
+# (sim.viz.browser.SHOWS_QUARTER; copied, since this bench also measures older checkouts)
 SHOWS_QUARTER = """k => {
     const head = document.querySelector('.klaster-quarter');
     const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog

@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from sim import API
 from sim.model.model import ClusterModel, resolve_scenario
 from sim.model.results import RunResult
 from sim.model.simulate import simulate
@@ -43,20 +44,7 @@ from sim.scenario.schema import Scenario
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
-__all__ = [
-    "ClusterModel",
-    "InputError",
-    "RunResult",
-    "Scenario",
-    "build",
-    "clusters",
-    "compare",
-    "interval_table",
-    "outcomes",
-    "run",
-    "scenario",
-    "sweep",
-]
+__all__ = list(API)  # the names `import sim` exports lazily (sim/__init__.py)
 
 
 def scenario(

@@ -27,6 +27,16 @@ CHROMIUM_ARGS: list[str] = [
 ]
 LOCAL_SCHEMES = ("data", "blob", "about")
 
+# True once the overview heading and every plotly title that names a quarter show quarter k
+SHOWS_QUARTER = """k => {
+    const head = document.querySelector('.klaster-quarter');
+    const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog
+    const titles = [...scope.querySelectorAll('.js-plotly-plot .gtitle')]
+        .map(t => t.textContent).filter(t => /quarter \\d+$/.test(t));
+    return !!head && head.textContent.endsWith('quarter ' + k)
+        && titles.length > 0 && titles.every(t => t.endsWith('quarter ' + k));
+}"""
+
 
 def launch_options() -> dict[str, Any]:
     return {"executable_path": CHROMIUM, "headless": True, "args": list(CHROMIUM_ARGS)}

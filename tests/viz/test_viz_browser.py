@@ -15,22 +15,12 @@ from typing import Any
 
 import pytest
 
-from sim.viz.browser import NetworkLog
+from sim.viz.browser import SHOWS_QUARTER, NetworkLog
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 APP = str(Path(__file__).resolve().parents[2] / "sim" / "viz" / "app.py")
 TIMEOUT_MS = 30_000
-
-# True once the overview heading and every plotly title that names a quarter show quarter k
-SHOWS_QUARTER = """k => {
-    const head = document.querySelector('.klaster-quarter');
-    const scope = document.querySelector('.klaster-regime-tab') || document;  // not the dialog
-    const titles = [...scope.querySelectorAll('.js-plotly-plot .gtitle')]
-        .map(t => t.textContent).filter(t => /quarter \\d+$/.test(t));
-    return !!head && head.textContent.endsWith('quarter ' + k)
-        && titles.length > 0 && titles.every(t => t.endsWith('quarter ' + k));
-}"""
 
 
 @pytest.fixture()
