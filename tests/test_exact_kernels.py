@@ -1,0 +1,81 @@
+"""Compiled replacements of numpy calls are exact: each kernel that stands in for a numpy
+reduction or a numpy draw gives numpy's result bit for bit, on many inputs and lengths (the
+fingerprint test checks whole runs; these tests check each claim on its own)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model.kernels import metrics as kernels
+from sim.model.metrics import gini
+
+# shorter than numpy's 8 accumulators, within one 128-value block, and split into halves
+# (odd lengths, multiples of 8 and their neighbours, beyond numpy's 8192-value buffer)
+LENGTHS = [*range(0, 300), 383, 384, 385, 511, 512, 513, 1000, 4097, 8191, 8192, 8193, 100_001]
+
+
+def _values(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
+    """Values whose sums round differently when added in another order."""
+    if kind == 0:
+        return rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 9, n)
+    if kind == 1:
+        return rng.lognormal(0.0, 3.0, n)
+    return -np.zeros(n)  # negative zeros: numpy's sum starts at +0.0
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal to the bit (NaN with NaN, and the sign of a zero)."""
+    return np.float64(a).tobytes() == np.float64(b).tobytes()
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_pairwise_sum_is_numpys_sum(kind: int) -> None:
+    rng = np.random.default_rng(kind)
+    for n in LENGTHS:
+        values = _values(rng, n, kind)
+        assert _same(kernels.pairwise_sum(values), values.sum()), n
+        strided = values[::3]
+        assert _same(kernels.pairwise_sum(strided), strided.sum()), n
+
+
+def test_pairwise_sum_of_a_table_is_numpys_sum_of_the_table() -> None:
+    rng = np.random.default_rng(3)
+    for rows in (1, 2, 5, 17, 40):
+        for columns in (1, 3, 7, 9):
+            table = _values(rng, rows * columns, 0).reshape(rows, columns)
+            assert _same(kernels.pairwise_sum(table.ravel()), table.sum())
+            for c in range(columns):
+                assert _same(kernels.pairwise_sum(table[:, c]), table[:, c].sum())
+
+
+def test_pairwise_std_is_numpys_std() -> None:
+    rng = np.random.default_rng(4)
+    for n in LENGTHS[1:]:
+        values = _values(rng, n, n % 2)
+        assert _same(kernels.pairwise_std(values), values.std()), n
+
+
+def test_compiled_gini_is_the_gini() -> None:
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 7, 8, 100, 129, 1000):
+        values = rng.lognormal(0.0, 2.0, n) * (rng.random(n) < 0.6)
+        assert _same(kernels.gini(values), gini(values)), n
+    assert kernels.gini(np.zeros(5)) == 0.0
+
+
+def test_market_totals_are_numpys_sums() -> None:
+    rng = np.random.default_rng(6)
+    inside, outside = rng.lognormal(0, 2, (7, 3)), rng.lognormal(0, 2, (7, 3))
+    demand = rng.lognormal(0, 2, (7, 3))
+    demand[2, 1] = 0.0  # floored as Market.market_share floors it
+    total_inside, total_outside, total_demand, weighted, by_segment = kernels.market_totals(
+        inside, outside, demand
+    )
+    share = inside / np.maximum(demand, 1e-12)
+    assert _same(total_inside, inside.sum())
+    assert _same(total_outside, outside.sum())
+    assert _same(total_demand, demand.sum())
+    for s in range(3):
+        assert _same(weighted[s], (share[:, s] * demand[:, s]).sum())
+        assert _same(by_segment[s], demand[:, s].sum())
