@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.model.kernels import firms as firm_kernels
 from sim.model.kernels import metrics as kernels
+from sim.model.kernels.compiled import clip_to
+from sim.model.kernels.firms import choose_by_shares
 from sim.model.metrics import gini
 
 # shorter than numpy's 8 accumulators, within one 128-value block, and split into halves
@@ -79,3 +82,58 @@ def test_market_totals_are_numpys_sums() -> None:
     for s in range(3):
         assert _same(weighted[s], (share[:, s] * demand[:, s]).sum())
         assert _same(by_segment[s], demand[:, s].sum())
+
+
+def test_clip_to_is_numpys_clip() -> None:
+    edges = [-np.inf, -1.0, -0.0, 0.0, 0.01, 0.5, 0.95, 0.99, 1.0, np.inf, np.nan]
+    values = np.array(edges + list(np.random.default_rng(7).normal(0.5, 1.0, 200)))
+    for low, high in ((0.0, 1.0), (0.01, 0.95), (0.01, 0.99), (-0.0, 0.0)):
+        clipped = np.clip(values, low, high)
+        for x, expected in zip(values, clipped, strict=True):
+            assert _same(clip_to(x, low, high), expected), (x, low, high)
+
+
+@pytest.mark.parametrize("shares", [[0.2, 0.5, 0.3], [0.1, 0.0, 0.9], [1 / 3, 1 / 3, 1 / 3]])
+def test_choose_by_shares_is_what_generator_choice_picks(shares: list[float]) -> None:
+    """``rng.choice(k, size=n, p=shares)`` draws ``rng.random(n)`` and maps each uniform
+    through the shares: the same stream, the same picks, the generator left in the same state."""
+    for seed in range(5):
+        for n in (0, 1, 7, 100, 5000):
+            picked = np.random.default_rng(seed).choice(3, size=n, p=shares)
+            rng = np.random.default_rng(seed)
+            uniforms = rng.random(n)
+            ours = [choose_by_shares(u, np.asarray(shares, dtype=float)) for u in uniforms]
+            assert np.array_equal(picked, ours)
+            after = np.random.default_rng(seed)
+            after.choice(3, size=n, p=shares)
+            assert after.random() == rng.random()
+
+
+def test_one_block_of_normals_is_four_calls_of_normals() -> None:
+    for n in (0, 1, 9, 1000):
+        rows = np.random.default_rng(n).standard_normal((4, n))
+        rng = np.random.default_rng(n)
+        calls = [rng.standard_normal(n) for _ in range(4)]
+        assert np.array_equal(rows, np.array(calls).reshape(4, n))
+
+
+def test_expected_entrants_is_the_numpy_expression() -> None:
+    rng = np.random.default_rng(8)
+    n_clusters, n = 40, 3000
+    cluster = rng.integers(-1, n_clusters, n).astype(np.int32)  # -1: empty slots
+    profit = rng.normal(0.0, 3.0, n)
+    sales = rng.lognormal(0.0, 1.0, n) * (rng.random(n) < 0.9)
+    profit[:50] = -0.0
+    counts = np.bincount(cluster[cluster >= 0], minlength=n_clusters)
+    total_profit = np.bincount(
+        cluster[cluster >= 0], weights=profit[cluster >= 0], minlength=n_clusters
+    )
+    total_sales = np.bincount(
+        cluster[cluster >= 0], weights=sales[cluster >= 0], minlength=n_clusters
+    )
+    total_sales[:3] = 0.0  # clusters that sold nothing
+    sales[np.isin(cluster, [0, 1, 2])] = 0.0
+    margin = np.where(total_sales > 0, total_profit / np.maximum(total_sales, 1e-12), 0.0)
+    expected = 0.03 * counts * np.clip(margin / 0.1, 0.0, 1.0)
+    ours = firm_kernels.expected_entrants(cluster, profit, sales, n_clusters, 0.03)
+    assert ours.tobytes() == expected.tobytes()

@@ -106,6 +106,13 @@ def cap_at(x: float, high: float) -> float:
     return high if x > high else x
 
 
+@kernel
+def clip_to(x: float, low: float, high: float) -> float:
+    """``np.clip(x, low, high)`` for one float, as numpy's clip does it: x unless it lies
+    outside the bounds (NaN passes; -0.0 at a bound of 0.0 stays -0.0)."""
+    return cap_at(floor_at(x, low), high)
+
+
 def columns_of(source: object, bundle: type[B]) -> B:
     """The columns a kernel's ``bundle`` (a NamedTuple) names, taken by name from ``source``
     (``model.firms``, ``model.clusters``): views, so a kernel writes them in place."""
