@@ -137,3 +137,44 @@ def test_expected_entrants_is_the_numpy_expression() -> None:
     expected = 0.03 * counts * np.clip(margin / 0.1, 0.0, 1.0)
     ours = firm_kernels.expected_entrants(cluster, profit, sales, n_clusters, 0.03)
     assert ours.tobytes() == expected.tobytes()
+
+
+def test_cluster_ratios_and_types_are_the_numpy_expressions() -> None:
+    rng = np.random.default_rng(9)
+    n = 60
+    totals = rng.lognormal(0.0, 2.0, (9, n)) * (rng.random((9, n)) < 0.8)  # zeros too
+    totals[0] = rng.integers(0, 30, n)  # firms
+    ties = rng.integers(0, 40, n).astype(float)
+    ratios = kernels.cluster_ratios(totals, ties, 0.7)
+    firms, employment, final_sales, export_sales = totals[0], totals[1], totals[3], totals[4]
+    value_added, producer_units, local_inputs, productivity = totals[5:9]
+    input_units = producer_units * 0.7
+    expected = [
+        value_added / np.maximum(employment, 1e-9),
+        export_sales / np.maximum(final_sales, 1e-9),
+        productivity / np.maximum(firms, 1),
+        local_inputs / np.maximum(input_units, 1e-9),
+        ties / np.maximum(firms * (firms - 1) / 2, 1),
+    ]
+    for ours, theirs in zip(ratios, expected, strict=True):
+        assert ours.tobytes() == theirs.tobytes()
+
+    history = rng.lognormal(0.0, 1.0, (4, n)) * (rng.random((4, n)) < 0.8)
+    coordinator = rng.integers(0, 3, n).astype(np.int8)
+    joint_action = rng.random(n) * 0.3
+    export_share, linkage, density = rng.random(n) * 0.4, rng.random(n) * 0.8, ratios[4] / 20
+    reference = history.copy()
+    kind = kernels.classify(
+        history, value_added, coordinator, density, joint_action, export_share, linkage
+    )
+    reference[1:] = reference[:-1]
+    reference[0] = value_added
+    oldest = reference[-1]
+    growth = np.where(oldest > 0, value_added / np.maximum(oldest, 1e-9) - 1, 0.0)
+    expected_kind = np.zeros(n, dtype=np.int8)
+    expected_kind[(coordinator > 0) | (density >= 0.05) | (joint_action >= 0.1)] = 1
+    expected_kind[(growth >= 0.04) | (export_share >= 0.15)] = 2
+    expected_kind[(export_share >= 0.25) & (linkage >= 0.4) & (joint_action >= 0.2)] = 3
+    assert history.tobytes() == reference.tobytes()
+    assert np.array_equal(kind, expected_kind)
+    assert len(set(kind.tolist())) == 4  # every type occurs: the test sees each rule

@@ -69,31 +69,24 @@ def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
         EXPORT,
         SMALL_FIRM_WORKERS,
     )
-    (
-        firms,
-        employment,
-        sales,
-        final_sales,
-        export_sales,
-        value_added,
-        producer_units,
-        local_inputs,  # only producers buy locally
-        productivity,
-    ) = totals
-    input_units = producer_units * model.config.firms.input_coefficient
+    # the table's rows: firms, employment, sales, final sales, export sales, value added,
+    # producer units, local inputs, productivity (``kernels.cluster_totals``)
+    firms, employment, sales, value_added = totals[0], totals[1], totals[2], totals[5]
     ties_a, _ = model.ties.pairs()
     ties = kernels.count_per_cluster(f.cluster, ties_a, n)
-    pairs = firms * (firms - 1) / 2
+    va_per_worker, export_share, productivity_mean, vertical_linkage, density = (
+        kernels.cluster_ratios(totals, ties, float(model.config.firms.input_coefficient))
+    )
     return {
         "firms": firms,
         "employment": employment,
         "sales": sales,
         "value_added": value_added,
-        "va_per_worker": value_added / np.maximum(employment, 1e-9),
-        "export_share": export_sales / np.maximum(final_sales, 1e-9),
-        "productivity_mean": productivity / np.maximum(firms, 1),
-        "vertical_linkage": local_inputs / np.maximum(input_units, 1e-9),
-        "horizontal_density": ties / np.maximum(pairs, 1),
+        "va_per_worker": va_per_worker,
+        "export_share": export_share,
+        "productivity_mean": productivity_mean,
+        "vertical_linkage": vertical_linkage,
+        "horizontal_density": density,
         "members": c.members.astype(float),
         "joint_action": c.joint_action.copy(),
         "coordinator": c.coordinator.astype(float),
@@ -113,21 +106,15 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     Thresholds are assumed, in the spirit of the typology in the literature (Tambunan 2005).
     """
     c = model.clusters
-    c.va_history[1:] = c.va_history[:-1]  # the oldest quarter drops out (cheaper than np.roll)
-    c.va_history[0] = outcome["value_added"]
-    oldest = c.va_history[-1]
-    growth = np.where(oldest > 0, outcome["value_added"] / np.maximum(oldest, 1e-9) - 1, 0.0)
-    active = (c.coordinator > 0) | (outcome["horizontal_density"] >= 0.05) | (c.joint_action >= 0.1)
-    dynamic = (growth >= 0.04) | (outcome["export_share"] >= 0.15)
-    advanced = (
-        (outcome["export_share"] >= 0.25)
-        & (outcome["vertical_linkage"] >= 0.4)
-        & (c.joint_action >= 0.2)
+    kind = kernels.classify(
+        c.va_history,
+        outcome["value_added"],
+        c.coordinator,
+        outcome["horizontal_density"],
+        c.joint_action,
+        outcome["export_share"],
+        outcome["vertical_linkage"],
     )
-    kind = np.zeros(c.count, dtype=np.int8)
-    kind[active] = 1
-    kind[dynamic] = 2
-    kind[advanced] = 3
     c.cluster_type = kind
     return kind
 

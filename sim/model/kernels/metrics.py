@@ -70,6 +70,47 @@ def cluster_totals(
 
 
 @kernel
+def cluster_ratios(totals, ties, input_coefficient):
+    """The per-cluster ratios from ``cluster_totals``' table and the ties counted per cluster,
+    each as its numpy expression computed it (the same division, floors as ``np.maximum``):
+    rows value added per worker, export share, mean productivity, vertical linkage (local
+    inputs over producers' units x ``input_coefficient``), horizontal density (ties over
+    possible pairs)."""
+    n = totals.shape[1]
+    ratios = np.empty((5, n))
+    for c in range(n):
+        firms, employment, final_sales = totals[0, c], totals[1, c], totals[3, c]
+        input_units = totals[6, c] * input_coefficient
+        pairs = firms * (firms - 1) / 2
+        ratios[0, c] = totals[5, c] / floor_at(employment, 1e-9)
+        ratios[1, c] = totals[4, c] / floor_at(final_sales, 1e-9)
+        ratios[2, c] = totals[8, c] / floor_at(firms, 1.0)
+        ratios[3, c] = totals[7, c] / floor_at(input_units, 1e-9)
+        ratios[4, c] = ties[c] / floor_at(pairs, 1.0)
+    return ratios
+
+
+@kernel
+def classify(va_history, value_added, coordinator, density, joint_action, export_share, linkage):
+    """Each cluster's type (0 dormant, 1 active, 2 dynamic, 3 advanced; the highest that
+    holds), after ``value_added`` enters the rolling ``va_history`` (the oldest quarter drops
+    out): growth over the window, associations, ties, exports, local linkage."""
+    quarters, n = va_history.shape
+    kind = np.zeros(n, dtype=np.int8)
+    for c in range(n):
+        for q in range(quarters - 1, 0, -1):
+            va_history[q, c] = va_history[q - 1, c]
+        va_history[0, c] = value_added[c]
+        oldest = va_history[quarters - 1, c]
+        growth = value_added[c] / floor_at(oldest, 1e-9) - 1 if oldest > 0 else 0.0
+        active = (coordinator[c] > 0) | (density[c] >= 0.05) | (joint_action[c] >= 0.1)
+        dynamic = (growth >= 0.04) | (export_share[c] >= 0.15)
+        advanced = (export_share[c] >= 0.25) & (linkage[c] >= 0.4) & (joint_action[c] >= 0.2)
+        kind[c] = 3 if advanced else 2 if dynamic else 1 if active else 0
+    return kind
+
+
+@kernel
 def count_per_cluster(cluster, slots, n):
     """How many of ``slots`` (firm slots, repeats counted) lie in each cluster, as floats."""
     counts = np.zeros(n)
