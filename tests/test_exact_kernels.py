@@ -9,6 +9,7 @@ import pytest
 
 from sim.model.kernels import firms as firm_kernels
 from sim.model.kernels import metrics as kernels
+from sim.model.kernels import sums
 from sim.model.kernels.compiled import clip_to
 from sim.model.kernels.firms import choose_by_shares
 from sim.model.metrics import gini
@@ -37,9 +38,9 @@ def test_pairwise_sum_is_numpys_sum(kind: int) -> None:
     rng = np.random.default_rng(kind)
     for n in LENGTHS:
         values = _values(rng, n, kind)
-        assert _same(kernels.pairwise_sum(values), values.sum()), n
+        assert _same(sums.pairwise_sum(values), values.sum()), n
         strided = values[::3]
-        assert _same(kernels.pairwise_sum(strided), strided.sum()), n
+        assert _same(sums.pairwise_sum(strided), strided.sum()), n
 
 
 def test_pairwise_sum_of_a_table_is_numpys_sum_of_the_table() -> None:
@@ -47,16 +48,16 @@ def test_pairwise_sum_of_a_table_is_numpys_sum_of_the_table() -> None:
     for rows in (1, 2, 5, 17, 40):
         for columns in (1, 3, 7, 9):
             table = _values(rng, rows * columns, 0).reshape(rows, columns)
-            assert _same(kernels.pairwise_sum(table.ravel()), table.sum())
+            assert _same(sums.pairwise_sum(table.ravel()), table.sum())
             for c in range(columns):
-                assert _same(kernels.pairwise_sum(table[:, c]), table[:, c].sum())
+                assert _same(sums.pairwise_sum(table[:, c]), table[:, c].sum())
 
 
 def test_pairwise_std_is_numpys_std() -> None:
     rng = np.random.default_rng(4)
     for n in LENGTHS[1:]:
         values = _values(rng, n, n % 2)
-        assert _same(kernels.pairwise_std(values), values.std()), n
+        assert _same(sums.pairwise_std(values), values.std()), n
 
 
 def test_compiled_gini_is_the_gini() -> None:
@@ -178,3 +179,38 @@ def test_cluster_ratios_and_types_are_the_numpy_expressions() -> None:
     assert history.tobytes() == reference.tobytes()
     assert np.array_equal(kind, expected_kind)
     assert len(set(kind.tolist())) == 4  # every type occurs: the test sees each rule
+
+
+def _fill_requests_in_numpy(pot: float, weight: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """The water-filling loop as numpy ran it (``government.fill_requests`` before its kernel)."""
+    allocation = np.zeros(len(request))
+    demand = weight * request
+    waiting = demand > 0
+    left = pot
+    while left > 0 and waiting.any():
+        offer = np.where(waiting, left * demand / demand[waiting].sum(), 0.0)
+        full = waiting & (offer >= request)
+        if not full.any():
+            allocation += offer
+            break
+        allocation[full] = request[full]
+        left -= request[full].sum()
+        waiting &= ~full
+    return allocation
+
+
+def test_compiled_water_filling_is_the_numpy_loop() -> None:
+    from sim.model.kernels.support import fill_requests
+
+    rng = np.random.default_rng(10)
+    rounds_seen = set()
+    for case in range(400):
+        n = int(rng.integers(0, 300))
+        weight = rng.lognormal(0.0, 1.0, n) * (rng.random(n) < 0.8)
+        request = rng.lognormal(0.0, 2.0, n) * (rng.random(n) < 0.7)
+        pot = float(rng.lognormal(0.0, 2.0) * max(request.sum(), 1.0) * rng.random())
+        ours = fill_requests(pot, weight, request)
+        theirs = _fill_requests_in_numpy(pot, weight, request)
+        assert ours.tobytes() == theirs.tobytes(), case
+        rounds_seen.add(bool(np.any((request > 0) & (theirs == request))))
+    assert rounds_seen == {False, True}  # some cases capped applicants, some capped none
