@@ -214,3 +214,31 @@ def test_compiled_water_filling_is_the_numpy_loop() -> None:
         assert ours.tobytes() == theirs.tobytes(), case
         rounds_seen.add(bool(np.any((request > 0) & (theirs == request))))
     assert rounds_seen == {False, True}  # some cases capped applicants, some capped none
+
+
+def test_adding_ties_in_compiled_calls_is_the_numpy_way() -> None:
+    """``HorizontalTies.add`` as numpy did it (partners of -1 dropped first, as the caller did)
+    and as it does now give the same ties in the same order."""
+    from sim.model.kernels.ties import fresh_ties
+    from sim.model.ties import HorizontalTies
+
+    rng = np.random.default_rng(11)
+    for case in range(200):
+        ours, theirs = HorizontalTies(), HorizontalTies()
+        for _ in range(3):
+            n, slots = int(rng.integers(0, 60)), int(rng.integers(2, 80))
+            seekers = rng.integers(0, slots, n)
+            partner = rng.integers(-1, slots, n)  # -1: no partner found; self-ties and repeats
+            ours.add(seekers, partner)
+            ok = partner >= 0
+            a, b = seekers[ok], partner[ok]
+            keep = a != b
+            lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+            if len(lo):
+                base = int(max(hi.max(), theirs.b.max() if len(theirs.b) else 0)) + 1
+                lo, hi = fresh_ties(theirs.a, theirs.b, np.sort(lo * base + hi), base)
+                theirs.a = np.concatenate((theirs.a, lo))
+                theirs.b = np.concatenate((theirs.b, hi))
+            assert np.array_equal(ours.a, theirs.a), case
+            assert np.array_equal(ours.b, theirs.b), case
+            assert ours.a.dtype == theirs.a.dtype and ours.b.dtype == theirs.b.dtype

@@ -47,8 +47,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     seekers = fk.below_cap_seeking(degree, cap, f.cluster, chance, u)
     if len(seekers):
         partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
-        ok = partner >= 0
-        model.ties.add(seekers[ok], partner[ok])
+        model.ties.add(seekers, partner)  # (-1: no partner found)
 
 
 def learn(model: ClusterModel) -> None:
