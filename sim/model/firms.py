@@ -47,8 +47,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     seekers = fk.below_cap_seeking(degree, cap, f.cluster, chance, u)
     if len(seekers):
         partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
-        ok = partner >= 0
-        model.ties.add(seekers[ok], partner[ok])
+        model.ties.add(seekers, partner)  # (-1: no partner found)
 
 
 def learn(model: ClusterModel) -> None:
@@ -114,35 +113,38 @@ def exits(model: ClusterModel) -> np.ndarray:
 def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
     """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
     f, c = model.firms, model.clusters
-    # empty slots (cluster -1) are left out
-    n, profit, sales = fk.cluster_totals(f.cluster, f.profit, f.sales, c.count)
-    margin = np.where(sales > 0, profit / np.maximum(sales, 1e-12), 0.0)
-    expected = model.config.firms.entry_rate * n * np.clip(margin / 0.1, 0.0, 1.0)
+    expected = fk.expected_entrants(
+        f.cluster, f.profit, f.sales, c.count, float(model.config.firms.entry_rate)
+    )
     return model.rng.poisson(expected)
 
 
 def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
     """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
-    f, p, rng, w = model.firms, model.config.firms, model.rng, model.config.world
+    f, p, rng = model.firms, model.config.firms, model.rng
     n = len(slots)
-    # incumbents only: empty slots and the new ones (cluster -1 until set below) are left out
+    # incumbents' log productivity (numpy's log; empty and new slots are left out by cluster)
     log_productivity = np.maximum(f.productivity, 1e-9)
     np.log(log_productivity, out=log_productivity)
-    counts, total_log_productivity, total_quality = fk.cluster_totals(
-        f.cluster, log_productivity, f.quality, model.clusters.count
+    # the draws, in the order the traits always took them: stage (the uniform each that
+    # ``rng.choice(3, p=stage_shares)`` draws), hires, then four rows of normals (one call of
+    # 4 x n draws the same numbers as four calls of n)
+    stage_draw = rng.random(n)
+    hires = rng.poisson(1.0, n)
+    noise = rng.standard_normal((4, n))
+    traits = fk.EntrantTraits(
+        float(p.market_knowledge_mean), float(p.absorptive_mean), float(p.cash_buffer)
     )
-    mean_log_productivity = total_log_productivity / np.maximum(counts, 1)
-    mean_quality = total_quality / np.maximum(counts, 1)
-    f.cluster[slots] = cluster_of
-    f.stage[slots] = rng.choice(3, size=n, p=w.stage_shares)
-    f.workers[slots] = 1.0 + rng.poisson(1.0, n)
-    f.productivity[slots] = np.exp(
-        mean_log_productivity[cluster_of] - 0.1 + 0.15 * rng.standard_normal(n)
+    exponent = fk.settle_entrants(
+        columns_of(f, fk.Entrants),
+        slots,
+        cluster_of,
+        stage_draw,
+        np.asarray(model.config.world.stage_shares, dtype=float),
+        hires,
+        noise,
+        log_productivity,
+        model.clusters.count,
+        traits,
     )
-    f.quality[slots] = np.clip(
-        mean_quality[cluster_of] - 0.05 + 0.05 * rng.standard_normal(n), 0.01, 0.95
-    )
-    f.knowledge[slots] = np.clip(p.market_knowledge_mean + 0.1 * rng.standard_normal(n), 0.01, 0.99)
-    f.absorptive[slots] = np.clip(p.absorptive_mean + 0.15 * rng.standard_normal(n), 0.01, 0.99)
-    f.cash[slots] = p.cash_buffer * f.workers[slots]
-    f.segment[slots] = 0
+    f.productivity[slots] = np.exp(exponent, out=exponent)

@@ -181,21 +181,9 @@ NO_BUDGET = BudgetLines(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 def fill_requests(pot: float, weight: np.ndarray, request: np.ndarray) -> np.ndarray:
     """Share ``pot`` among applicants by ``weight x request``, each capped at its ``request``
     (water-filling): what a capped applicant cannot use passes to the uncapped ones, until the
-    pot is used or every applicant has its request. What is left stays unallocated."""
-    allocation = np.zeros(len(request))
-    demand = weight * request
-    waiting = demand > 0
-    left = pot
-    while left > 0 and waiting.any():
-        offer = np.where(waiting, left * demand / demand[waiting].sum(), 0.0)
-        full = waiting & (offer >= request)
-        if not full.any():
-            allocation += offer
-            break
-        allocation[full] = request[full]
-        left -= request[full].sum()
-        waiting &= ~full
-    return allocation
+    pot is used or every applicant has its request. What is left stays unallocated
+    (``kernels.fill_requests``)."""
+    return kernels.fill_requests(float(pot), weight, request)
 
 
 def coordinators_cost(model: ClusterModel, available: float) -> float:

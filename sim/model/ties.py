@@ -66,14 +66,13 @@ class HorizontalTies:
         return degree
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Add new ties, skipping self-ties and ties that already exist; they are appended in
-        (lower end, upper end) order."""
-        keep = a != b
-        lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
-        if len(lo) == 0:
+        """Add new ties ``a[i]``-``b[i]``, skipping pairs without a partner (``b[i]`` -1),
+        self-ties and ties that already exist; they are appended in (lower end, upper end)
+        order."""
+        keys, base = kernels.tie_ends(a, b, self.b)
+        if len(keys) == 0:
             return
-        base = int(max(hi.max(), self.b.max() if len(self.b) else 0)) + 1
-        lo, hi = kernels.fresh_ties(self.a, self.b, np.sort(lo * base + hi), base)
+        lo, hi = kernels.fresh_ties(self.a, self.b, keys, base)
         self.a = np.concatenate((self.a, lo))
         self.b = np.concatenate((self.b, hi))
         if self._degree is not None and len(self._degree) >= base:

@@ -3,8 +3,9 @@
 At 100,000 firms a quarter would be a few hundred whole-array numpy operations, each a trip
 through memory; a loop compiled by numba does the arithmetic in one trip. Kernels do only IEEE
 arithmetic, comparisons, gathers and sums in a fixed order (sums into bins in slot order, as
-``np.bincount`` adds), while transcendental functions (``exp``, ``log``) and every random draw
-stay in numpy (numpy's vectorised ``exp``/``log`` round differently from the C library's), and
+``np.bincount`` adds; whole-array totals as numpy's pairwise ``sum`` adds, ``sums.py``), while
+transcendental functions (``exp``, ``log``) and every random draw stay in numpy (numpy's
+vectorised ``exp``/``log`` round differently from the C library's), and
 ``error_model="numpy"`` keeps numpy's division semantics (inf/nan, no exception).
 
 Kernels take named inputs: firm or cluster columns as a NamedTuple bundle built by field name
@@ -104,6 +105,13 @@ def floor_at(x: float, low: float) -> float:
 def cap_at(x: float, high: float) -> float:
     """``np.minimum(x, high)`` for a number ``high``: x unless it is above ``high`` (NaN stays)."""
     return high if x > high else x
+
+
+@kernel
+def clip_to(x: float, low: float, high: float) -> float:
+    """``np.clip(x, low, high)`` for one float, as numpy's clip does it: x unless it lies
+    outside the bounds (NaN passes; -0.0 at a bound of 0.0 stays -0.0)."""
+    return cap_at(floor_at(x, low), high)
 
 
 def columns_of(source: object, bundle: type[B]) -> B:

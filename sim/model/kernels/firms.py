@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.kernels.compiled import cap_at, floor_at, kernel
+from sim.model.kernels.compiled import cap_at, clip_to, floor_at, kernel
 from sim.model.kernels.ties import Tied
 from sim.scenario.codes import N_SEGMENTS, PRODUCER, UPSTREAM
 
@@ -354,3 +354,102 @@ def cluster_totals(cluster: np.ndarray, first: np.ndarray, second: np.ndarray, n
             total_first[c] += first[i]
             total_second[c] += second[i]
     return count, total_first, total_second
+
+
+@kernel
+def expected_entrants(
+    cluster: np.ndarray, profit: np.ndarray, sales: np.ndarray, n_clusters: int, entry_rate: float
+) -> np.ndarray:
+    """Spin-offs a cluster can expect this quarter: ``entry_rate`` x its firms x its margin
+    over 10% (at most 1); a cluster that sold nothing expects none. Empty slots (cluster -1)
+    are left out. The same operations, in the same order, as the numpy expression it replaces
+    (``np.where``, ``np.maximum``, ``np.clip``)."""
+    count, total_profit, total_sales = cluster_totals(cluster, profit, sales, n_clusters)
+    expected = np.empty(n_clusters)
+    for c in range(n_clusters):
+        sold = total_sales[c]
+        margin = total_profit[c] / floor_at(sold, 1e-12) if sold > 0 else 0.0
+        expected[c] = entry_rate * count[c] * clip_to(margin / 0.1, 0.0, 1.0)
+    return expected
+
+
+@kernel
+def choose_by_shares(uniform: float, shares: np.ndarray) -> int:
+    """The index ``Generator.choice(len(shares), p=shares)`` picks with the uniform it draws:
+    numpy's method, step for step (cumulative sums of the shares, divided by the last; the
+    number of them at or below the uniform, ``searchsorted(side="right")``)."""
+    cumulative = np.empty(len(shares))
+    total = 0.0
+    for k in range(len(shares)):
+        total += shares[k]
+        cumulative[k] = total
+    last = cumulative[-1]
+    index = 0
+    for k in range(len(shares)):
+        index += cumulative[k] / last <= uniform
+    return index
+
+
+class Entrants(NamedTuple):
+    """The firm columns ``settle_entrants`` writes (``quality`` is also read: its cluster means)."""
+
+    cluster: np.ndarray
+    stage: np.ndarray
+    workers: np.ndarray
+    quality: np.ndarray
+    knowledge: np.ndarray
+    absorptive: np.ndarray
+    cash: np.ndarray
+    segment: np.ndarray
+
+
+class EntrantTraits(NamedTuple):
+    """The parameters of an entrant's starting traits."""
+
+    market_knowledge_mean: float
+    absorptive_mean: float
+    cash_buffer: float
+
+
+@kernel
+def settle_entrants(
+    firms: Entrants,
+    slots: np.ndarray,
+    cluster_of: np.ndarray,
+    stage_draw: np.ndarray,
+    stage_shares: np.ndarray,
+    hires: np.ndarray,
+    noise: np.ndarray,
+    log_productivity: np.ndarray,
+    n_clusters: int,
+    traits: EntrantTraits,
+) -> np.ndarray:
+    """Entrants in ``slots`` join ``cluster_of``: a spin-off starts near its cluster's mean
+    (log) productivity and quality, a little behind, with ``1 + hires`` workers and the cash
+    buffer they need; returns each entrant's log productivity (numpy takes its exponential).
+
+    ``stage_draw`` (a uniform each) picks the stage by ``stage_shares`` as
+    ``Generator.choice(3, p=stage_shares)`` does from the same uniform (``choose_by_shares``);
+    ``hires`` are the entrants' Poisson draws, ``noise`` four rows of standard normals
+    (productivity, quality, knowledge, absorptive capacity). Cluster means are of incumbents
+    (new slots still have cluster -1), as the numpy code had them."""
+    count, total_log, total_quality = cluster_totals(
+        firms.cluster, log_productivity, firms.quality, n_clusters
+    )
+    exponent = np.empty(len(slots))
+    for j in range(len(slots)):
+        i, c = slots[j], cluster_of[j]
+        incumbents = max(count[c], 1)
+        firms.cluster[i] = c
+        firms.stage[i] = choose_by_shares(stage_draw[j], stage_shares)
+        firms.workers[i] = 1.0 + hires[j]
+        exponent[j] = total_log[c] / incumbents - 0.1 + 0.15 * noise[0, j]
+        quality = total_quality[c] / incumbents - 0.05 + 0.05 * noise[1, j]
+        firms.quality[i] = clip_to(quality, 0.01, 0.95)
+        knowledge = traits.market_knowledge_mean + 0.1 * noise[2, j]
+        firms.knowledge[i] = clip_to(knowledge, 0.01, 0.99)
+        absorptive = traits.absorptive_mean + 0.15 * noise[3, j]
+        firms.absorptive[i] = clip_to(absorptive, 0.01, 0.99)
+        firms.cash[i] = traits.cash_buffer * firms.workers[i]
+        firms.segment[i] = 0
+    return exponent

@@ -7,9 +7,13 @@ arguments, not globals (``sim.model.kernels.compiled`` says why the results stay
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from sim.model.kernels.compiled import kernel
+from sim.model.kernels.compiled import floor_at, kernel
+from sim.model.kernels.sums import pairwise_std, pairwise_sum
+from sim.scenario.codes import APPOINTED, EMERGENT
 
 
 @kernel
@@ -59,11 +63,52 @@ def cluster_totals(
         floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
         small_va[small] = value_added[i]
         small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
-    totals = [np.empty(n) for _ in range(9)]  # one contiguous array per sum
+    totals = np.empty((9, n))  # one contiguous row per sum
     for k in range(n):
         for j in range(9):
-            totals[j][k] = sums[k, j]
+            totals[j, k] = sums[k, j]
     return totals, floored, small_va[:small]
+
+
+@kernel
+def cluster_ratios(totals, ties, input_coefficient):
+    """The per-cluster ratios from ``cluster_totals``' table and the ties counted per cluster,
+    each as its numpy expression computed it (the same division, floors as ``np.maximum``):
+    rows value added per worker, export share, mean productivity, vertical linkage (local
+    inputs over producers' units x ``input_coefficient``), horizontal density (ties over
+    possible pairs)."""
+    n = totals.shape[1]
+    ratios = np.empty((5, n))
+    for c in range(n):
+        firms, employment, final_sales = totals[0, c], totals[1, c], totals[3, c]
+        input_units = totals[6, c] * input_coefficient
+        pairs = firms * (firms - 1) / 2
+        ratios[0, c] = totals[5, c] / floor_at(employment, 1e-9)
+        ratios[1, c] = totals[4, c] / floor_at(final_sales, 1e-9)
+        ratios[2, c] = totals[8, c] / floor_at(firms, 1.0)
+        ratios[3, c] = totals[7, c] / floor_at(input_units, 1e-9)
+        ratios[4, c] = ties[c] / floor_at(pairs, 1.0)
+    return ratios
+
+
+@kernel
+def classify(va_history, value_added, coordinator, density, joint_action, export_share, linkage):
+    """Each cluster's type (0 dormant, 1 active, 2 dynamic, 3 advanced; the highest that
+    holds), after ``value_added`` enters the rolling ``va_history`` (the oldest quarter drops
+    out): growth over the window, associations, ties, exports, local linkage."""
+    quarters, n = va_history.shape
+    kind = np.zeros(n, dtype=np.int8)
+    for c in range(n):
+        for q in range(quarters - 1, 0, -1):
+            va_history[q, c] = va_history[q - 1, c]
+        va_history[0, c] = value_added[c]
+        oldest = va_history[quarters - 1, c]
+        growth = value_added[c] / floor_at(oldest, 1e-9) - 1 if oldest > 0 else 0.0
+        active = (coordinator[c] > 0) | (density[c] >= 0.05) | (joint_action[c] >= 0.1)
+        dynamic = (growth >= 0.04) | (export_share[c] >= 0.15)
+        advanced = (export_share[c] >= 0.25) & (linkage[c] >= 0.4) & (joint_action[c] >= 0.2)
+        kind[c] = 3 if advanced else 2 if dynamic else 1 if active else 0
+    return kind
 
 
 @kernel
@@ -73,3 +118,156 @@ def count_per_cluster(cluster, slots, n):
     for slot in slots:
         counts[cluster[slot]] += 1.0
     return counts
+
+
+@kernel
+def gini(values):
+    """``sim.model.metrics.gini`` compiled, bit for bit: the sorted values' pairwise sums."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    total = pairwise_sum(ordered)
+    if n == 0 or total <= 0:
+        return 0.0
+    weighted = np.empty(n)
+    for i in range(n):
+        weighted[i] = (i + 1) * ordered[i]
+    return (2 * pairwise_sum(weighted) / (n * total)) - (n + 1) / n
+
+
+@kernel
+def market_totals(inside_sales, outside_sales, demand):
+    """The economy's market totals from the [product, segment] tables: cluster firms' sales,
+    outside competitors' sales, effective demand, and per segment the demand-weighted share
+    (sum over products of share x demand, share floored as ``Market.market_share`` floors
+    demand) and the segment's demand, each summed as numpy sums it (pairwise, over the
+    C-ordered table, or down one segment's column)."""
+    products, segments = demand.shape
+    weighted_share = np.empty(segments)
+    segment_demand = np.empty(segments)
+    column = np.empty(products)
+    for s in range(segments):
+        for p in range(products):
+            share = inside_sales[p, s] / floor_at(demand[p, s], 1e-12)
+            column[p] = share * demand[p, s]
+        weighted_share[s] = pairwise_sum(column)
+        for p in range(products):
+            column[p] = demand[p, s]
+        segment_demand[s] = pairwise_sum(column)
+    return (
+        pairwise_sum(inside_sales.ravel()),
+        pairwise_sum(outside_sales.ravel()),
+        pairwise_sum(demand.ravel()),
+        weighted_share,
+        segment_demand,
+    )
+
+
+class EconomyTotals(NamedTuple):
+    """What the aggregate row is made of, each summed (or counted) as numpy did it."""
+
+    employment: float
+    sales: float
+    final_sales: float
+    export_sales: float
+    value_added: float
+    input_units: float
+    local_inputs: float
+    productivity: float  # sum of cluster totals of productivity
+    firms: float
+    pairs: float  # possible horizontal ties, n (n - 1) / 2 summed over clusters
+    joint_action: float  # joint action weighted by firms, summed over clusters
+    small_producer_va: float
+    log_productivity_spread: float  # std over firms (0 when there are none)
+    quality_mean: float  # over firms (0 when there are none)
+    founders_alive: int
+    members: int
+    coordinators_emergent: int
+    coordinators_appointed: int
+    support: float
+    supported_clusters: int
+    supported_ever: int
+    support_gini: float
+
+
+@kernel
+def economy_totals(
+    totals,
+    input_coefficient,
+    small_producer_va,
+    firm_log_productivity,
+    firms,
+    clusters,
+    founder_max_uid,
+):
+    """Every sum and count the aggregate row needs, each bit for bit as its numpy call (sums
+    pairwise, ``mean``/``std`` as numpy's), in one call instead of ~40 numpy calls a quarter.
+
+    ``totals``: ``cluster_totals``'s table (rows: firms, employment, sales, final sales,
+    export sales, value added, producer units, local inputs, productivity); ``firms``: the
+    firm columns ``alive``, ``uid``, ``member``, ``quality`` (``FirmCounts``); ``clusters``:
+    ``joint_action``, ``coordinator``, ``support_step``, ``support_total`` (``ClusterCounts``).
+    """
+    n = totals.shape[1]
+    input_units = np.empty(n)
+    pairs = np.empty(n)
+    weighted = np.empty(n)
+    for c in range(n):
+        input_units[c] = totals[6, c] * input_coefficient
+        pairs[c] = totals[0, c] * (totals[0, c] - 1) / 2
+        weighted[c] = clusters.joint_action[c] * totals[0, c]
+    founders_alive = members = 0
+    for i in range(len(firms.alive)):
+        founders_alive += firms.alive[i] & (firms.uid[i] <= founder_max_uid)
+        members += firms.member[i]
+    emergent = appointed = supported = supported_ever = 0
+    for c in range(len(clusters.coordinator)):
+        emergent += clusters.coordinator[c] == EMERGENT
+        appointed += clusters.coordinator[c] == APPOINTED
+        supported += clusters.support_step[c] > 0
+        supported_ever += clusters.support_total[c] > 0
+    spread = quality_mean = 0.0
+    if len(firms.quality):  # (numpy's mean and std of nothing are NaN; the row says 0)
+        spread = pairwise_std(firm_log_productivity)
+        quality_mean = pairwise_sum(firms.quality) / len(firms.quality)
+    return EconomyTotals(
+        employment=pairwise_sum(totals[1]),
+        sales=pairwise_sum(totals[2]),
+        final_sales=pairwise_sum(totals[3]),
+        export_sales=pairwise_sum(totals[4]),
+        value_added=pairwise_sum(totals[5]),
+        input_units=pairwise_sum(input_units),
+        local_inputs=pairwise_sum(totals[7]),
+        productivity=pairwise_sum(totals[8]),
+        firms=pairwise_sum(totals[0]),
+        pairs=pairwise_sum(pairs),
+        joint_action=pairwise_sum(weighted),
+        small_producer_va=pairwise_sum(small_producer_va),
+        log_productivity_spread=spread,
+        quality_mean=quality_mean,
+        founders_alive=founders_alive,
+        members=members,
+        coordinators_emergent=emergent,
+        coordinators_appointed=appointed,
+        support=pairwise_sum(clusters.support_step),
+        supported_clusters=supported,
+        supported_ever=supported_ever,
+        support_gini=gini(clusters.support_total),
+    )
+
+
+class FirmCounts(NamedTuple):
+    """Firm columns ``economy_totals`` counts and averages."""
+
+    alive: np.ndarray
+    uid: np.ndarray
+    member: np.ndarray
+    quality: np.ndarray
+
+
+class ClusterCounts(NamedTuple):
+    """Cluster columns ``economy_totals`` counts and sums."""
+
+    joint_action: np.ndarray
+    coordinator: np.ndarray
+    support_step: np.ndarray
+    support_total: np.ndarray

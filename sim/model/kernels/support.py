@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.kernels.compiled import cap_at, floor_at, kernel
+from sim.model.kernels.sums import pairwise_sum
 from sim.scenario.codes import COACHING, CREDIT, EQUIPMENT, LINKAGE, N_INSTRUMENTS
 
 
@@ -534,3 +535,47 @@ def grant(
                 growth[row, i] = logs[n]
                 n += 1
     return public_spent, growth, met
+
+
+@kernel
+def fill_requests(pot: float, weight: np.ndarray, request: np.ndarray) -> np.ndarray:
+    """``government.fill_requests``' water-filling in one call: each round offers the pot left
+    to the applicants still waiting by weight x request; those offered at least their request
+    get it and drop out, their requests leave the pot; when nobody is capped, the offers
+    stand. The sums over waiting applicants are numpy's (``pairwise_sum`` of the selection in
+    applicant order), so the allocation is the numpy loop's to the bit."""
+    n = len(request)
+    allocation = np.zeros(n)
+    demand = np.empty(n)
+    waiting = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        demand[i] = weight[i] * request[i]
+        waiting[i] = demand[i] > 0
+    offer = np.empty(n)
+    picked = np.empty(n)  # the values a round sums, in applicant order
+    left = pot
+    while left > 0:
+        m = 0
+        for i in range(n):
+            if waiting[i]:
+                picked[m] = demand[i]
+                m += 1
+        if m == 0:
+            break
+        total = pairwise_sum(picked[:m])
+        capped = 0
+        for i in range(n):
+            offer[i] = left * demand[i] / total if waiting[i] else 0.0
+            if waiting[i] and offer[i] >= request[i]:
+                picked[capped] = request[i]
+                capped += 1
+        if capped == 0:
+            for i in range(n):
+                allocation[i] += offer[i]
+            break
+        for i in range(n):
+            if waiting[i] and offer[i] >= request[i]:
+                allocation[i] = request[i]
+                waiting[i] = False
+        left -= pairwise_sum(picked[:capped])
+    return allocation

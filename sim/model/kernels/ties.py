@@ -171,6 +171,33 @@ def fresh_ties(a: np.ndarray, b: np.ndarray, keys: np.ndarray, base: int):
 
 
 @kernel
+def tie_ends(seekers: np.ndarray, partner: np.ndarray, b: np.ndarray):
+    """The proposed ties' ends as ``HorizontalTies.add`` takes them: pairs with a partner
+    (``partner >= 0``) that is not the seeker, as (lower end, upper end), their keys
+    ``lo * base + hi`` sorted, and ``base`` (one more than the highest end, the existing
+    ties' ``b`` included). ``np.sort`` of integers: any sort gives the same order."""
+    n = 0
+    for k in range(len(seekers)):
+        n += (partner[k] >= 0) & (seekers[k] != partner[k])
+    lo, hi = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    n = 0
+    for k in range(len(seekers)):
+        if partner[k] >= 0 and seekers[k] != partner[k]:
+            lo[n], hi[n] = min(seekers[k], partner[k]), max(seekers[k], partner[k])
+            n += 1
+    top = 0
+    for k in range(n):
+        top = max(top, hi[k])
+    for e in range(len(b)):
+        top = max(top, b[e])
+    base = top + 1
+    keys = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        keys[k] = lo[k] * base + hi[k]
+    return np.sort(keys), base
+
+
+@kernel
 def tied_slots(degree: np.ndarray):
     """Tied slots, their degree, and each slot's position among them (-1 if untied; 32-bit, to
     keep the lookups in cache). Counts the tied slots first, so nothing is sized for all."""
