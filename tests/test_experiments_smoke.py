@@ -38,7 +38,14 @@ def test_every_experiment_has_a_matching_smoke_twin() -> None:
         assert a.get("seeds") == b.get("seeds")
 
 
-COMPARISONS = {"regimes", "regimes_posterior", "decomposition", "where_top_down_works", "resilience", "indonesia"}
+COMPARISONS = {
+    "regimes",
+    "regimes_posterior",
+    "decomposition",
+    "where_top_down_works",
+    "resilience",
+    "indonesia",
+}
 DISCOVERY = {"where_each_regime_wins"}  # regimes paired within a point, points independent
 
 
