@@ -18,10 +18,11 @@ help:
 	@echo "                make bench-viz: its speed in Chromium, make viz-screenshot: docs/img/viz*.png)"
 	@echo "make sweep EXP=experiments/x.yaml   run a sweep (make sweep-smoke: a tiny one)"
 	@echo "make experiments report   run every experiment, then build results/report.html"
-	@echo "make exp-regimes (exp-decomposition, exp-where-top-down-works, exp-resilience,"
+	@echo "make exp-regimes (exp-regimes-posterior, exp-decomposition, exp-where-top-down-works, exp-resilience,"
 	@echo "     exp-sensitivity-morris, exp-sensitivity-sobol, exp-indonesia)   one experiment"
 	@echo "make validate   check every calibration target on 32 fresh seeds (exit 1 when one fails)"
-	@echo "make calibrate  fit the uncertain parameters (ABC-SMC, ~1 hour; make calibrate-smoke: tiny)"
+	@echo "make calibrate  fit the uncertain parameters (ABC-SMC, ~1 hour; make calibrate-smoke: tiny);"
+	@echo "                make adopt-calibration: the presets start from the fit"
 	@echo "make probes     four mechanism probes on paired runs (sim/calibrate/probes.py)"
 	@echo "make bench      benchmarks (bench-quick, bench-phases)"
 	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
@@ -116,11 +117,15 @@ bench-phases: $(STAMP)
 # Each experiment: experiments/<name>.yaml -> results/<name>/ (resumable; runs are keyed by
 # content, so a re-run only does what is missing). EXEC sets where runs execute.
 EXEC ?= --executor process --workers 2
-.PHONY: experiments report exp-regimes exp-decomposition exp-where-top-down-works \
+.PHONY: experiments report exp-regimes exp-regimes-posterior exp-decomposition exp-where-top-down-works \
 	exp-resilience exp-sensitivity-morris exp-sensitivity-sobol exp-indonesia
 
 exp-regimes: $(STAMP)
 	$(BIN)/klaster sweep experiments/regimes.yaml --out results/regimes $(EXEC)
+
+# the regimes again, each replicate drawing one of the adopted calibration's accepted sets
+exp-regimes-posterior: $(STAMP)
+	$(BIN)/klaster sweep experiments/regimes_posterior.yaml --out results/regimes_posterior $(EXEC)
 
 exp-decomposition: $(STAMP)
 	$(BIN)/klaster sweep experiments/decomposition.yaml --out results/decomposition $(EXEC)
@@ -141,7 +146,7 @@ exp-sensitivity-sobol: $(STAMP)
 exp-indonesia: $(STAMP)
 	$(BIN)/klaster sweep experiments/indonesia.yaml --out results/indonesia $(EXEC)
 
-experiments: exp-regimes exp-decomposition exp-where-top-down-works exp-resilience \
+experiments: exp-regimes exp-regimes-posterior exp-decomposition exp-where-top-down-works exp-resilience \
 	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validation-findings
 
 # mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending
@@ -178,7 +183,7 @@ CALIBRATION ?= calibration/default.yaml
 CALIBRATED ?=
 CALIBRATE_ARGS ?=
 VALIDATE_ARGS = $(CALIBRATION) --out results/validation $(if $(CALIBRATED),--calibrated $(CALIBRATED))
-.PHONY: calibrate calibrate-smoke validate validation-findings
+.PHONY: calibrate calibrate-smoke validate validation-findings adopt-calibration
 
 calibrate: $(STAMP)
 	$(BIN)/klaster calibrate $(CALIBRATION) $(CALIBRATE_ARGS)
@@ -188,6 +193,19 @@ calibrate-smoke: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/klaster validate-patterns $(VALIDATE_ARGS)
+
+# `make adopt-calibration`: the presets' defaults become the fitted ones. Copies the calibrated
+# scenario (which scenarios/no_policy.yaml extends) and the accepted sets (which
+# experiments/regimes_posterior.yaml draws from) into scenarios/, and the curated tables into
+# results/summary/calibration/. Review and commit them with the fingerprints they change.
+CALIBRATION_OUT ?= results/calibration/default
+adopt-calibration:
+	@test -f $(CALIBRATION_OUT)/calibrated.yaml || { echo "$(CALIBRATION_OUT)/calibrated.yaml not found: run make calibrate first" >&2; exit 2; }
+	cp $(CALIBRATION_OUT)/calibrated.yaml scenarios/calibrated.yaml
+	cp $(CALIBRATION_OUT)/posterior.csv scenarios/calibrated_posterior.csv
+	mkdir -p results/summary/calibration
+	cp $(CALIBRATION_OUT)/parameters.csv $(CALIBRATION_OUT)/fit.csv $(CALIBRATION_OUT)/populations.csv \
+		$(CALIBRATION_OUT)/manifest.json results/summary/calibration/
 
 # within `make experiments`: a failing pattern is a finding for the report, not a stop (exit 1
 # passes, anything else fails)

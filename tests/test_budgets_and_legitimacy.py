@@ -90,7 +90,14 @@ def test_open_window_passes_what_a_capped_applicant_cannot_use_to_others():
 
 
 def test_open_window_spends_the_budget_when_applicants_can_use_it():
-    model = small_model("bottom_up", seed=4, policy__budget_per_quarter=20.0, **ORGANISED)
+    # applicants who accept the participation cost (the schema default, not the calibrated one)
+    model = small_model(
+        "bottom_up",
+        seed=4,
+        policy__budget_per_quarter=20.0,
+        instruments__takeup_cost=0.15,
+        **ORGANISED,
+    )
     history = run(model, 10)
     requested = history["budget_delivered"] + history["budget_leaked"]
     assert (history["budget_available"] > 0).all()

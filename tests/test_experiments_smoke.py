@@ -38,7 +38,14 @@ def test_every_experiment_has_a_matching_smoke_twin() -> None:
         assert a.get("seeds") == b.get("seeds")
 
 
-COMPARISONS = {"regimes", "decomposition", "where_top_down_works", "resilience", "indonesia"}
+COMPARISONS = {
+    "regimes",
+    "regimes_posterior",
+    "decomposition",
+    "where_top_down_works",
+    "resilience",
+    "indonesia",
+}
 DISCOVERY = {"where_each_regime_wins"}  # regimes paired within a point, points independent
 
 
@@ -110,6 +117,7 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
     page = out.read_text(encoding="utf-8")
     for title in (
         "1. Regimes",
+        "1b. Regimes over the calibrated posterior",
         "2. Decomposition",
         "3. Where top-down works",
         "4. Resilience",
@@ -129,6 +137,9 @@ def test_smoke_pipeline_builds_the_report(smoke_results: Path, tmp_path: Path) -
     assert effects["pairing"].str.startswith("paired").all()
     assert (summaries / "regimes_effects_cumulative_va.csv").is_file()
     assert (summaries / "where_top_down_works.md").is_file()
+    # the posterior twin draws a parameter set per replicate and says where each verdict holds
+    assert (summaries / "regimes_posterior_effects.csv").is_file()
+    assert (summaries / "regimes_posterior_posterior_verdicts.csv").is_file()
 
 
 def test_report_without_results_is_an_input_error(tmp_path: Path) -> None:

@@ -47,8 +47,10 @@ from tests.reference.state import snapshot
 # (scenario, seed, policy quarters after burn-in, overrides): regimes, seeds, a full review
 WORLDS = [
     ("top_down", 1, 0, {}),
-    ("demand_driven", 2, 2, {}),
-    ("bottom_up", 3, 3, {}),
+    # the schema's participation cost: at the calibrated one few firms apply and the grant
+    # rules would be exercised on almost no one
+    ("demand_driven", 2, 2, {"instruments__takeup_cost": 0.15}),
+    ("bottom_up", 3, 3, {"instruments__takeup_cost": 0.15}),
     ("top_down", 4, 1, {"firms__segment_review_rate": 1.0}),
 ]
 WORLD_IDS = [f"{name}-seed{seed}-q{steps}" for name, seed, steps, _ in WORLDS]

@@ -21,7 +21,14 @@ from sim.runner.numbers import MIN_SEEDS, few_seeds_warning
 from sim.scenario.errors import InputError
 
 # experiments whose intervals are over seeds (the sensitivity screens estimate over the design)
-SEEDED = ("regimes", "decomposition", "where_top_down_works", "resilience", "indonesia")
+SEEDED = (
+    "regimes",
+    "regimes_posterior",
+    "decomposition",
+    "where_top_down_works",
+    "resilience",
+    "indonesia",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

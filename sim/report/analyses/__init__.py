@@ -8,6 +8,7 @@ the report shows them. What the analyses share lives in ``common``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from sim.report.analyses.decomposition import analyse_decomposition
 from sim.report.analyses.indonesia import analyse_indonesia
@@ -21,6 +22,13 @@ from sim.report.section import Section
 
 ANALYSES: dict[str, Callable[[ExperimentResults], Section]] = {
     "regimes": analyse_regimes,
+    "regimes_posterior": partial(
+        analyse_regimes,
+        key="regimes_posterior",
+        title="1b. Regimes over the calibrated posterior",
+        question="Do the regime verdicts hold when each replicate also draws its parameters from "
+        "the calibration's accepted sets, not only its world?",
+    ),
     "decomposition": analyse_decomposition,
     "where_top_down_works": analyse_where_top_down_works,
     "resilience": analyse_resilience,

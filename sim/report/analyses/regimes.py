@@ -50,26 +50,37 @@ REGIME_OUTCOMES = [
 ]
 
 
-def analyse_regimes(results: ExperimentResults) -> Section:
+QUESTION = (
+    "Does top-down do worse than demand-driven and bottom-up on the default world, and by how "
+    "much, with the same budget?"
+)
+
+
+def analyse_regimes(
+    results: ExperimentResults,
+    key: str = "regimes",
+    title: str = "1. Regimes",
+    question: str = QUESTION,
+) -> Section:
+    """The regime comparison; ``key`` names its summaries and figures (``regimes_effects``...).
+
+    results: the experiment's runs
+    key: the section's name, prefixed to every summary table and figure
+    title: the section's heading in the report
+    question: the question the section answers
+    """
     ok = results.ok
     order = preferred_order(ok["scenario"], REGIMES)
-    section = Section(
-        "regimes",
-        "1. Regimes",
-        "Does top-down do worse than demand-driven and bottom-up on the default world, and by how "
-        "much, with the same budget?",
-        design_text(results),
-        facts=results.facts(),
-    )
+    section = Section(key, title, question, design_text(results), facts=results.facts())
     columns = [c for c, _ in REGIME_OUTCOMES if c in ok]
     intervals = scenario_intervals(ok, columns, order)
     wide = interval_table(intervals)[order]
     wide = with_units(wide.reindex([c for c in columns if c in wide.index]))
     section.tables.append(("Mean [95% bootstrap CI] per regime", wide))
-    section.summaries["regimes_intervals"] = intervals
+    section.summaries[f"{key}_intervals"] = intervals
 
     effects = regime_effects(ok, order).drop(columns=["outcome", "relative"])
-    section.summaries["regimes_effects"] = effects
+    section.summaries[f"{key}_effects"] = effects
     shown = ["comparison", "estimate", "low", "high", "cohens_d", "d_z", "verdict", "pairing"]
     section.tables.append(
         (
@@ -82,7 +93,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     cumulative = pd.DataFrame()
     if "cumulative_value_added" in ok:
         cumulative = regime_effects(ok, order, "cumulative_value_added").drop(columns="outcome")
-        section.summaries["regimes_effects_cumulative_va"] = cumulative
+        section.summaries[f"{key}_effects_cumulative_va"] = cumulative
         section.tables.append(
             (
                 "Effect on raw cumulative value added (all policy quarters): a - b [95% CI], and "
@@ -96,7 +107,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     ci_table = intervals[intervals["outcome"] == HEADLINE]
     section.figures.append(
         (
-            "regimes_distribution",
+            f"{key}_distribution",
             figures.distributions(
                 ok,
                 HEADLINE,
@@ -108,7 +119,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     )
     section.figures.append(
         (
-            "regimes_effects",
+            f"{key}_effects",
             figures.interval_bars(
                 effects,
                 "comparison",
@@ -143,7 +154,7 @@ def analyse_regimes(results: ExperimentResults) -> Section:
         section.tables.append(
             ("Value added gained per unit of budget spent, vs no policy [95% CI]", efficiency)
         )
-        section.summaries["regimes_efficiency"] = efficiency
+        section.summaries[f"{key}_efficiency"] = efficiency
     # interval stability (Lee et al. 2015)
     stab = []
     for name in order:
@@ -155,17 +166,17 @@ def analyse_regimes(results: ExperimentResults) -> Section:
     if len(stab):
         section.figures.append(
             (
-                "regimes_stability",
+                f"{key}_stability",
                 figures.stability(
                     stab, "Interval stability: 95% CI half-width of the mean value added index vs n"
                 ),
             )
         )
-        section.summaries["regimes_stability"] = stab
+        section.summaries[f"{key}_stability"] = stab
     if results.steps is not None:
         section.figures.append(
             (
-                "regimes_paths",
+                f"{key}_paths",
                 figures.trajectories(
                     results.steps,
                     "step",
