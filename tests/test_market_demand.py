@@ -4,7 +4,7 @@ and visibility; capacity only caps what a seller delivers (docs/ODD.md, "Market 
 from __future__ import annotations
 
 import numpy as np
-from conftest import small_model
+from conftest import assumed_defaults, small_model
 
 from sim.model.production import produce_and_sell
 from sim.scenario.codes import UPSTREAM
@@ -105,7 +105,10 @@ def test_a_clusters_buyer_network_moves_its_customers() -> None:
 def test_support_pays_more_where_a_clusters_market_grows() -> None:
     """The channel market information can use: the same equipment grants to the same clusters
     add more value added when those clusters' buyer networks grow than when they shrink
-    (growing orders meet the added capacity; shrinking ones leave it idle)."""
+    (growing orders meet the added capacity; shrinking ones leave it idle).
+
+    Condition: the schema's assumed market and firm parameters. At the calibrated presets the
+    sign reverses (grants keep firms alive where markets shrink; docs/findings.md)."""
     from sim.model.support import apply_support
     from sim.scenario.codes import EQUIPMENT
 
@@ -114,7 +117,7 @@ def test_support_pays_more_where_a_clusters_market_grows() -> None:
         for sign in gains:
             pair = []
             for granted in (True, False):
-                model = small_model("no_policy", seed=seed)
+                model = small_model("no_policy", seed=seed, **assumed_defaults())
                 c = model.clusters
                 chosen = np.argsort(-np.bincount(model.firms.cluster, minlength=c.count))[:6]
                 c.niche_factor = c.niche_factor.copy()
