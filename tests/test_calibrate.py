@@ -277,3 +277,34 @@ def test_the_smoke_calibration_runs_on_dask(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["sampler"].startswith("dask") and manifest["status"] == "complete"
     assert len(pd.read_parquet(tmp_path / "out" / "posterior.parquet")) == 6
+
+
+def test_a_dead_worker_exits_3_keeps_the_populations_and_the_same_command_resumes(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The OOM killer stopping a worker is the machine's failure, not a bug in klaster."""
+    from multiprocessing import ProcessError
+
+    from pyabc.sampler import SingleCoreSampler
+
+    import sim.calibrate.fit as fit
+
+    class DiesInSecondPopulation(SingleCoreSampler):
+        def sample_until_n_accepted(self, n, simulate_one, t, **kwargs):
+            if t >= 1:  # what pyabc's multicore sampler raises when a worker was killed
+                raise ProcessError("At least one worker is dead.")
+            return super().sample_until_n_accepted(n, simulate_one, t, **kwargs)
+
+    out = tmp_path / "out"
+    command = ["calibrate", str(SMOKE), "--out", str(out), "--executor", "serial", "--quiet"]
+    np.random.seed(5)
+    with monkeypatch.context() as patch:
+        patch.setattr(fit, "make_sampler", lambda *args: DiesInSecondPopulation())
+        assert klaster(command) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "worker process died" in err and "resume" in err and str(out) in err
+    assert "internal error" not in err
+    assert len(pd.read_csv(out / "populations.csv")) == 1  # the finished population is kept
+    assert klaster(command) == 0  # the same command, now with a healthy sampler, resumes
+    assert len(pd.read_csv(out / "populations.csv")) == 2

@@ -44,7 +44,10 @@ from sim.calibrate.smc import (
 )
 from sim.runner.executors import ExecutorSpec, open_executor
 from sim.runner.manifest import environment, file_sha256, read_manifest, write_manifest
-from sim.scenario.errors import InputError
+from sim.scenario.errors import EnvironmentFailure, InputError
+
+# what pyabc's multicore sampler, a process pool or dask raise when a worker process is killed
+WORKER_DEATHS = ("ProcessError", "BrokenProcessPool", "KilledWorker")
 
 
 @dataclass
@@ -161,6 +164,15 @@ def run_calibration(
                     t += 1
             report.stopped_because = reason
             status = "complete"
+        except Exception as exc:
+            if not _worker_died(exc):
+                raise
+            report.stopped_because = "a worker process died"
+            raise EnvironmentFailure(
+                f"a worker process died (likely out of memory: {type(exc).__name__}); the "
+                f"{history.n_populations} population(s) finished so far are kept in {out_dir}; "
+                "run the same command again to resume"
+            ) from exc
         finally:
             bar.close()
             report.seconds = time.perf_counter() - started
@@ -194,6 +206,11 @@ def run_calibration(
             )
             write_manifest(out_dir, manifest)
     return report
+
+
+def _worker_died(exc: BaseException) -> bool:
+    """A worker was killed (often by the OOM killer) or memory ran out: the machine, not a bug."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ in WORKER_DEATHS
 
 
 def calibration_identity(calibration: Calibration) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.runner.worker import release_models
 from sim.scenario.files import apply_overrides, build_scenario, load_raw, resolve_scenario_path
 from sim.scenario.schema import Scenario, Shock
 
@@ -100,7 +101,16 @@ def measure_seed(
     seed: the seed every run of this record shares
     groups: which run groups to run (see RUN_GROUPS)
     """
-    chosen = {**setting.fixed, **values}
+    try:
+        return _measure(setting, {**setting.fixed, **values}, seed, groups)
+    finally:
+        # the seed's models are finished: free them, or each worker grows by every model it ran
+        release_models()
+
+
+def _measure(
+    setting: Setting, chosen: dict[str, Any], seed: int, groups: frozenset[str]
+) -> dict[str, Any]:
     record: dict[str, Any] = {"seed": seed}
     steps = setting.steps
     if groups & ({"world"} | NEEDS_BASELINE):

@@ -1,8 +1,9 @@
 """``klaster calibrate CALIBRATION``: fit the uncertain parameters to the targets (ABC-SMC).
 
 Exit status: 0 the calibration ran to its budget or tolerance; 2 bad input (calibration or
-scenario file, arguments, a folder holding another calibration) with nothing written. Run the
-same command again to continue a stopped calibration from its last population.
+scenario file, arguments, a folder holding another calibration) with nothing written; 3 a worker
+process died (killed, out of memory), the populations finished so far kept. Run the same command
+again to continue a stopped calibration from its last population.
 """
 
 from __future__ import annotations

@@ -140,6 +140,16 @@ def unfreeze() -> None:
     _frozen = False
 
 
+def release_models() -> None:
+    """Free the models this process has finished with: Mesa's class-level holders, then cycles.
+
+    For callers outside ``execute`` that build models in a loop (the calibration's evaluations):
+    without it every model and its agents stay reachable from ``Agent._ids``.
+    """
+    clear_mesa_caches(registries=_alone_in_process())
+    gc.collect()
+
+
 def clear_mesa_caches(registries: bool = True) -> int:
     """Drop what Mesa keeps at class level across models, so finished models can be freed.
 
