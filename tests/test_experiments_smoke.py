@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from sim.cli import main as klaster
+from sim.commands.report import SEEDED
 from sim.model import groups
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +39,7 @@ def test_every_experiment_has_a_matching_smoke_twin() -> None:
         assert a.get("seeds") == b.get("seeds")
 
 
-COMPARISONS = {
-    "regimes",
-    "regimes_posterior",
-    "decomposition",
-    "where_top_down_works",
-    "resilience",
-    "indonesia",
-}
+COMPARISONS = set(SEEDED)  # the experiments whose intervals are over seeds
 DISCOVERY = {"where_each_regime_wins"}  # regimes paired within a point, points independent
 
 

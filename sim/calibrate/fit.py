@@ -394,20 +394,6 @@ def write_calibrated_scenario(
     return target
 
 
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested scenario mapping -> dotted keys (name and description left out)."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if not prefix and key in ("name", "description", "extends"):
-            continue
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{dotted}."))
-        else:
-            out[dotted] = value
-    return out
-
-
 def _atomic(target: Path, write) -> None:
     temp = target.with_name(f".{target.name}.tmp")
     write(temp)
@@ -460,4 +446,4 @@ def _manifest(
     }
 
 
-__all__ = ["CalibrationReport", "dotted_key", "flatten", "run_calibration", "weighted_quantiles"]
+__all__ = ["CalibrationReport", "dotted_key", "run_calibration", "weighted_quantiles"]

@@ -72,9 +72,9 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.calibrate.config import load_calibration
-    from sim.calibrate.fit import flatten
     from sim.calibrate.validation import check, measure, patterns, validation_seeds
     from sim.scenario.files import load_raw, read_yaml_mapping
+    from sim.scenario.parameters import flatten
 
     spec = ExecutorSpec(kind=args.executor, workers=args.workers)
     validate(spec)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from sim.report.generated_block import command, refresh_block
 from sim.scenario.files import read_yaml_mapping
+from sim.scenario.parameters import flatten
 from sim.scenario.presets import SCENARIO_DIR
 from sim.scenario.schema import Scenario
 
@@ -35,17 +36,7 @@ def calibrated_values(path: Path = SCENARIO_DIR / "calibrated.yaml") -> dict[str
     """Dotted key -> value of the calibrated scenario the presets extend (empty without one)."""
     if not path.is_file():
         return {}
-    values: dict[str, object] = {}
-
-    def walk(mapping: dict, prefix: str) -> None:
-        for key, value in mapping.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            else:
-                values[f"{prefix}{key}"] = value
-
-    walk(read_yaml_mapping(path), "")
-    return values
+    return flatten(read_yaml_mapping(path))
 
 
 def _rows(model: type[BaseModel], prefix: str, calibrated: dict[str, object]) -> list[str]:

@@ -113,3 +113,17 @@ def bounds(key: str) -> tuple[float | None, float | None]:
     if found is None:
         raise InputError(f"{key}: not a scalar scenario parameter (`klaster schema` lists them)")
     return found.low, found.high
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested scenario mapping -> dotted keys (name and description left out)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if not prefix and key in ("name", "description", "extends"):
+            continue
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{dotted}."))
+        else:
+            out[dotted] = value
+    return out

@@ -456,6 +456,43 @@ def firm_network(model: Any, cluster: int | None = None, width: int | None = Non
     return figure_spec(traces, layout)
 
 
+def panel_figure(
+    traces: list[dict[str, Any]],
+    layout: dict[str, Any],
+    title: str,
+    *,
+    height: int,
+    width: int | None,
+    legend_y: float,
+    notes: list[dict[str, Any]],
+    shapes: list[dict[str, Any]] | None = None,
+) -> Spec:
+    """A grid of time-series panels with the view's shared frame (title, margins, legend below).
+
+    traces: the panels' traces
+    layout: the panels' axes (from the grid)
+    title: the figure's title
+    height: figure height in pixels
+    width: figure width in pixels (None: the container's)
+    legend_y: where the horizontal legend sits below the panels
+    notes: panel titles and other annotations
+    shapes: extra shapes (e.g. a policy-start line), if any
+    """
+    frame = {
+        **LAYOUT,
+        **layout,
+        "title": {"text": title, "x": 0.01},
+        "height": height,
+        "width": width,
+        "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
+        "legend": {"orientation": "h", "y": legend_y, "x": 0.0},
+        "annotations": notes,
+    }
+    if shapes is not None:
+        frame["shapes"] = shapes
+    return figure_spec(traces, frame)
+
+
 # --- time series -----------------------------------------------------------------------------
 def panel_domains(
     rows: int, cols: int, h_gap: float = 0.12, v_gap: float = 0.1
@@ -579,22 +616,15 @@ def outcome_series(model: Any, width: int | None = None) -> Spec:
                     "line": {"color": "#d62728", "dash": "dot", "width": 1},
                 }
             )
-    return figure_spec(
+    return panel_figure(
         traces,
-        {
-            **LAYOUT,
-            **layout,
-            "title": {
-                "text": f"Headline outcomes - {regime} against no policy - quarter {last}",
-                "x": 0.01,
-            },
-            "height": 580,
-            "width": width,
-            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
-            "legend": {"orientation": "h", "y": -0.12, "x": 0.0},
-            "annotations": notes,
-            "shapes": shapes,
-        },
+        layout,
+        f"Headline outcomes - {regime} against no policy - quarter {last}",
+        height=580,
+        width=width,
+        legend_y=-0.12,
+        notes=notes,
+        shapes=shapes,
     )
 
 
@@ -733,18 +763,14 @@ def regime_series(histories: dict[str, pd.DataFrame], width: int | None = None) 
                     "showlegend": i == 0,
                 }
             )
-    return figure_spec(
+    return panel_figure(
         traces,
-        {
-            **LAYOUT,
-            **layout,
-            "title": {"text": f"The four regimes on one seed - quarter {last}", "x": 0.01},
-            "height": 580,
-            "width": width,
-            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
-            "legend": {"orientation": "h", "y": -0.12, "x": 0.0},
-            "annotations": notes,
-        },
+        layout,
+        f"The four regimes on one seed - quarter {last}",
+        height=580,
+        width=width,
+        legend_y=-0.12,
+        notes=notes,
     )
 
 
@@ -897,18 +923,14 @@ def cluster_detail(model: Any, cluster: int, width: int | None = None) -> Spec:
                 }
             )
     name = model.clusters.name[cluster]
-    return figure_spec(
+    return panel_figure(
         traces,
-        {
-            **LAYOUT,
-            **layout,
-            "title": {"text": f"Cluster {name} over time - quarter {last}", "x": 0.01},
-            "height": 420,
-            "width": width,
-            "margin": {"l": 60, "r": 10, "t": 50, "b": 40},
-            "legend": {"orientation": "h", "y": -0.18, "x": 0.0},
-            "annotations": notes,
-        },
+        layout,
+        f"Cluster {name} over time - quarter {last}",
+        height=420,
+        width=width,
+        legend_y=-0.18,
+        notes=notes,
     )
 
 
