@@ -23,7 +23,7 @@ help:
 	@echo "make validate   check every calibration target on 32 fresh seeds (exit 1 when one fails)"
 	@echo "make calibrate  fit the uncertain parameters (ABC-SMC, ~1 hour; make calibrate-smoke: tiny);"
 	@echo "                make adopt-calibration: the presets start from the fit"
-	@echo "make probes     four mechanism probes on paired runs (sim/calibrate/probes.py)"
+	@echo "make probes     five mechanism probes on paired runs (sim/calibrate/probes.py)"
 	@echo "make bench      benchmarks (bench-quick, bench-phases)"
 	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
 
@@ -149,7 +149,8 @@ exp-indonesia: $(STAMP)
 experiments: exp-regimes exp-regimes-posterior exp-decomposition exp-where-top-down-works exp-resilience \
 	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validation-findings
 
-# mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending
+# mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending,
+# grants where markets grow or shrink
 .PHONY: probes
 probes: $(STAMP)
 	$(BIN)/python -m sim.calibrate.probes --seeds 8 --out results/probes
