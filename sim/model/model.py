@@ -52,7 +52,7 @@ from sim.model.production import (
     unit_cost,
     visibility,
 )
-from sim.model.results import RunResult
+from sim.model.results import ClusterRecord, RunResult
 from sim.model.support import equipped_capacity
 from sim.model.ties import HorizontalTies, PartnerIndex
 from sim.model.world import build_clusters, build_regions, populate_firms
@@ -440,30 +440,21 @@ class ClusterModel(mesa.Model):
     def history(self) -> pd.DataFrame:
         return pd.DataFrame(list(self._aggregate_rows))
 
-    def _cluster_identifiers(self, steps: int | None) -> dict[str, Any]:
-        """The identifier columns of the per-cluster tables (``sim.model.outcomes``): for every
-        step so far (``steps`` of them), or for one step with product names (``None``)."""
+    def _cluster_identifiers(self) -> dict[str, Any]:
+        """The identifier columns of the per-cluster table of one step, product names given."""
         c = self.clusters
-        if steps is None:
-            return {
-                "cluster": np.arange(c.count),
-                "name": c.name,
-                "product": [self.config.world.products[p] for p in c.product],
-                "region": c.region,
-            }
         return {
-            "step": np.repeat(np.arange(steps), c.count),
-            "cluster": np.tile(np.arange(c.count), steps),
-            "name": pd.Categorical(np.tile(np.asarray(c.name), steps)),
-            "product": np.tile(c.product, steps),
-            "region": np.tile(c.region, steps),
+            "cluster": np.arange(c.count),
+            "name": c.name,
+            "product": [self.config.world.products[p] for p in c.product],
+            "region": c.region,
         }
 
     def cluster_table(self) -> pd.DataFrame:
         """Per-cluster state at the last complete step: one row per cluster (the registry's
         cluster columns but ``step``; ``product`` as names)."""
         last = len(self._aggregate_rows) - 1
-        ids = self._cluster_identifiers(None)
+        ids = self._cluster_identifiers()
         return pd.DataFrame(
             {
                 name: ids[name] if name in ids else self._cluster_rows[name][last]
@@ -474,13 +465,17 @@ class ClusterModel(mesa.Model):
     def cluster_history(self) -> pd.DataFrame:
         """Per-cluster outcomes for every step so far, long format (step, cluster, ...), in the
         registry's order (``sim.model.outcomes``)."""
-        steps = len(self._aggregate_rows)
-        ids = self._cluster_identifiers(steps)
-        return pd.DataFrame(
-            {
-                name: ids[name] if name in ids else np.concatenate(self._cluster_rows[name][:steps])
-                for name in CLUSTER_HISTORY
-            }
+        return self._cluster_record().table()
+
+    def _cluster_record(self) -> ClusterRecord:
+        """The per-cluster rows of every complete step so far (``cluster_history`` unmade)."""
+        steps, c = len(self._aggregate_rows), self.clusters
+        return ClusterRecord(
+            order=CLUSTER_HISTORY,
+            names=c.name,
+            product=c.product,
+            region=c.region,
+            columns={name: self._cluster_rows[name][:steps] for name in CLUSTER_COLUMNS},
         )
 
     def results(self) -> RunResult:
@@ -488,6 +483,6 @@ class ClusterModel(mesa.Model):
         shocks = sorted(shock.step for shock in self.config.market.shocks)
         return RunResult(
             aggregate=aggregate,
-            clusters=self.cluster_history(),
+            clusters=self._cluster_record(),  # made into a table when first read
             summary=summarise(aggregate, shocks),
         )
