@@ -34,7 +34,7 @@ from sim.model.firms import (
     update_ties,
 )
 from sim.model.government import NO_BUDGET, BudgetLines, known_potential
-from sim.model.kernels.ties import cut_ties_to_dead
+from sim.model.kernels.ties import cut_ties_to_dead, follow_moves
 from sim.model.market import Market
 from sim.model.metrics import (
     CLUSTER_COLUMNS,
@@ -415,8 +415,7 @@ class ClusterModel(mesa.Model):
         where = np.zeros(int(moved_from[-1]) + 1 - end, dtype=moved_to.dtype)
         where[moved_from - end] = moved_to
         for column in (f.supplier, f.trader):
-            stale = np.flatnonzero(column >= end)
-            column[stale] = where[column[stale] - end]
+            follow_moves(column, where, end)
         self.ties.relabel(where, end)
         self._slot_by_uid[f.uid[moved_to]] = moved_to
 

@@ -41,6 +41,15 @@ def cut_ties_to_dead(column: np.ndarray, dead: np.ndarray) -> None:
 
 
 @kernel
+def follow_moves(column: np.ndarray, where: np.ndarray, start: int) -> None:
+    """Vertical ties follow firms that moved slot in compaction: a partner at slot ``start + i``
+    or above is now at ``where[i]``; partners below ``start`` (and -1, none) stayed."""
+    for i in range(len(column)):
+        if column[i] >= start:
+            column[i] = where[column[i] - start]
+
+
+@kernel
 def group_by_key(cluster: np.ndarray, stage: np.ndarray, n_stages: int, n_keys: int):
     """Counting sort of slots by (cluster, stage): slots in key order, ascending within a key
     (what a stable argsort gives), with each key's count and first position. Slots are 32-bit
