@@ -2,7 +2,8 @@
 entry and exit, each rule in one pass over the firms.
 
 ``exp``/``log`` and random draws stay with the caller, in numpy (``sim.model.kernels.compiled``
-says why). Comparisons are written so that NaN passes through as it does in
+says why), except tie dynamics, which draw from the model's generator inside
+(``form_and_lapse_ties``). Comparisons are written so that NaN passes through as it does in
 ``np.maximum``/``np.minimum``.
 """
 
