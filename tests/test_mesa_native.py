@@ -115,3 +115,21 @@ def test_unknown_or_invalid_keywords_are_rejected_clearly() -> None:
         ClusterModel(scenario="top_down", planing_quality=0.9)
     with pytest.raises(InputError, match=r"policy\.planning_quality: expected a value <= 1"):
         ClusterModel(scenario="top_down", planning_quality=1.5)
+
+
+def test_firm_agents_made_after_burn_in_carry_the_ids_firms_were_numbered_with() -> None:
+    """Firms get their ids at build and entry but their agents only when burn-in ends: then
+    every live firm has one registered agent with its id, no two agents share an id, and the
+    next agent Mesa makes gets an id above all of them."""
+    from sim.model.agents import ClusterCoordinator, Firm
+
+    model = ClusterModel(scenario="bottom_up", seed=4, overrides={"world.scale": 0.3})
+    f = model.firms
+    firms = list(model.agents_by_type[Firm])
+    assert sorted(agent.unique_id for agent in firms) == sorted(f.uid[: f.size].tolist())
+    assert all(model.firm_at(agent.slot) is agent for agent in firms)
+    ids = [agent.unique_id for agent in model.agents]
+    assert len(ids) == len(set(ids))
+    assert int(f.uid.max()) > len(firms)  # entrants of burn-in were numbered too
+    newcomer = ClusterCoordinator(model, 0, 1)
+    assert newcomer.unique_id > max(ids)

@@ -86,3 +86,19 @@ def test_every_outcome_has_a_unit_and_a_meaning() -> None:
 def test_names_rejects_an_unknown_level() -> None:
     with pytest.raises(ValueError):
         outcomes.names("firm")
+
+
+def test_cluster_table_made_on_first_read_is_the_history() -> None:
+    """A run's per-cluster table is made when first read (a sweep never reads it): it is the
+    model's history then, it stays the same object, and a pickled result carries it."""
+    import pickle
+
+    from sim.model.results import ClusterRecord
+
+    model, result = _run("bottom_up", shocked=False)
+    assert isinstance(result.__dict__["_clusters"], ClusterRecord)  # not made yet
+    history = model.cluster_history()
+    model.step()  # a later quarter does not reach the result
+    assert result.clusters.equals(history)
+    assert result.clusters is result.clusters
+    assert pickle.loads(pickle.dumps(model.results())).clusters.equals(model.cluster_history())

@@ -94,10 +94,21 @@ class Firm(mesa.Agent):
         """This firm's row in ``model.firms`` now (rows move when exits are compacted)."""
         return self.model.slot_of(self.unique_id)
 
+    @staticmethod
+    def issue_ids(model: ClusterModel, count: int) -> np.ndarray:
+        """The next ``count`` agent ids, taken as new agents would take them (for firms whose
+        agents are made later with these ids: ``create_many``)."""
+        return _issue_unique_ids(model, count)
+
     @classmethod
-    def create_many(cls, model: ClusterModel, count: int) -> list[Firm]:
+    def create_many(
+        cls, model: ClusterModel, count: int, uids: np.ndarray | None = None
+    ) -> list[Firm]:
         """``count`` new Firm agents, registered with the model as ``Agent.__init__`` registers
         one (same ids, same order in ``model.agents``).
+
+        ``uids``: ids given to these firms before (``issue_ids``); without them each agent
+        takes the next id.
 
         Entry brings thousands of firms a quarter in a national world; one Python call per
         agent through Mesa's registration (and its debug-log formatting) was a tenth of the step.
@@ -105,7 +116,15 @@ class Firm(mesa.Agent):
         if not count:
             return []
         if not _MESA_REGISTRY_KNOWN:
-            return [cls(model) for _ in range(count)]
+            if uids is None:
+                return [cls(model) for _ in range(count)]
+            # Mesa numbers each agent it registers: take those numbers back, give the given ids
+            first = model.agent_id_counter
+            agents = [cls(model) for _ in range(count)]
+            model.agent_id_counter = first
+            for agent, uid in zip(agents, uids.tolist(), strict=True):
+                agent.unique_id = uid
+            return agents
         first_handle = len(model._firm_by_handle)
         agents: list[Firm] = []
         for handle in range(first_handle, first_handle + count):
@@ -114,7 +133,7 @@ class Firm(mesa.Agent):
             agent.handle = handle
             agent.pos = None
             agents.append(agent)
-        model._add_firm_handles(agents, _issue_unique_ids(model, count))
+        model._add_firm_handles(agents, _issue_unique_ids(model, count) if uids is None else uids)
         by_type = model._agents_by_type.get(cls)
         if by_type is None:  # first agent of the type: let Mesa create its AgentSet
             model.register_agent(agents[0])

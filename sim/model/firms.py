@@ -15,39 +15,35 @@ import numpy as np
 from sim.model.kernels import firms as fk
 from sim.model.kernels.compiled import columns_of
 from sim.model.ties import PartnerIndex
-from sim.scenario.codes import DOWNSTREAM, UPSTREAM
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
-    """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse."""
-    f, p, rng, c = model.firms, model.config.firms, model.rng, model.clusters
-    brokerage = 1.0 + model.config.coordination.brokerage * c.legitimacy * (c.coordinator > 0)
-    # lapse (a draw per tie)
-    linked_suppliers, linked_traders = fk.count_linked(f.supplier, f.trader)
-    u_supplier, u_trader = rng.random(linked_suppliers), rng.random(linked_traders)
-    unlinked = fk.lapse(f.supplier, f.trader, f.stage, u_supplier, u_trader, p.tie_decay)
-    if len(model.ties):
-        model.ties.keep(rng.random(len(model.ties)) >= p.tie_decay)
-    # vertical formation: unlinked producers look for a local supplier and a local trader
-    for column, stage, rate, n_unlinked in (
-        (f.supplier, UPSTREAM, p.vertical_tie_rate, unlinked[0]),
-        (f.trader, DOWNSTREAM, p.buyer_tie_rate, unlinked[1]),
-    ):
-        u = rng.random(n_unlinked)
-        seekers = fk.unlinked_producers_seeking(f.stage, column, f.cluster, rate * brokerage, u)
-        if len(seekers):
-            column[seekers] = partners.draw(f.cluster[seekers], stage, rng)
-    # horizontal cooperation among firms of the same stage, helped by joint action
-    degree, cap = model.ties.degree(f.size), p.max_horizontal_ties
-    chance = p.horizontal_tie_rate * (1.0 + model.config.coordination.brokerage * c.joint_action)
-    u = rng.random(fk.count_below(degree, cap))
-    seekers = fk.below_cap_seeking(degree, cap, f.cluster, chance, u)
-    if len(seekers):
-        partner = partners.draw(f.cluster[seekers], f.stage[seekers], rng)
-        model.ties.add(seekers, partner)  # (-1: no partner found)
+    """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse.
+
+    The rules and their draws from ``model.rng``: ``kernels.firms.form_and_lapse_ties``."""
+    f, p, c = model.firms, model.config.firms, model.clusters
+    rates = fk.TieRates(
+        brokerage=float(model.config.coordination.brokerage),
+        tie_decay=float(p.tie_decay),
+        vertical_tie_rate=float(p.vertical_tie_rate),
+        buyer_tie_rate=float(p.buyer_tie_rate),
+        horizontal_tie_rate=float(p.horizontal_tie_rate),
+        max_horizontal_ties=int(p.max_horizontal_ties),
+    )
+    a, b = model.ties.pairs()
+    a, b, degree = fk.form_and_lapse_ties(
+        model.rng,
+        columns_of(f, fk.TieFirms),
+        fk.TieClusters(c.legitimacy, c.coordinator, c.joint_action),
+        partners.groups,
+        a,
+        b,
+        rates,
+    )
+    model.ties.replace(a, b, degree)
 
 
 def learn(model: ClusterModel) -> None:

@@ -23,6 +23,11 @@ class PartnerIndex:
         )
         self.n_stages = n_stages
 
+    @property
+    def groups(self) -> kernels.PartnerGroups:
+        """The grouping as a kernel reads it."""
+        return kernels.PartnerGroups(self.slots, self.counts, self.starts, self.n_stages)
+
     def size(self, cluster: np.ndarray, stage: int | np.ndarray) -> np.ndarray:
         return self.counts[cluster.astype(np.int64) * self.n_stages + stage]
 
@@ -79,6 +84,12 @@ class HorizontalTies:
             kernels.add_degree(self._degree, lo, hi)
         else:
             self._degree = None
+
+    def replace(self, a: np.ndarray, b: np.ndarray, degree: np.ndarray) -> None:
+        """Take the ties a compiled pass left (ends ``a < b``) and their count per slot
+        (``count_degree`` of them, as long as ``degree(capacity)`` makes it)."""
+        self.a, self.b = a, b
+        self._degree, self._degree_capacity = degree, len(degree)
 
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b = kernels.kept_ties(self.a, self.b, mask)

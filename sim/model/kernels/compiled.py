@@ -4,9 +4,11 @@ At 100,000 firms a quarter would be a few hundred whole-array numpy operations, 
 through memory; a loop compiled by numba does the arithmetic in one trip. Kernels do only IEEE
 arithmetic, comparisons, gathers and sums in a fixed order (sums into bins in slot order, as
 ``np.bincount`` adds; whole-array totals as numpy's pairwise ``sum`` adds, ``sums.py``), while
-transcendental functions (``exp``, ``log``) and every random draw stay in numpy (numpy's
-vectorised ``exp``/``log`` round differently from the C library's), and
-``error_model="numpy"`` keeps numpy's division semantics (inf/nan, no exception).
+transcendental functions (``exp``, ``log``) stay in numpy (numpy's vectorised ``exp``/``log``
+round differently from the C library's), and ``error_model="numpy"`` keeps numpy's division
+semantics (inf/nan, no exception). Random draws stay in numpy too, except where one kernel
+does a whole phase (``firms.form_and_lapse_ties``): numba's ``Generator.random`` gives numpy's
+uniforms draw for draw, but handing a kernel a Generator costs ~6 us, more than a few draws.
 
 Kernels take named inputs: firm or cluster columns as a NamedTuple bundle built by field name
 (``columns_of``), parameters as a NamedTuple of floats; a kernel reads ``bundle.column[i]``.

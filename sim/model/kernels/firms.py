@@ -2,7 +2,8 @@
 entry and exit, each rule in one pass over the firms.
 
 ``exp``/``log`` and random draws stay with the caller, in numpy (``sim.model.kernels.compiled``
-says why). Comparisons are written so that NaN passes through as it does in
+says why), except tie dynamics, which draw from the model's generator inside
+(``form_and_lapse_ties``). Comparisons are written so that NaN passes through as it does in
 ``np.maximum``/``np.minimum``.
 """
 
@@ -13,8 +14,17 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.kernels.compiled import cap_at, clip_to, floor_at, kernel
-from sim.model.kernels.ties import Tied
-from sim.scenario.codes import N_SEGMENTS, PRODUCER, UPSTREAM
+from sim.model.kernels.ties import (
+    PartnerGroups,
+    Tied,
+    add_degree,
+    count_degree,
+    fresh_ties,
+    kept_ties,
+    pick_in_groups,
+    tie_ends,
+)
+from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
 
 
 class Learners(NamedTuple):
@@ -172,6 +182,126 @@ def below_cap_seeking(
         n += candidate & (_draw(u, k) < chance[cluster[i]])
         k += candidate
     return chosen[:n].copy()
+
+
+class TieFirms(NamedTuple):
+    """The firm columns ``form_and_lapse_ties`` reads and writes (``supplier``, ``trader``)."""
+
+    supplier: np.ndarray  # written
+    trader: np.ndarray  # written
+    stage: np.ndarray
+    cluster: np.ndarray
+
+
+class TieClusters(NamedTuple):
+    """The cluster columns that speed tie formation up (a coordinator brokers, joint action)."""
+
+    legitimacy: np.ndarray
+    coordinator: np.ndarray
+    joint_action: np.ndarray
+
+
+class TieRates(NamedTuple):
+    """Tie formation and lapse terms (``sim.model.firms.update_ties``)."""
+
+    brokerage: float
+    tie_decay: float
+    vertical_tie_rate: float
+    buyer_tie_rate: float
+    horizontal_tie_rate: float
+    max_horizontal_ties: int
+
+
+@kernel
+def draw_partners(rng, groups: PartnerGroups, cluster: np.ndarray, stage, seekers: np.ndarray):
+    """A random firm of ``stage`` (one, or one per seeker) in each seeker's cluster, -1 where
+    there is none: ``PartnerIndex.draw``, with its one draw per seeker taken from ``rng``."""
+    key = np.empty(len(seekers), dtype=np.int64)
+    for k in range(len(seekers)):
+        key[k] = np.int64(cluster[seekers[k]]) * groups.n_stages + stage[k]
+    u = rng.random(len(seekers))
+    return pick_in_groups(groups.slots, groups.counts, groups.starts, key, u)
+
+
+@kernel
+def seek_vertical(
+    rng,
+    groups: PartnerGroups,
+    firms: TieFirms,
+    column: np.ndarray,
+    wanted: int,
+    chance: np.ndarray,
+    n_unlinked: int,
+) -> None:
+    """Producers without a tie in ``column`` (``n_unlinked`` of them) seek a local partner of
+    stage ``wanted`` with their cluster's ``chance`` (``unlinked_producers_seeking``), and
+    those who seek draw one (``draw_partners``; -1 where the cluster has none)."""
+    u = rng.random(n_unlinked)
+    seekers = unlinked_producers_seeking(firms.stage, column, firms.cluster, chance, u)
+    if len(seekers):
+        wanted_stage = np.full(len(seekers), wanted, dtype=np.int64)
+        picked = draw_partners(rng, groups, firms.cluster, wanted_stage, seekers)
+        for k in range(len(seekers)):
+            column[seekers[k]] = picked[k]
+
+
+@kernel
+def form_and_lapse_ties(
+    rng,
+    firms: TieFirms,
+    clusters: TieClusters,
+    groups: PartnerGroups,
+    a: np.ndarray,
+    b: np.ndarray,
+    rates: TieRates,
+):
+    """A quarter of tie dynamics (``sim.model.firms.update_ties``) in one call, since a
+    generator costs ~6 us to hand to a kernel and the ~25 calls this replaces cost more.
+
+    The rules are the kernels above and in ``kernels.ties``, applied in the order they always
+    were, each drawing its numbers from ``rng`` as numpy did (numba's ``Generator.random``
+    gives numpy's draws, one ``next_double`` each): vertical ties lapse, then horizontal ones;
+    unlinked producers seek a supplier, then a trader; firms below the cap seek a cooperation
+    partner. Per-cluster chances are worked out with numpy's operations in numpy's order.
+    Returns the horizontal ties' ends (``a < b``) and the ties per slot (``count_degree``).
+    """
+    supplier, trader, stage, cluster = firms.supplier, firms.trader, firms.stage, firms.cluster
+    n_clusters = len(clusters.legitimacy)
+    brokerage = np.empty(n_clusters)
+    horizontal_chance = np.empty(n_clusters)
+    for k in range(n_clusters):
+        brokered = 1.0 if clusters.coordinator[k] > 0 else 0.0
+        brokerage[k] = 1.0 + rates.brokerage * clusters.legitimacy[k] * brokered
+        horizontal_chance[k] = rates.horizontal_tie_rate * (
+            1.0 + rates.brokerage * clusters.joint_action[k]
+        )
+    # lapse: a draw per tie
+    linked_suppliers, linked_traders = count_linked(supplier, trader)
+    u_supplier = rng.random(linked_suppliers)
+    u_trader = rng.random(linked_traders)
+    unlinked = lapse(supplier, trader, stage, u_supplier, u_trader, rates.tie_decay)
+    if len(a):
+        a, b = kept_ties(a, b, rng.random(len(a)) >= rates.tie_decay)
+    # vertical formation: unlinked producers look for a local supplier, then a local trader
+    seek_vertical(
+        rng, groups, firms, supplier, UPSTREAM, rates.vertical_tie_rate * brokerage, unlinked[0]
+    )
+    seek_vertical(
+        rng, groups, firms, trader, DOWNSTREAM, rates.buyer_tie_rate * brokerage, unlinked[1]
+    )
+    # horizontal cooperation among firms of the same stage, helped by joint action
+    degree = count_degree(a, b, len(stage))
+    cap = rates.max_horizontal_ties
+    u = rng.random(count_below(degree, cap))
+    seekers = below_cap_seeking(degree, cap, cluster, horizontal_chance, u)
+    if len(seekers):
+        partner = draw_partners(rng, groups, cluster, stage[seekers], seekers)
+        keys, base = tie_ends(seekers, partner, b)  # (HorizontalTies.add)
+        if len(keys):
+            lo, hi = fresh_ties(a, b, keys, base)
+            a, b = np.concatenate((a, lo)), np.concatenate((b, hi))
+            add_degree(degree, lo, hi)
+    return a, b, degree
 
 
 # ---- learning ---------------------------------------------------------------------------------

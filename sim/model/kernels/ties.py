@@ -22,6 +22,15 @@ class Tied(NamedTuple):
     position: np.ndarray  # per slot: its position among the nodes, -1 if untied (32-bit)
 
 
+class PartnerGroups(NamedTuple):
+    """Live firms grouped by (cluster, stage), to draw partners from (``group_by_key``)."""
+
+    slots: np.ndarray  # in key order, ascending within a key
+    counts: np.ndarray  # per key (cluster x n_stages + stage)
+    starts: np.ndarray  # per key: its first position in ``slots``
+    n_stages: int
+
+
 @kernel
 def cut_ties_to_dead(column: np.ndarray, dead: np.ndarray) -> None:
     """Vertical ties (one partner slot per firm, -1 for none) to exiting firms lapse; ``dead``
@@ -29,6 +38,15 @@ def cut_ties_to_dead(column: np.ndarray, dead: np.ndarray) -> None:
     for i in range(len(column)):
         if dead[column[i]]:
             column[i] = -1
+
+
+@kernel
+def follow_moves(column: np.ndarray, where: np.ndarray, start: int) -> None:
+    """Vertical ties follow firms that moved slot in compaction: a partner at slot ``start + i``
+    or above is now at ``where[i]``; partners below ``start`` (and -1, none) stayed."""
+    for i in range(len(column)):
+        if column[i] >= start:
+            column[i] = where[column[i] - start]
 
 
 @kernel
