@@ -188,6 +188,13 @@ VALIDATE_ARGS = $(CALIBRATION) --out results/validation $(if $(CALIBRATED),--cal
 
 calibrate: $(STAMP)
 	$(BIN)/klaster calibrate $(CALIBRATION) $(CALIBRATE_ARGS)
+	$(BIN)/python -m sim.calibrate.select $(CALIBRATION) $(SELECT_ARGS)
+
+# which accepted set becomes calibrated.yaml: the 10 with the smallest distance re-measured on
+# 8 fresh seeds (sim/calibrate/select.py); `make select-presets` redoes only this step
+.PHONY: select-presets
+select-presets: $(STAMP)
+	$(BIN)/python -m sim.calibrate.select $(CALIBRATION) $(SELECT_ARGS)
 
 calibrate-smoke: $(STAMP)
 	$(BIN)/klaster calibrate calibration/smoke.yaml --out results/calibration/smoke $(CALIBRATE_ARGS)

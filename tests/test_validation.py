@@ -115,3 +115,32 @@ def test_export_firm_loss_weighs_seeds_by_their_exporters() -> None:
         {"export_cluster_firms": 0.0, "export_firm_loss_30": float("nan")},  # none at all
     ]
     assert abs(p.export_firm_loss("30")(records) - (30 + 10) / 310) < 1e-12
+
+
+def test_presets_are_chosen_on_seeds_neither_the_fit_nor_the_validation_uses() -> None:
+    import pandas as pd
+
+    from sim.calibrate.select import candidates_of, selection_seeds
+    from sim.calibrate.validation import validation_seeds
+
+    assert not set(selection_seeds(13, 32)) & set(validation_seeds(13, 32))
+    posterior = pd.DataFrame({"distance": [0.9, 0.5, 0.5, 0.7], "weight": [1, 1, 3, 1]})
+    assert candidates_of(posterior, 3) == [2, 1, 3]  # smallest distance first, ties by weight
+
+
+def test_selection_score_counts_targets_in_band() -> None:
+    from sim.calibrate.config import Calibration
+    from sim.calibrate.select import score
+
+    calibration = Calibration.model_validate(
+        {
+            "parameters": {"firms.entry_rate": None},
+            "targets": {
+                "small_firm_share": {"value": 0.9, "tolerance": 0.05, "source": "test"},
+                "firm_size_skewness": {"low": 10.0, "scale": 1.0, "source": "test"},
+            },
+        }
+    )
+    records = [{"workers": np.array([1.0] * 9 + [50.0])}]  # 90% small, skew ~2.7: misses 10
+    distance, met = score(calibration, records)
+    assert met == 1 and distance > 0
