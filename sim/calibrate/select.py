@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     best = frame.iloc[0]
     print(
         f"presets: accepted set {int(best['posterior_row'])} "
-        f"(distance {best['distance_in_fit']:.3f} in the fit, {best['distance_on_fresh_seeds']:.3f} on {args.seeds} fresh seeds, "
+        f"(distance {best['distance_in_fit']:.3f} in the fit, "
+        f"{best['distance_on_fresh_seeds']:.3f} on {args.seeds} fresh seeds, "
         f"{int(best['targets_met_on_fresh_seeds'])} of {len(calibration.targets)} targets) "
         f"-> {out_dir / 'calibrated.yaml'}; every candidate: {out_dir / 'selection.csv'}"
     )
