@@ -213,7 +213,7 @@ adopt-calibration:
 	cp $(CALIBRATION_OUT)/posterior.csv scenarios/calibrated_posterior.csv
 	mkdir -p results/summary/calibration
 	cp $(CALIBRATION_OUT)/parameters.csv $(CALIBRATION_OUT)/fit.csv $(CALIBRATION_OUT)/populations.csv \
-		$(CALIBRATION_OUT)/manifest.json results/summary/calibration/
+		$(CALIBRATION_OUT)/manifest.json $(CALIBRATION_OUT)/selection.csv results/summary/calibration/
 
 # within `make experiments`: a failing pattern is a finding for the report, not a stop (exit 1
 # passes, anything else fails)
