@@ -23,7 +23,7 @@ help:
 	@echo "make validate   check every calibration target on 32 fresh seeds (exit 1 when one fails)"
 	@echo "make calibrate  fit the uncertain parameters (ABC-SMC, ~1 hour; make calibrate-smoke: tiny);"
 	@echo "                make adopt-calibration: the presets start from the fit"
-	@echo "make probes     four mechanism probes on paired runs (sim/calibrate/probes.py)"
+	@echo "make probes     five mechanism probes on paired runs (sim/calibrate/probes.py)"
 	@echo "make bench      benchmarks (bench-quick, bench-phases)"
 	@echo "Use PYTHON=python3.12 VENV=.venv-3.12 to test another interpreter."
 
@@ -149,7 +149,8 @@ exp-indonesia: $(STAMP)
 experiments: exp-regimes exp-regimes-posterior exp-decomposition exp-where-top-down-works exp-resilience \
 	exp-indonesia exp-sensitivity-morris exp-sensitivity-sobol validation-findings
 
-# mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending
+# mechanism probes: capacity absorption, equipment to idle firms, coordinators-only, bottom-up spending,
+# grants where markets grow or shrink
 .PHONY: probes
 probes: $(STAMP)
 	$(BIN)/python -m sim.calibrate.probes --seeds 8 --out results/probes
@@ -187,6 +188,13 @@ VALIDATE_ARGS = $(CALIBRATION) --out results/validation $(if $(CALIBRATED),--cal
 
 calibrate: $(STAMP)
 	$(BIN)/klaster calibrate $(CALIBRATION) $(CALIBRATE_ARGS)
+	$(BIN)/python -m sim.calibrate.select $(CALIBRATION) $(SELECT_ARGS)
+
+# which accepted set becomes calibrated.yaml: the 10 with the smallest distance re-measured on
+# 8 fresh seeds (sim/calibrate/select.py); `make select-presets` redoes only this step
+.PHONY: select-presets
+select-presets: $(STAMP)
+	$(BIN)/python -m sim.calibrate.select $(CALIBRATION) $(SELECT_ARGS)
 
 calibrate-smoke: $(STAMP)
 	$(BIN)/klaster calibrate calibration/smoke.yaml --out results/calibration/smoke $(CALIBRATE_ARGS)
@@ -205,7 +213,7 @@ adopt-calibration:
 	cp $(CALIBRATION_OUT)/posterior.csv scenarios/calibrated_posterior.csv
 	mkdir -p results/summary/calibration
 	cp $(CALIBRATION_OUT)/parameters.csv $(CALIBRATION_OUT)/fit.csv $(CALIBRATION_OUT)/populations.csv \
-		$(CALIBRATION_OUT)/manifest.json results/summary/calibration/
+		$(CALIBRATION_OUT)/manifest.json $(CALIBRATION_OUT)/selection.csv results/summary/calibration/
 
 # within `make experiments`: a failing pattern is a finding for the report, not a stop (exit 1
 # passes, anything else fails)

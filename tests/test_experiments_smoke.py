@@ -68,6 +68,12 @@ def test_indonesia_variants_restate_the_presets_policies() -> None:
     assert historical.policy.selected_clusters == 25
     named = {n.name: n for n in historical.world.named_clusters}
     assert named["Jepara furniture"].designated and named["Cirebon rattan"].designated
+    # every variant runs the historical world: its named clusters differ in designation only
+    for regime in ("no_policy", "demand_driven", "bottom_up"):
+        variant = load_scenario(EXPERIMENTS / "indonesia" / f"{regime}.yaml")
+        assert [n.model_dump(exclude={"designated"}) for n in variant.world.named_clusters] == [
+            n.model_dump(exclude={"designated"}) for n in historical.world.named_clusters
+        ], regime
     assert historical.market.shocks[0].products == ["rattan"]
 
 

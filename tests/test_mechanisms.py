@@ -396,3 +396,28 @@ def test_a_world_where_every_firm_exits_in_burn_in_is_a_failed_run_with_a_reason
             world__workers_sigma=3,
             firms__local_input_discount=0,
         )
+
+
+def test_a_named_export_cluster_makes_goods_near_its_recorded_quality():
+    """The record's export cluster (e.g. Cirebon rattan) sets its firms' mean quality; every
+    other cluster keeps the tradition rule and the same draws."""
+    from sim.model.world import build_clusters, build_regions, populate_firms
+    from sim.scenario.files import build_scenario, load_raw, resolve_scenario_path
+
+    def firms_of(quality):
+        raw = load_raw(resolve_scenario_path("indonesia"))
+        for named in raw["world"]["named_clusters"]:
+            named["quality"] = quality
+        scenario = build_scenario(raw, "test")
+        rng = np.random.default_rng(5)
+        regions = build_regions(scenario.world, rng)
+        clusters = build_clusters(scenario.world, len(regions.capacity), rng)
+        firms = populate_firms(scenario, clusters, rng)
+        alive = firms.alive
+        return firms.quality[alive], firms.cluster[alive], firms.stage[alive]
+
+    drawn, cluster, stage = firms_of(None)
+    export_grade, _, _ = firms_of(0.7)
+    named = (cluster < 2) & (stage != 2)  # producers and suppliers (traders get a finish bonus)
+    assert drawn[named].mean() < 0.5 < 0.65 < export_grade[named].mean() < 0.75
+    assert np.array_equal(drawn[cluster >= 2], export_grade[cluster >= 2])

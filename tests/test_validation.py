@@ -91,3 +91,56 @@ def test_cirebon_export_trough_pools_seeds_so_a_tiny_exporter_cannot_dominate() 
         {"cirebon_exports_before": 0.01, "cirebon_exports_trough": 0.05},  # ratio 5 alone
     ]
     assert abs(p.cirebon_export_trough(records) - 15.05 / 100.01) < 1e-12
+
+
+def test_export_shock_exits_are_counted_in_the_clusters_that_export() -> None:
+    import pandas as pd
+
+    from sim.calibrate.measure import export_clusters
+
+    # cluster 0 sells half abroad the year before the shock, cluster 1 a tenth, cluster 2
+    # crosses 25% only after the shock: only cluster 0 is an export cluster
+    rows = [
+        {"step": s, "cluster": c, "export_share": share, "firms": 10}
+        for s in range(8, 16)
+        for c, share in ((0, 0.5), (1, 0.1), (2, 0.1 if s < 12 else 0.9))
+    ]
+    assert export_clusters(pd.DataFrame(rows), shock=12).tolist() == [True, False, False]
+
+
+def test_export_firm_loss_weighs_seeds_by_their_exporters() -> None:
+    records = [
+        {"export_cluster_firms": 300.0, "export_firm_loss_30": 0.1},
+        {"export_cluster_firms": 10.0, "export_firm_loss_30": 1.0},  # a few exporters, all gone
+        {"export_cluster_firms": 0.0, "export_firm_loss_30": float("nan")},  # none at all
+    ]
+    assert abs(p.export_firm_loss("30")(records) - (30 + 10) / 310) < 1e-12
+
+
+def test_presets_are_chosen_on_seeds_neither_the_fit_nor_the_validation_uses() -> None:
+    import pandas as pd
+
+    from sim.calibrate.select import candidates_of, selection_seeds
+    from sim.calibrate.validation import validation_seeds
+
+    assert not set(selection_seeds(13, 32)) & set(validation_seeds(13, 32))
+    posterior = pd.DataFrame({"distance": [0.9, 0.5, 0.5, 0.7], "weight": [1, 1, 3, 1]})
+    assert candidates_of(posterior, 3) == [2, 1, 3]  # smallest distance first, ties by weight
+
+
+def test_selection_score_counts_targets_in_band() -> None:
+    from sim.calibrate.config import Calibration
+    from sim.calibrate.select import score
+
+    calibration = Calibration.model_validate(
+        {
+            "parameters": {"firms.entry_rate": None},
+            "targets": {
+                "small_firm_share": {"value": 0.9, "tolerance": 0.05, "source": "test"},
+                "firm_size_skewness": {"low": 10.0, "scale": 1.0, "source": "test"},
+            },
+        }
+    )
+    records = [{"workers": np.array([1.0] * 9 + [50.0])}]  # 90% small, skew ~2.7: misses 10
+    distance, met = score(calibration, records)
+    assert met == 1 and distance > 0

@@ -371,9 +371,16 @@ def write_calibrated_scenario(
     calibration: Calibration,
     priors: dict[str, tuple[float, float, bool]],
     posterior: pd.DataFrame,
+    row: int | None = None,
+    how: str = "the accepted parameter set that met the targets most closely",
 ) -> Path:
-    """A scenario file with the best-fitting accepted set: presets can ``extends:`` it."""
-    row = posterior.iloc[best_set(posterior)]
+    """A scenario file with one accepted set (the best-fitting one unless ``row`` is given):
+    presets can ``extends:`` it.
+
+    row: the posterior row to write (default: ``best_set``)
+    how: how the set was chosen, for the file's header
+    """
+    row = posterior.iloc[best_set(posterior) if row is None else row]
     nested: dict[str, Any] = {}
     for key in priors:
         node = nested
@@ -383,9 +390,10 @@ def write_calibrated_scenario(
         value = row[key]
         node[leaf] = int(value) if priors[key][2] else float(round(float(value), 6))
     header = (
-        f"# Calibrated by `klaster calibrate` from {calibration.name} on {_now()}: the\n"
-        "# accepted parameter set that met the targets most closely (posterior.parquet or .csv\n"
-        "# holds every accepted set; an experiment's `posterior:` runs over them). Every\n"
+        f"# Calibrated by `klaster calibrate` from {calibration.name} on {_now()}:\n"
+        f"# {how}\n"
+        "# (posterior.parquet or .csv holds every accepted set; an experiment's\n"
+        "# `posterior:` runs over them). Every\n"
         "# other key keeps its schema default. A preset can start from it with\n"
         "# `extends: calibrated.yaml`.\n"
     )

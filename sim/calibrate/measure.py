@@ -143,14 +143,16 @@ def _measure(
         )
         record["crisis_step"] = setting.shock_step
     if "shocks" in groups:
-        window = slice(setting.shock_step, setting.shock_step + 8)
-        base_exits = float(base.aggregate["exits"].iloc[window].sum())
-        alive = float(base.aggregate["firms"].iloc[setting.shock_step])
-        record["quarters_left"] = float(steps - setting.shock_step)
+        shock = setting.shock_step
+        exporters = export_clusters(base.clusters, shock)
+        before = _firms_at(base.clusters, exporters, shock - 1)
+        after = _firms_at(base.clusters, exporters, shock + 8)
+        record["quarters_left"] = float(steps - shock)
+        record["export_cluster_firms"] = before
         for label, size in SHOCK_SIZES.items():
-            shocked, _ = _run(_shocked(world, size, setting.shock_step), seed, steps)
-            exits = float(shocked.aggregate["exits"].iloc[window].sum()) - base_exits
-            record[f"excess_exit_share_{label}"] = exits / max(alive, 1.0)
+            shocked, _ = _run(_shocked(world, size, shock), seed, steps)
+            lost = after - _firms_at(shocked.clusters, exporters, shock + 8)
+            record[f"export_firm_loss_{label}"] = lost / before if before > 0 else np.nan
             record[f"recovery_{label}"] = float(shocked.summary.get("recovery_quarters", np.nan))
     if "indonesia" in groups:
         record.update(_indonesia(setting, chosen, seed))
@@ -178,6 +180,22 @@ def _indonesia(setting: Setting, chosen: dict[str, Any], seed: int) -> dict[str,
         firms = one["firms"].astype(float)
         out["jepara_firm_change"] = _ratio(firms.get(shock + 20), firms.get(shock)) - 1
     return out
+
+
+def export_clusters(clusters: pd.DataFrame, shock: int) -> np.ndarray:
+    """Clusters selling at least a quarter abroad over the year before a shock (boolean by
+    cluster index): the clusters an export shock hits, where fact 6's exits are seen."""
+    year = clusters[(clusters["step"] >= shock - 4) & (clusters["step"] < shock)]
+    share = year.groupby("cluster")["export_share"].mean()
+    mask = np.zeros(int(clusters["cluster"].max()) + 1, dtype=bool)
+    mask[share.index[share.to_numpy() >= 0.25]] = True
+    return mask
+
+
+def _firms_at(clusters: pd.DataFrame, mask: np.ndarray, step: int) -> float:
+    """Live firms in the masked clusters at one step."""
+    at = clusters[clusters["step"] == step]
+    return float(at["firms"].to_numpy()[mask[at["cluster"].to_numpy()]].sum())
 
 
 def _ratio(numerator, denominator) -> float:

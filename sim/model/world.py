@@ -52,6 +52,16 @@ def build_clusters(world: World, n_regions: int, rng: np.random.Generator) -> Cl
     )
 
 
+def quality_mean(world: World, clusters: ClusterState) -> np.ndarray:
+    """Each cluster's mean product quality: older, better-known crafts make better goods; a named
+    cluster's quality from the record (e.g. an export cluster) replaces the rule."""
+    mean = 0.2 + 0.25 * clusters.tradition
+    for i, named in enumerate(world.named_clusters):
+        if named.quality is not None:
+            mean[i] = named.quality
+    return mean
+
+
 def populate_firms(
     scenario: Scenario, clusters: ClusterState, rng: np.random.Generator
 ) -> FirmState:
@@ -75,7 +85,7 @@ def populate_firms(
         world.productivity_sigma * rng.standard_normal(total)
     )
     quality = np.clip(
-        0.2 + 0.25 * clusters.tradition[cluster_of] + 0.12 * rng.standard_normal(total), 0.01, 0.95
+        quality_mean(world, clusters)[cluster_of] + 0.12 * rng.standard_normal(total), 0.01, 0.95
     )
     quality = np.where(stage == 2, np.minimum(quality + 0.15, 0.97), quality)
     knowledge = _beta_around(rng, firm_params.market_knowledge_mean, total)

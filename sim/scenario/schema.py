@@ -50,6 +50,16 @@ class NamedCluster(Strict):
     region: int = _field(0, 0, 1_000_000, "Index of the region (0-based), below n_regions x scale.")
     n_firms: int = _field(100, 5, 100_000, "Number of firms at start. Source: brief / cited study.")
     tradition: float = _field(0.8, 0, 1, "Age and reputation of the craft, visible to government.")
+    quality: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "Mean product quality of its firms at start; export buyers ask for "
+            "market.quality_threshold[2]. None: drawn from tradition like every cluster. "
+            "Source: the record of the cluster's exports."
+        ),
+    )
     designated: bool = Field(
         False, description="Forced into the designated list when the regime designates clusters."
     )
