@@ -308,3 +308,32 @@ def test_a_dead_worker_exits_3_keeps_the_populations_and_the_same_command_resume
     assert len(pd.read_csv(out / "populations.csv")) == 1  # the finished population is kept
     assert klaster(command) == 0  # the same command, now with a healthy sampler, resumes
     assert len(pd.read_csv(out / "populations.csv")) == 2
+
+
+def test_the_evaluation_budget_stops_a_population_that_would_overrun_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """pyabc checks its total budget only between populations; ours holds within one."""
+    from sim.calibrate import smc
+    from sim.calibrate.fit import run_calibration
+    from sim.runner.executors import ExecutorSpec
+
+    calls = []
+    records = smc.Evaluation.records
+
+    def counted(self, values, seeds):
+        calls.append(1)
+        return records(self, values, seeds)
+
+    monkeypatch.setattr(smc.Evaluation, "records", counted)
+    text = SMOKE.read_text().replace(
+        "budget: {particles: 6, populations: 2, max_evaluations: 200, max_minutes: 5}",
+        "budget: {particles: 6, populations: 8, max_evaluations: 14, max_minutes: 5}",
+    )
+    assert "max_evaluations: 14" in text
+    np.random.seed(11)
+    report = run_calibration(
+        _file(tmp_path, text), tmp_path / "out", ExecutorSpec("serial"), quiet=True
+    )
+    assert len(calls) <= 14
+    assert report.populations >= 1  # the prior sample fits; a later population is cut short

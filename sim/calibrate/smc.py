@@ -156,6 +156,6 @@ def make_sampler(kind: str, workers: int, client: Any = None):
     if kind == "serial":
         return SingleCoreSampler(check_max_eval=True)
     if kind == "process":
-        # check_max_eval: stop within a population once the evaluation budget is spent
+        # check_max_eval: stop within a population at the cap fit._run_within_budget sets
         return MulticoreEvalParallelSampler(n_procs=workers, check_max_eval=True)
     return DaskDistributedSampler(dask_client=client, batch_size=1)
