@@ -107,8 +107,8 @@ def test_support_pays_more_where_a_clusters_market_grows() -> None:
     add more value added when those clusters' buyer networks grow than when they shrink
     (growing orders meet the added capacity; shrinking ones leave it idle).
 
-    Condition: the schema's assumed market and firm parameters. At the calibrated presets the
-    sign reverses (grants keep firms alive where markets shrink; docs/findings.md)."""
+    Condition: the schema's assumed market and firm parameters. At the first calibration's
+    presets the sign reversed; at the current presets it holds (docs/findings.md)."""
     from sim.model.support import apply_support
     from sim.scenario.codes import EQUIPMENT
 

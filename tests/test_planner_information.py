@@ -39,8 +39,9 @@ def test_designating_where_markets_grow_pays_more_than_where_they_shrink(monkeyp
     most pays more, on average over worlds, than designated to the 8 whose markets grow least
     (a planner reading the opportunity upside down).
 
-    Condition: the schema's assumed market and firm parameters. At the calibrated presets the
-    order reverses in these four worlds (docs/findings.md)."""
+    Condition: the schema's assumed market and firm parameters. At the first calibration's
+    presets the order reversed in these four worlds; at the current presets it holds
+    (docs/findings.md)."""
     seeds = range(1, 5)
     informed = [_gain_per_budget(INFORMED, seed) for seed in seeds]
     truth = government.true_opportunity
