@@ -109,8 +109,7 @@ def test_support_pays_more_where_a_clusters_market_grows() -> None:
 
     Condition: the schema's assumed market and firm parameters. At the first calibration's
     presets the sign reversed; at the current presets it holds (docs/findings.md)."""
-    from sim.model.support import apply_support
-    from sim.scenario.codes import EQUIPMENT
+    from sim.calibrate.probes import steer_largest
 
     gains = {1.0: [], -1.0: []}
     for seed in range(1, 5):
@@ -118,14 +117,7 @@ def test_support_pays_more_where_a_clusters_market_grows() -> None:
             pair = []
             for granted in (True, False):
                 model = small_model("no_policy", seed=seed, **assumed_defaults())
-                c = model.clusters
-                chosen = np.argsort(-np.bincount(model.firms.cluster, minlength=c.count))[:6]
-                c.niche_factor = c.niche_factor.copy()
-                c.niche_factor[chosen] = np.exp(sign * 0.04)
-                f = model.firms
-                slots = np.flatnonzero(np.isin(f.cluster, chosen) & (f.stage != UPSTREAM))
-                if granted:
-                    apply_support(model, slots, EQUIPMENT, 2.0 * f.workers[slots])
+                steer_largest(model, sign, granted)
                 va = 0.0
                 for _ in range(10):
                     model.step()

@@ -177,6 +177,24 @@ def bottom_up_spending(seed: int) -> dict[str, float]:
 GRANT_QUARTERS = 10
 
 
+def steer_largest(
+    model: ClusterModel, sign: float, granted: bool, count: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Make the ``count`` largest clusters' buyer networks grow (``sign`` 1) or shrink (-1) 4% a
+    quarter and, if ``granted``, give their producers and traders an equipment grant of as much
+    as a firm can put to use in a quarter; return the clusters and each grant (also when none is
+    given, so a twin run knows what its pair received)."""
+    c, f = model.clusters, model.firms
+    chosen = np.argsort(-np.bincount(f.cluster, minlength=c.count))[:count]
+    c.niche_factor = c.niche_factor.copy()
+    c.niche_factor[chosen] = np.exp(sign * 0.04)
+    slots = np.flatnonzero(np.isin(f.cluster, chosen) & (f.stage != UPSTREAM))
+    grant = 2.0 * f.workers[slots]
+    if granted:
+        apply_support(model, slots, EQUIPMENT, grant)
+    return chosen, grant
+
+
 def grants_by_market(seed: int) -> dict[str, float]:
     """Probe 5 for one seed: equipment grants where the granted clusters' markets grow or
     shrink, against the same world without grants: value added per unit of grant (in the world,
@@ -186,15 +204,7 @@ def grants_by_market(seed: int) -> dict[str, float]:
         runs = {}
         for granted in (True, False):
             model = ClusterModel(scenario="no_policy", seed=seed)
-            c = model.clusters
-            chosen = np.argsort(-np.bincount(model.firms.cluster, minlength=c.count))[:6]
-            c.niche_factor = c.niche_factor.copy()
-            c.niche_factor[chosen] = np.exp(sign * 0.04)
-            f = model.firms
-            slots = np.flatnonzero(np.isin(f.cluster, chosen) & (f.stage != UPSTREAM))
-            grant = 2.0 * f.workers[slots]  # as much as a firm can put to use in a quarter
-            if granted:
-                apply_support(model, slots, EQUIPMENT, grant)
+            chosen, grant = steer_largest(model, sign, granted)
             world = inside = 0.0
             for _ in range(GRANT_QUARTERS):
                 model.step()
@@ -210,7 +220,7 @@ def grants_by_market(seed: int) -> dict[str, float]:
         result[f"va_per_grant_elsewhere_{label}"] = float(
             ((world - inside) - (world0 - inside0)) / scale
         )
-        result[f"firms_kept_{label}"] = float(firms - firms0) / max(firms0, 1)
+        result[f"firms_kept_{label}"] = float((firms - firms0) / max(firms0, 1))
     return result
 
 

@@ -27,22 +27,14 @@ from sim.calibrate.config import Calibration, load_calibration
 from sim.calibrate.fit import _atomic, write_calibrated_scenario
 from sim.calibrate.patterns import STATISTICS
 from sim.calibrate.smc import BandDistance
-from sim.calibrate.validation import measure
+from sim.calibrate.validation import measure, stream_seeds
 from sim.runner.executors import ExecutorSpec
 
 SELECTION_STREAM = 2  # spawn-key prefix of selection seeds (validation uses 1)
 
 
 def selection_seeds(master_seed: int, count: int) -> list[int]:
-    return [
-        int(
-            np.random.SeedSequence(master_seed, spawn_key=(SELECTION_STREAM, i)).generate_state(
-                1, dtype=np.uint64
-            )[0]
-            >> np.uint64(1)
-        )
-        for i in range(count)
-    ]
+    return stream_seeds(master_seed, SELECTION_STREAM, count)
 
 
 def candidates_of(posterior: pd.DataFrame, count: int) -> list[int]:

@@ -50,16 +50,22 @@ class TargetCheck:
         return {**asdict(self), "observed_text": self.observed_text}
 
 
-def validation_seeds(master_seed: int, count: int) -> list[int]:
+def stream_seeds(master_seed: int, stream: int, count: int) -> list[int]:
+    """``count`` seeds of one stream (``SeedSequence(master_seed, spawn_key=(stream, i))``):
+    streams never share a seed with each other or with the calibration's evaluations."""
     return [
         int(
-            np.random.SeedSequence(master_seed, spawn_key=(VALIDATION_STREAM, i)).generate_state(
+            np.random.SeedSequence(master_seed, spawn_key=(stream, i)).generate_state(
                 1, dtype=np.uint64
             )[0]
             >> np.uint64(1)
         )
         for i in range(count)
     ]
+
+
+def validation_seeds(master_seed: int, count: int) -> list[int]:
+    return stream_seeds(master_seed, VALIDATION_STREAM, count)
 
 
 def measure(
