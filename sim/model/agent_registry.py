@@ -39,6 +39,20 @@ def _add_weakly(table: weakref.WeakKeyDictionary, agents: list) -> None:
     table.data.update(zip(keys, itertools.repeat(None)))
 
 
+def _placed(entered: list, live: np.ndarray, late: list[tuple], table) -> list:
+    """``entered`` (firms, their handles ``live``) with the ``late`` agents (agent, number of
+    firm handles when it was registered) that are in ``table`` taken out of it and put back
+    among them: after the firms registered before them, as Mesa would have them."""
+    present = [(agent, count) for agent, count in late if table.pop(agent, False) is None]
+    places = np.searchsorted(live, [count for _, count in present]).tolist()
+    merged, start = [], 0
+    for (agent, _), place in zip(present, places, strict=True):
+        merged += entered[start:place]
+        merged.append(agent)
+        start = place
+    return merged + entered[start:]
+
+
 class _SyncedOnRead:
     """Mixin for the AgentSets of a model's registry that hold firms: every read of the set's
     table (all that Mesa's AgentSet methods do goes through ``self._agents``) first brings the
@@ -55,6 +69,10 @@ class _SyncedOnRead:
     @_agents.setter
     def _agents(self, table) -> None:
         self.__dict__["_table"] = table
+
+    def __reduce__(self) -> tuple:
+        # the class is made at run time for this Mesa's AgentSet class: pickle names that one
+        return _unpickled, (self._mesa_set,), self.__getstate__()
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()  # Mesa 3.3: agents and random; 3.5: the __dict__
@@ -73,7 +91,12 @@ class _SyncedOnRead:
 @functools.cache
 def _synced_class(base: type) -> type:
     """``base`` (the AgentSet class this Mesa keeps its registry in) synced on read."""
-    return type(f"Synced{base.__name__}", (_SyncedOnRead, base), {})
+    return type(f"Synced{base.__name__}", (_SyncedOnRead, base), {"_mesa_set": base})
+
+
+def _unpickled(base: type):
+    synced = _synced_class(base)
+    return synced.__new__(synced)
 
 
 class AgentRegistry:
@@ -159,33 +182,22 @@ class AgentRegistry:
         live = handles[model._handle_by_uid[model._uid_of_handle[handles]] == handles]
         entered = [model._firm_agent(handle) for handle in live.tolist()]
         self.registered = model._handle_count
-        # the agents registered meanwhile leave the end of the tables and come back in place
-        late = [agent for agent in self.late if everyone.pop(agent, False) is None]
-        places = np.searchsorted(live, [self.late[agent] for agent in late]).tolist()
-        self.late = {}
-        merged, start = [], 0
-        for agent, place in zip(late, places, strict=True):
-            merged += entered[start:place]
-            merged.append(agent)
-            start = place
-        merged += entered[start:]
+        late, self.late = list(self.late.items()), {}
         if hard is not None:
-            for agent in late:
-                hard.pop(agent, None)
-            hard.update(dict.fromkeys(merged))
+            hard.update(dict.fromkeys(_placed(entered, live, late, hard)))
         if weak:
-            _add_weakly(everyone, merged)
+            _add_weakly(everyone, _placed(entered, live, late, everyone))
             _add_weakly(firms, entered)
         else:
-            everyone.update(dict.fromkeys(merged))
+            everyone.update(dict.fromkeys(_placed(entered, live, late, everyone)))
             firms.update(dict.fromkeys(entered))
 
     @staticmethod
     def _drop(agents: list, everyone, firms, hard, weak: bool) -> None:
         if not weak:
             for agent in agents:
-                if everyone.pop(agent, False) is None:
-                    firms.pop(agent, None)
+                everyone.pop(agent, None)
+                firms.pop(agent, None)
             return
         # Mesa 3.3: the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by
         # weak references, and popping there skips a Python-level method per agent. Any live
