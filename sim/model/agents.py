@@ -60,7 +60,8 @@ class Firm(mesa.Agent):
     (``sim.model.agent_registry``), but not in order of entry.
 
     The agent of a firm that exits is handed to an entrant of the same quarter, with a new
-    ``unique_id`` (``recycle``): hold a firm's ``unique_id``, not the object, across steps.
+    ``unique_id`` (``model._register_firms``): hold a firm's ``unique_id``, not the object,
+    across steps.
     An agent's ``unique_id`` is kept in the model's table under the agent's permanent
     ``handle``, not in the object: handing thousands of agents to entrants a quarter then
     rewrites two arrays and touches no object (cold memory was what it cost).
@@ -104,25 +105,6 @@ class Firm(mesa.Agent):
         """The next ``count`` agent ids, taken as new agents would take them (Mesa numbers
         firms' and other agents' in one sequence)."""
         return _issue_unique_ids(model, count)
-
-    @staticmethod
-    def recycle(model: ClusterModel, old_uids: np.ndarray) -> np.ndarray:
-        """Hand the handles (and agents, where made) of firms that exited to entrants: each
-        gets the next unique id, as a new agent would; returns the ids.
-
-        Thousands of firms enter and leave a quarter in a national world; creating and
-        removing as many Python objects (each with weak references in Mesa's AgentSets) made
-        CPython's cyclic garbage collector rescan every live agent again and again, a quarter
-        of the step. Ids live in the model's handle tables, so this touches no object.
-        """
-        new_uids = _issue_unique_ids(model, len(old_uids))
-        if len(new_uids):
-            handles = model._handle_by_uid[old_uids]
-            model._handle_by_uid[old_uids] = -1
-            model._handle_by_uid = grown(model._handle_by_uid, int(new_uids[-1]))
-            model._handle_by_uid[new_uids] = handles
-            model._uid_of_handle[handles] = new_uids
-        return new_uids
 
     cluster = _column_view("cluster", int, "Cluster index.")
     workers = _column_view("workers", float, "Workers (most firms < 20).")

@@ -64,6 +64,7 @@ from sim.scenario.parameters import dotted_key
 from sim.scenario.schema import Scenario, Shock
 
 AGGREGATE: tuple[str, ...] = names("aggregate", identifiers=False)
+NO_HANDLES = np.zeros(0, dtype=np.int64)
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
 CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
 CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
@@ -160,7 +161,7 @@ class ClusterModel(mesa.Model):
         # so moving a row never touches a Python object. Each firm has a permanent handle (its
         # agent, once made, is ``_firm_by_handle[handle]``); its id is
         # ``_uid_of_handle[handle]``, so an exited firm's handle and agent take an entrant's id
-        # without touching the agent (``Firm.recycle``). Mesa's registry learns of firms when
+        # without touching the agent (``_register_firms``). Mesa's registry learns of firms when
         # read (``sim.model.agent_registry``).
         self._firm_by_handle: dict[int, Firm] = {}
         self._handle_count = 0
@@ -205,26 +206,39 @@ class ClusterModel(mesa.Model):
 
     # ---- agent bookkeeping ----------------------------------------------------------------
     def _register_firms(self, slots: np.ndarray, retired_uids: np.ndarray | None = None) -> None:
-        """Give newly filled slots their ids in slot order: the handles (and agents, where made)
-        of firms that exited this quarter first (``retired_uids``; see ``Firm.recycle``), new
-        handles for the rest; retired handles left over are dropped. Array writes only: agents
-        are made when asked for and Mesa's registry is brought up to date when read
-        (``sim.model.agent_registry``). Before burn-in ends slots only get their ids."""
+        """Give newly filled slots the next ids, in slot order, as Mesa numbers new agents.
+
+        The first entrants take over the handles of firms that exited this quarter
+        (``retired_uids``), and with them their agents where made, under the new ids; the rest
+        get new handles; retired handles left over are dropped. Thousands of firms enter and
+        leave a quarter in a national world: making, registering and removing as many Python
+        objects was a fifth of the step, so this writes arrays only (agents are made when
+        asked for, Mesa's registry is brought up to date when read: ``sim.model.
+        agent_registry``). Before burn-in ends slots only get their ids (``_number_firms``)."""
         if not self._firm_agents_made:
             self._number_firms(slots)
             return
-        retired = np.zeros(0, dtype=np.int64) if retired_uids is None else retired_uids
-        reused = min(len(retired), len(slots))
-        uids = Firm.recycle(self, retired[:reused])  # first: ids rise with slots
-        if len(slots) > reused:
-            fresh = Firm.issue_ids(self, len(slots) - reused)
-            self._add_firm_handles(fresh)
-            uids = np.concatenate([uids, fresh])
-        if len(retired) > reused:
-            self._drop_firm_handles(retired[reused:])
-        self._slot_by_uid = grown(self._slot_by_uid, len(self._handle_by_uid) - 1)
+        uids = Firm.issue_ids(self, len(slots))
+        retired = NO_HANDLES if retired_uids is None else self._handle_by_uid[retired_uids]
+        if len(retired):
+            self._handle_by_uid[retired_uids] = -1
+            if len(retired) > len(slots):
+                self._drop_firm_agents(retired[len(slots) :])
+        if not len(uids):
+            return
+        handles = retired[: len(slots)]
+        if len(handles) < len(slots):
+            new = np.arange(self._handle_count, self._handle_count + len(slots) - len(handles))
+            self._handle_count += len(new)
+            self._uid_of_handle = grown(self._uid_of_handle, int(new[-1]))
+            handles = np.concatenate([handles, new])
+        ids = slice(int(uids[0]), int(uids[-1]) + 1)  # new ids are consecutive
+        self._uid_of_handle[handles] = uids
+        self._handle_by_uid = grown(self._handle_by_uid, ids.stop - 1)
+        self._handle_by_uid[ids] = handles
+        self._slot_by_uid = grown(self._slot_by_uid, ids.stop - 1)
+        self._slot_by_uid[ids] = slots
         self.firms.uid[slots] = uids
-        self._slot_by_uid[uids] = slots
 
     def _number_firms(self, slots: np.ndarray) -> None:
         """Ids for newly filled slots, the ones their agents would get (``Firm.issue_ids``),
@@ -256,14 +270,11 @@ class ClusterModel(mesa.Model):
         self._handle_by_uid = grown(self._handle_by_uid, int(uids.max()))
         self._handle_by_uid[uids] = handles
 
-    def _drop_firm_handles(self, uids: np.ndarray) -> None:
-        """Retire the handles of firms that left for good; their agents, if made, go too."""
-        handles = self._handle_by_uid[uids]
-        self._handle_by_uid[uids] = -1
+    def _drop_firm_agents(self, handles: np.ndarray) -> None:
+        """The agents, where made, of firms whose handles are retired go too."""
         if self._firm_by_handle:  # some agents were asked for
             made = self._firm_by_handle
-            gone = [made.pop(h) for h in handles.tolist() if h in made]
-            self._agent_registry.left(gone)
+            self._agent_registry.left([made.pop(h) for h in handles.tolist() if h in made])
 
     def _firm_agent(self, handle: int) -> Firm:
         """The agent of the live firm under ``handle``, made the first time it is asked for."""
