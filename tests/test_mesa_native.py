@@ -281,3 +281,31 @@ def test_firm_agents_are_not_made_by_hand() -> None:
     model = ClusterModel(scenario="no_policy", seed=1, **SMALL)
     with pytest.raises(TypeError, match="firm_at"):
         Firm(model)
+
+
+def test_mesa_signals_of_agents_coming_and_going_account_for_the_registry() -> None:
+    """Mesa 3.5 signals every agent it registers or deregisters; an observer sees firms come
+    and go in the quarter they do, exactly the registry's changes, and nothing for what came
+    before it subscribed."""
+    signals = pytest.importorskip("mesa.experimental.mesa_signals")
+    if not hasattr(signals, "ModelSignals"):
+        pytest.skip("Mesa 3.3 signals no agents")
+    model = ClusterModel(scenario="top_down", seed=7, **SMALL)
+    heard: list[tuple[str, mesa.Agent]] = []
+
+    def hear(signal) -> None:
+        heard.append((str(signal.signal_type), signal.additional_kwargs["args"][0]))
+
+    for kind in (signals.ModelSignals.AGENT_ADDED, signals.ModelSignals.AGENT_REMOVED):
+        model.observe("agents", kind, hear)
+    before = set(model.agents)
+    for _ in range(4):
+        heard.clear()
+        model.step()
+        added = {agent for kind, agent in heard if kind == "agent_added"}
+        removed = {agent for kind, agent in heard if kind == "agent_removed"}
+        assert set(model.agents) == (before - removed) | added
+        firms_added = [agent for agent in added if isinstance(agent, Firm)]
+        assert len(firms_added) <= model.entries_step  # entrants only, not earlier firms
+        before = set(model.agents)
+    assert any(isinstance(agent, Firm) for _, agent in heard) or model.entries_step == 0

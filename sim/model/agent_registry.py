@@ -27,6 +27,11 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+try:  # Mesa >= 3.5 signals agents coming and going
+    from mesa.experimental.mesa_signals import ModelSignals
+except ImportError:  # Mesa 3.3: nothing observes agents
+    ModelSignals = None
+
 if TYPE_CHECKING:
     from sim.model import ClusterModel
     from sim.model.agents import Firm
@@ -165,10 +170,13 @@ class AgentRegistry:
         registered = self.registered
         self.exited.extend(agent for agent in agents if agent.handle < registered)
 
-    def sync(self) -> None:
+    def sync(self, signal: bool = False) -> None:
         """Bring the tables up to date: drop the firms that left, add the live firms that
         entered since (their agents made now if nobody asked for them), placing the other
-        agents registered meanwhile where Mesa would have had them."""
+        agents registered meanwhile where Mesa would have had them.
+
+        ``signal``: emit Mesa's agent-added and agent-removed signals for the firms that came
+        and went, as registering and deregistering them would have (``observed``)."""
         if not self.behind or self.raw:
             return
         model = self.model
@@ -176,7 +184,7 @@ class AgentRegistry:
         firms = self.firms.__dict__["_table"]
         hard = model.__dict__.get("_agents")  # Mesa 3.3 holds agents strongly here
         weak = isinstance(everyone, weakref.WeakKeyDictionary)
-        self._drop(self.exited, everyone, firms, hard, weak)
+        left = self._drop(self.exited, everyone, firms, hard, weak)
         self.exited = []
         handles = np.arange(self.registered, model._handle_count)
         live = handles[model._handle_by_uid[model._uid_of_handle[handles]] == handles]
@@ -191,14 +199,31 @@ class AgentRegistry:
         else:
             everyone.update(dict.fromkeys(_placed(entered, live, late, everyone)))
             firms.update(dict.fromkeys(entered))
+        if signal:
+            for agent in entered:
+                model.notify("agents", ModelSignals.AGENT_ADDED, args=(agent,))
+            for agent in left:
+                model.notify("agents", ModelSignals.AGENT_REMOVED, args=(agent,))
+
+    def observed(self) -> bool:
+        """Whether something observes agents coming and going (Mesa 3.5's signals, which
+        ``register_agent`` and ``deregister_agent`` emit): then the model brings the registry
+        up to date as firms enter and leave, with their signals."""
+        subscribers = getattr(self.model, "subscribers", None)
+        return bool(subscribers) and any(
+            name == "agents" and refs for (name, _), refs in subscribers.items()
+        )
 
     @staticmethod
-    def _drop(agents: list, everyone, firms, hard, weak: bool) -> None:
+    def _drop(agents: list, everyone, firms, hard, weak: bool) -> list:
+        """Take firms' agents out of the tables; returns those that were registered."""
+        left = []
         if not weak:
             for agent in agents:
-                everyone.pop(agent, None)
+                if everyone.pop(agent, False) is None:
+                    left.append(agent)
                 firms.pop(agent, None)
-            return
+            return left
         # Mesa 3.3: the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by
         # weak references, and popping there skips a Python-level method per agent. Any live
         # weak reference to the agent finds its entry (equal referents, equal hashes); one that
@@ -210,3 +235,5 @@ class AgentRegistry:
                 key = existing[0] if existing else weakref.ref(agent)
                 firms.pop(key, None)
                 everyone.pop(key, None)
+                left.append(agent)
+        return left

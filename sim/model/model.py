@@ -218,21 +218,28 @@ class ClusterModel(mesa.Model):
         if not self._firm_agents_made:
             self._number_firms(slots)
             return
+        observed = self._agent_registry.observed()
+        if observed:  # signals come as firms enter and leave: first what came before
+            self._agent_registry.sync()
         uids = Firm.issue_ids(self, len(slots))
         retired = NO_HANDLES if retired_uids is None else self._handle_by_uid[retired_uids]
         if len(retired):
             self._handle_by_uid[retired_uids] = -1
             if len(retired) > len(slots):
                 self._drop_firm_agents(retired[len(slots) :])
-        if not len(uids):
-            return
-        handles = retired[: len(slots)]
-        if len(handles) < len(slots):
-            new = np.arange(self._handle_count, self._handle_count + len(slots) - len(handles))
+        if len(uids):
+            self._hand_out(uids, retired[: len(slots)], slots)
+        if observed:
+            self._agent_registry.sync(signal=True)
+
+    def _hand_out(self, uids: np.ndarray, handles: np.ndarray, slots: np.ndarray) -> None:
+        """Entrants with consecutive ``uids`` in ``slots`` take ``handles``, then new ones."""
+        if len(handles) < len(uids):
+            new = np.arange(self._handle_count, self._handle_count + len(uids) - len(handles))
             self._handle_count += len(new)
             self._uid_of_handle = grown(self._uid_of_handle, int(new[-1]))
             handles = np.concatenate([handles, new])
-        ids = slice(int(uids[0]), int(uids[-1]) + 1)  # new ids are consecutive
+        ids = slice(int(uids[0]), int(uids[-1]) + 1)
         self._uid_of_handle[handles] = uids
         self._handle_by_uid = grown(self._handle_by_uid, ids.stop - 1)
         self._handle_by_uid[ids] = handles
