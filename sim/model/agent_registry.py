@@ -17,11 +17,9 @@ registry behind the tables.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import weakref
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import mesa
@@ -119,7 +117,7 @@ class AgentRegistry:
         self.registered = 0
         self.exited: list[Firm] = []
         self.late: dict[mesa.Agent, int] = {}
-        self.raw = False  # Mesa's own registration is writing: no sync in between
+        self.raw = False  # Mesa's register_agent/deregister_agent are writing: no sync now
         self.firm_type: type | None = None
         self.firms = None  # the firms' AgentSet, made with the first firm agent
         self._base = type(model._all_agents)  # the AgentSet class this Mesa registers in
@@ -140,15 +138,6 @@ class AgentRegistry:
     @property
     def behind(self) -> bool:
         return self.model._handle_count > self.registered or bool(self.exited)
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Let Mesa's ``register_agent``/``deregister_agent`` write the tables as they are."""
-        self.raw = True
-        try:
-            yield
-        finally:
-            self.raw = False
 
     def registering(self, agent: mesa.Agent) -> None:
         """Before Mesa registers an agent: a firm's comes after a sync; another agent's, while

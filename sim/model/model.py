@@ -320,14 +320,22 @@ class ClusterModel(mesa.Model):
     # Mesa's registry: written by Mesa as ever, read through AgentSets that bring it up to
     # date first (``sim.model.agent_registry``); these let the two meet in the right order.
     def register_agent(self, agent: mesa.Agent) -> None:
-        self._agent_registry.registering(agent)
-        with self._agent_registry.writing():
+        registry = self._agent_registry
+        registry.registering(agent)
+        registry.raw = True  # Mesa writes its tables as they are
+        try:
             super().register_agent(agent)
+        finally:
+            registry.raw = False
 
     def deregister_agent(self, agent: mesa.Agent) -> None:
-        self._agent_registry.deregistering(agent)
-        with self._agent_registry.writing():
+        registry = self._agent_registry
+        registry.deregistering(agent)
+        registry.raw = True
+        try:
             super().deregister_agent(agent)
+        finally:
+            registry.raw = False
 
     def remove_all_agents(self) -> None:
         self._agent_registry.sync()
