@@ -64,7 +64,6 @@ from sim.scenario.parameters import dotted_key
 from sim.scenario.schema import Scenario, Shock
 
 AGGREGATE: tuple[str, ...] = names("aggregate", identifiers=False)
-NO_HANDLES = np.zeros(0, dtype=np.int64)
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
 CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
 CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
@@ -222,7 +221,8 @@ class ClusterModel(mesa.Model):
         if observed:  # signals come as firms enter and leave: first what came before
             self._agent_registry.sync()
         uids = Firm.issue_ids(self, len(slots))
-        retired = NO_HANDLES if retired_uids is None else self._handle_by_uid[retired_uids]
+        table = self._handle_by_uid
+        retired = table[:0] if retired_uids is None else table[retired_uids]  # their handles
         if len(retired):
             self._handle_by_uid[retired_uids] = -1
             if len(retired) > len(slots):
