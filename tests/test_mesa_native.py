@@ -1,8 +1,11 @@
 """Mesa's own tools drive the model: ``mesa.batch_run`` with replicates, a DataCollector declared
-from the outcome registry, flat keyword arguments, a seed drawn only when none is given.
+from the outcome registry, flat keyword arguments, a seed drawn only when none is given; and
+Mesa's agent registry, which learns of firms when read, seen by its readers as if every agent
+had been registered as it came.
 
 Run on both supported Mesa versions (3.3 in .venv, 3.5 in .venv-3.12): batch_run changed how it
-passes seeds between them (none at all on 3.3, ``seed=None`` on 3.5).
+passes seeds between them (none at all on 3.3, ``seed=None`` on 3.5), and the registry's layout
+changed (weak-keyed sets and a dict on 3.3, strong-keyed sets and signals on 3.5).
 """
 
 from __future__ import annotations
