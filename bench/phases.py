@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             setattr(module, name, _timed(getattr(module, name), name, totals))
     model_class = sim.model.model.ClusterModel
     model_class._register_firms = _timed(model_class._register_firms, "agents: create", totals)
-    sim.model.model.Firm.remove_many = staticmethod(
-        _timed(sim.model.model.Firm.remove_many, "agents: remove", totals)
-    )
+    model_class._drop_firm_agents = _timed(model_class._drop_firm_agents, "agents: remove", totals)
+    registry = sim.model.model.AgentRegistry
+    registry.sync = _timed(registry.sync, "agents: registry sync", totals)
     model_class._exit_and_entry = _timed(model_class._exit_and_entry, "(exit and entry)", totals)
     model_class._compact = _timed(model_class._compact, "compaction", totals)
     model_class._collect = _timed(model_class._collect, "(outcomes)", totals)

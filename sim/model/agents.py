@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import weakref
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import mesa
@@ -17,11 +15,6 @@ from sim.scenario.codes import CLUSTER_TYPES, EMERGENT, SEGMENTS, STAGES
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
-
-
-# The batch registration below uses Mesa 3.3's private registry layout; other Mesa versions
-# (3.5 keeps agents differently) take the public one-agent-at-a-time path, same ids, same order.
-_MESA_REGISTRY_KNOWN = hasattr(mesa.Agent, "_ids") and mesa.__version__.startswith("3.3")
 
 
 def _issue_unique_ids(model: mesa.Model, count: int) -> np.ndarray:
@@ -37,13 +30,6 @@ def _issue_unique_ids(model: mesa.Model, count: int) -> np.ndarray:
     else:
         first = 0
     return np.arange(first, first + count, dtype=np.int64)
-
-
-def _add_weakly(table: weakref.WeakKeyDictionary, agents: list) -> None:
-    """``table.update(dict.fromkeys(agents))``, with the weak references made in C rather than
-    one Python step per agent (same keys, callbacks and order)."""
-    keys = map(weakref.ref, agents, itertools.repeat(table._remove))
-    table.data.update(zip(keys, itertools.repeat(None)))
 
 
 def grown(table: np.ndarray, index: int) -> np.ndarray:
@@ -68,17 +54,37 @@ def _column_view(column: str, cast: type, doc: str) -> property:
 class Firm(mesa.Agent):
     """An independent SME. Decides alone; the model applies its rules to all firms at once.
 
-    The object of a firm that exits is handed to an entrant of the same quarter, with a new
-    ``unique_id`` (``recycle``): hold a firm's ``unique_id``, not the object, across steps.
-    ``model.agents`` always holds exactly the live firms, but not in order of entry.
+    A firm's agent is made when first asked for (``model.firm_at``, or a read of Mesa's
+    registry: ``model.agents``, ``model.agents_by_type``), then kept: the same object for as
+    long as the firm lives. ``model.agents`` holds exactly the live firms whenever it is read
+    (``sim.model.agent_registry``), but not in order of entry.
 
+    The agent of a firm that exits is handed to an entrant of the same quarter, with a new
+    ``unique_id`` (``model._register_firms``): hold a firm's ``unique_id``, not the object,
+    across steps.
     An agent's ``unique_id`` is kept in the model's table under the agent's permanent
-    ``handle``, not in the object: handing thousands of objects to entrants a quarter then
+    ``handle``, not in the object: handing thousands of agents to entrants a quarter then
     rewrites two arrays and touches no object (cold memory was what it cost).
     """
 
     __slots__ = ("handle", "model", "pos")
     model: ClusterModel
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError(
+            "a Firm agent views a row of model.firms: firms enter through the model's entry "
+            "rule, and model.firm_at(slot) gives a live firm's agent"
+        )
+
+    @classmethod
+    def view(cls, model: ClusterModel, handle: int) -> Firm:
+        """The agent of the firm under ``handle``, made without ``Agent.__init__``: firms are
+        numbered and registered by the model (``issue_ids``, ``sim.model.agent_registry``)."""
+        agent = cls.__new__(cls)
+        agent.model = model
+        agent.handle = handle
+        agent.pos = None
+        return agent
 
     @property
     def unique_id(self) -> int:
@@ -86,7 +92,7 @@ class Firm(mesa.Agent):
 
     @unique_id.setter
     def unique_id(self, value: int | None) -> None:
-        if value is not None:  # (Mesa 3.5's Agent.__init__ clears it before registering)
+        if value is not None:  # (Mesa 3.5's register_agent numbers an agent it registers)
             self.model._give_unique_id(self, int(value))
 
     @property
@@ -96,94 +102,9 @@ class Firm(mesa.Agent):
 
     @staticmethod
     def issue_ids(model: ClusterModel, count: int) -> np.ndarray:
-        """The next ``count`` agent ids, taken as new agents would take them (for firms whose
-        agents are made later with these ids: ``create_many``)."""
+        """The next ``count`` agent ids, taken as new agents would take them (Mesa numbers
+        firms' and other agents' in one sequence)."""
         return _issue_unique_ids(model, count)
-
-    @classmethod
-    def create_many(
-        cls, model: ClusterModel, count: int, uids: np.ndarray | None = None
-    ) -> list[Firm]:
-        """``count`` new Firm agents, registered with the model as ``Agent.__init__`` registers
-        one (same ids, same order in ``model.agents``).
-
-        ``uids``: ids given to these firms before (``issue_ids``); without them each agent
-        takes the next id.
-
-        Entry brings thousands of firms a quarter in a national world; one Python call per
-        agent through Mesa's registration (and its debug-log formatting) was a tenth of the step.
-        """
-        if not count:
-            return []
-        if not _MESA_REGISTRY_KNOWN:
-            if uids is None:
-                return [cls(model) for _ in range(count)]
-            # Mesa numbers each agent it registers: take those numbers back, give the given ids
-            first = model.agent_id_counter
-            agents = [cls(model) for _ in range(count)]
-            model.agent_id_counter = first
-            for agent, uid in zip(agents, uids.tolist(), strict=True):
-                agent.unique_id = uid
-            return agents
-        first_handle = len(model._firm_by_handle)
-        agents: list[Firm] = []
-        for handle in range(first_handle, first_handle + count):
-            agent = cls.__new__(cls)
-            agent.model = model
-            agent.handle = handle
-            agent.pos = None
-            agents.append(agent)
-        model._add_firm_handles(agents, _issue_unique_ids(model, count) if uids is None else uids)
-        by_type = model._agents_by_type.get(cls)
-        if by_type is None:  # first agent of the type: let Mesa create its AgentSet
-            model.register_agent(agents[0])
-            rest = agents[1:]
-            by_type = model._agents_by_type[cls]
-        else:
-            rest = agents
-        model._agents.update(dict.fromkeys(rest))
-        for agent_set in (by_type, model._all_agents):
-            _add_weakly(agent_set._agents, rest)
-        return agents
-
-    @staticmethod
-    def recycle(model: ClusterModel, old_uids: np.ndarray) -> np.ndarray:
-        """Hand the agents of firms that exited (still registered) to entrants: each gets the
-        next unique id, as a new agent would; returns the ids.
-
-        Thousands of firms enter and leave a quarter in a national world; creating and
-        removing as many Python objects (each with weak references in Mesa's AgentSets) made
-        CPython's cyclic garbage collector rescan every live agent again and again, a quarter
-        of the step. Ids live in the model's handle tables, so this touches no object.
-        """
-        new_uids = _issue_unique_ids(model, len(old_uids))
-        if len(new_uids):
-            handles = model._handle_by_uid[old_uids]
-            model._handle_by_uid[old_uids] = -1
-            model._handle_by_uid = grown(model._handle_by_uid, int(new_uids[-1]))
-            model._handle_by_uid[new_uids] = handles
-            model._uid_of_handle[handles] = new_uids
-        return new_uids
-
-    @staticmethod
-    def remove_many(model: ClusterModel, agents: Sequence[Firm]) -> None:
-        """Deregister many firms at once, as ``Agent.remove`` does one."""
-        if not _MESA_REGISTRY_KNOWN:
-            for agent in agents:
-                agent.remove()
-            return
-        registry, by_type = model._agents, model._agents_by_type
-        # the AgentSets are WeakKeyDictionaries; their ``data`` dicts are keyed by weak
-        # references, and popping there skips a Python-level method per agent. Any live weak
-        # reference to the agent finds its entry (equal referents, equal hashes); one that
-        # already exists (an AgentSet's own key) costs a quarter of making a new one.
-        everyone = model._all_agents._agents.data
-        for agent in agents:
-            if registry.pop(agent, False) is None:  # registered (value None), now removed
-                existing = weakref.getweakrefs(agent)
-                key = existing[0] if existing else weakref.ref(agent)
-                by_type[type(agent)]._agents.data.pop(key, None)
-                everyone.pop(key, None)
 
     cluster = _column_view("cluster", int, "Cluster index.")
     workers = _column_view("workers", float, "Workers (most firms < 20).")

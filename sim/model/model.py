@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.model.agent_registry import AgentRegistry
 from sim.model.agents import (
     CentralGovernment,
     ClusterCoordinator,
@@ -156,10 +157,14 @@ class ClusterModel(mesa.Model):
         self._draw_niches(np.random.default_rng(niche_stream))
         self.ties = HorizontalTies()
         # Firms are found by unique id: rows move (compaction), ids and agent objects do not,
-        # so moving a row never touches a Python object. Each Firm agent has a permanent handle
-        # (its place in ``_firm_by_handle``); its id is ``_uid_of_handle[handle]``, so an exited
-        # firm's agent takes an entrant's id without being touched (``Firm.recycle``).
-        self._firm_by_handle: list[Firm | None] = []
+        # so moving a row never touches a Python object. Each firm has a permanent handle (its
+        # agent, once made, is ``_firm_by_handle[handle]``); its id is
+        # ``_uid_of_handle[handle]``, so an exited firm's handle and agent take an entrant's id
+        # without touching the agent (``_register_firms``). Mesa's registry learns of firms when
+        # read (``sim.model.agent_registry``).
+        self._firm_by_handle: dict[int, Firm] = {}
+        self._handle_count = 0
+        self._agent_registry = AgentRegistry(self)
         self._uid_of_handle = np.zeros(0, dtype=np.int64)
         self._handle_by_uid = np.zeros(0, dtype=np.int64)
         self._slot_by_uid = np.zeros(0, dtype=np.int64)
@@ -200,29 +205,47 @@ class ClusterModel(mesa.Model):
 
     # ---- agent bookkeeping ----------------------------------------------------------------
     def _register_firms(self, slots: np.ndarray, retired_uids: np.ndarray | None = None) -> None:
-        """Give newly filled slots their Firm agents, ids in slot order: the agents of firms that
-        exited this quarter first (``retired_uids``; see ``Firm.recycle``), new agents for the
-        rest; retired agents left over are removed from the model. Before the agents are
-        made (build, burn-in) slots only get their ids."""
+        """Give newly filled slots the next ids, in slot order, as Mesa numbers new agents.
+
+        The first entrants take over the handles of firms that exited this quarter
+        (``retired_uids``), and with them their agents where made, under the new ids; the rest
+        get new handles; retired handles left over are dropped. Thousands of firms enter and
+        leave a quarter in a national world: making, registering and removing as many Python
+        objects was a fifth of the step, so this writes arrays only (agents are made when
+        asked for, Mesa's registry is brought up to date when read: ``sim.model.
+        agent_registry``). Before burn-in ends slots only get their ids (``_number_firms``)."""
         if not self._firm_agents_made:
             self._number_firms(slots)
             return
-        retired = np.zeros(0, dtype=np.int64) if retired_uids is None else retired_uids
-        reused = min(len(retired), len(slots))
-        uids = Firm.recycle(self, retired[:reused])  # first: ids rise with slots
-        fresh = Firm.create_many(self, len(slots) - reused)
-        leftover = self._handle_by_uid[retired[reused:]]
-        if len(leftover):
-            by_handle = self._firm_by_handle
-            Firm.remove_many(self, [by_handle[handle] for handle in leftover.tolist()])
-            for handle in leftover.tolist():
-                by_handle[handle] = None
-            self._handle_by_uid[retired[reused:]] = -1
-        if fresh:
-            uids = np.concatenate([uids, self._uid_of_handle[[agent.handle for agent in fresh]]])
-        self._slot_by_uid = grown(self._slot_by_uid, len(self._handle_by_uid) - 1)
+        observed = self._agent_registry.observed()
+        if observed:  # signals come as firms enter and leave: first what came before
+            self._agent_registry.sync()
+        uids = Firm.issue_ids(self, len(slots))
+        table = self._handle_by_uid
+        retired = table[:0] if retired_uids is None else table[retired_uids]  # their handles
+        if len(retired):
+            self._handle_by_uid[retired_uids] = -1
+            if len(retired) > len(slots):
+                self._drop_firm_agents(retired[len(slots) :])
+        if len(uids):
+            self._hand_out(uids, retired[: len(slots)], slots)
+        if observed:
+            self._agent_registry.sync(signal=True)
+
+    def _hand_out(self, uids: np.ndarray, handles: np.ndarray, slots: np.ndarray) -> None:
+        """Entrants with consecutive ``uids`` in ``slots`` take ``handles``, then new ones."""
+        if len(handles) < len(uids):
+            new = np.arange(self._handle_count, self._handle_count + len(uids) - len(handles))
+            self._handle_count += len(new)
+            self._uid_of_handle = grown(self._uid_of_handle, int(new[-1]))
+            handles = np.concatenate([handles, new])
+        ids = slice(int(uids[0]), int(uids[-1]) + 1)
+        self._uid_of_handle[handles] = uids
+        self._handle_by_uid = grown(self._handle_by_uid, ids.stop - 1)
+        self._handle_by_uid[ids] = handles
+        self._slot_by_uid = grown(self._slot_by_uid, ids.stop - 1)
+        self._slot_by_uid[ids] = slots
         self.firms.uid[slots] = uids
-        self._slot_by_uid[uids] = slots
 
     def _number_firms(self, slots: np.ndarray) -> None:
         """Ids for newly filled slots, the ones their agents would get (``Firm.issue_ids``),
@@ -236,32 +259,43 @@ class ClusterModel(mesa.Model):
         self._slot_by_uid[uids] = slots
 
     def _make_firm_agents(self) -> None:
-        """Firm agents for the firms that came through burn-in, with the ids they have, in
-        slot order; from now on agents follow entry and exit (``_register_firms``)."""
+        """Handles for the firms that came through burn-in, with the ids they have, in slot
+        order (the order Mesa registers their agents in); from now on handles follow entry and
+        exit (``_register_firms``)."""
         self._firm_agents_made = True
-        Firm.create_many(self, self.firms.size, self.firms.uid.copy())
+        self._agent_registry.add_firm_type(Firm)
+        self._add_firm_handles(self.firms.uid[: self.firms.size].copy())
 
-    def _add_firm_handles(self, agents: list[Firm], uids: np.ndarray) -> None:
-        """Record new Firm agents, whose handles continue ``_firm_by_handle``, and their ids."""
-        handles = np.arange(len(self._firm_by_handle), len(self._firm_by_handle) + len(agents))
-        self._firm_by_handle.extend(agents)
+    def _add_firm_handles(self, uids: np.ndarray) -> None:
+        """New handles, continuing the last, for firms with these ids."""
+        if not len(uids):
+            return
+        handles = np.arange(self._handle_count, self._handle_count + len(uids))
+        self._handle_count += len(uids)
         self._uid_of_handle = grown(self._uid_of_handle, int(handles[-1]))
         self._uid_of_handle[handles] = uids
         self._handle_by_uid = grown(self._handle_by_uid, int(uids.max()))
         self._handle_by_uid[uids] = handles
 
+    def _drop_firm_agents(self, handles: np.ndarray) -> None:
+        """The agents, where made, of firms whose handles are retired go too."""
+        if self._firm_by_handle:  # some agents were asked for
+            made = self._firm_by_handle
+            self._agent_registry.left([made.pop(h) for h in handles.tolist() if h in made])
+
+    def _firm_agent(self, handle: int) -> Firm:
+        """The agent of the live firm under ``handle``, made the first time it is asked for."""
+        agent = self._firm_by_handle.get(handle)
+        if agent is None:
+            agent = self._firm_by_handle[handle] = Firm.view(self, handle)
+        return agent
+
     def _give_unique_id(self, agent: Firm, unique_id: int) -> None:
-        """Record a Firm agent's id (a new agent also gets its handle)."""
-        handle = getattr(agent, "handle", None)
-        if handle is None:
-            handle = agent.handle = len(self._firm_by_handle)
-            self._firm_by_handle.append(agent)
-            self._uid_of_handle = grown(self._uid_of_handle, handle)
-        else:
-            self._handle_by_uid[self._uid_of_handle[handle]] = -1
-        self._uid_of_handle[handle] = unique_id
+        """Record a new id for a Firm agent (Mesa 3.5 numbers an agent it registers)."""
+        self._handle_by_uid[self._uid_of_handle[agent.handle]] = -1
+        self._uid_of_handle[agent.handle] = unique_id
         self._handle_by_uid = grown(self._handle_by_uid, unique_id)
-        self._handle_by_uid[unique_id] = handle
+        self._handle_by_uid[unique_id] = agent.handle
 
     def slot_of(self, unique_id: int) -> int:
         """The row of a live firm (-1 for a firm that left)."""
@@ -269,10 +303,10 @@ class ClusterModel(mesa.Model):
 
     def firm_at(self, slot: int) -> Firm | None:
         """The Firm agent in a slot, or None for an empty slot or -1."""
-        if not 0 <= slot < self.firms.size:
+        if not 0 <= slot < self.firms.size or not self._firm_agents_made:
             return None
         uid = int(self.firms.uid[slot])
-        return self._firm_by_handle[self._handle_by_uid[uid]] if uid >= 0 else None
+        return self._firm_agent(int(self._handle_by_uid[uid])) if uid >= 0 else None
 
     def add_coordinator(self, cluster: int, kind: int) -> None:
         self.remove_coordinator(cluster)
@@ -282,6 +316,34 @@ class ClusterModel(mesa.Model):
         agent = self.coordinators.pop(cluster, None)
         if agent is not None:
             agent.remove()
+
+    # Mesa's registry: written by Mesa as ever, read through AgentSets that bring it up to
+    # date first (``sim.model.agent_registry``); these let the two meet in the right order.
+    def register_agent(self, agent: mesa.Agent) -> None:
+        registry = self._agent_registry
+        registry.registering(agent)
+        registry.raw = True  # Mesa writes its tables as they are
+        try:
+            super().register_agent(agent)
+        finally:
+            registry.raw = False
+
+    def deregister_agent(self, agent: mesa.Agent) -> None:
+        registry = self._agent_registry
+        registry.deregistering(agent)
+        registry.raw = True
+        try:
+            super().deregister_agent(agent)
+        finally:
+            registry.raw = False
+
+    def remove_all_agents(self) -> None:
+        self._agent_registry.sync()
+        super().remove_all_agents()
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._agent_registry.sync()  # a pickled model carries its registry whole
+        return super().__getstate__()
 
     def founding_slots_alive_mask(self) -> np.ndarray:
         """Firms alive now that already existed when policy started (for survival)."""
