@@ -100,18 +100,30 @@ def investment_terms(model: ClusterModel) -> fk.Growth:
     )
 
 
-def exits(model: ClusterModel) -> np.ndarray:
-    """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
-    f = model.firms
-    return fk.leavers(f.cash, f.loss_streak, model.config.firms.exit_patience)
-
-
-def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
-    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
-    f, c = model.firms, model.clusters
-    expected = fk.expected_entrants(
-        f.cluster, f.profit, f.sales, c.count, float(model.config.firms.entry_rate)
+def exits(model: ClusterModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Firms whose cash stayed negative for ``exit_patience`` quarters leave: ties to them are
+    cut and their slots emptied (``kernels.firms.leave``, one call for all of it and for the
+    clusters' expected spin-offs). Returns their slots, their ids and the expected entrants
+    per cluster (``entrants_per_cluster`` draws from them)."""
+    f, p = model.firms, model.config.firms
+    a, b = model.ties.pairs()
+    leaving, retired, a, b, expected = fk.leave(
+        columns_of(f, fk.Leavers),
+        a,
+        b,
+        int(p.exit_patience),
+        model.clusters.count,
+        float(p.entry_rate),
     )
+    if len(leaving):
+        model.ties.take(a, b)
+        f.released(len(leaving))
+    return leaving, retired, expected
+
+
+def entrants_per_cluster(model: ClusterModel, expected: np.ndarray) -> np.ndarray:
+    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin (``expected``
+    from ``exits``: ``kernels.firms.expected_entrants``)."""
     return model.rng.poisson(expected)
 
 

@@ -34,7 +34,7 @@ from sim.model.firms import (
     update_ties,
 )
 from sim.model.government import NO_BUDGET, BudgetLines, known_potential
-from sim.model.kernels.ties import cut_ties_to_dead, follow_moves
+from sim.model.kernels.ties import follow_compaction
 from sim.model.market import Market
 from sim.model.metrics import (
     CLUSTER_COLUMNS,
@@ -382,20 +382,11 @@ class ClusterModel(mesa.Model):
 
     def _exit_and_entry(self) -> None:
         f = self.firms
-        leaving = exits(self)
+        leaving, retired, expected = exits(self)
         self.exits_step = len(leaving)
-        retired = np.zeros(0, dtype=np.int64)
         if len(leaving):
-            # one spare False at the end: a column's -1 ("no partner") looks it up
-            dead = np.zeros(f.size + 1, dtype=bool)
-            dead[leaving] = True
-            for column in (f.supplier, f.trader):
-                cut_ties_to_dead(column, dead)
-            self.ties.drop_firms(dead)
-            retired = f.uid[leaving]
             self._slot_by_uid[retired] = -1
-            f.release(leaving)
-        counts = entrants_per_cluster(self)
+        counts = entrants_per_cluster(self, expected)
         total = int(counts.sum())
         self.entries_step = total
         slots = f.allocate(total) if total else np.zeros(0, dtype=np.int64)
@@ -411,13 +402,11 @@ class ClusterModel(mesa.Model):
         if not len(moved_from):
             return
         # only slot numbers at or past the new end moved (exits' ties were cut already)
-        end = f.size
-        where = np.zeros(int(moved_from[-1]) + 1 - end, dtype=moved_to.dtype)
-        where[moved_from - end] = moved_to
-        for column in (f.supplier, f.trader):
-            follow_moves(column, where, end)
-        self.ties.relabel(where, end)
-        self._slot_by_uid[f.uid[moved_to]] = moved_to
+        a, b = self.ties.pairs()
+        a, b = follow_compaction(
+            f.supplier, f.trader, a, b, moved_from, moved_to, f.size, f.uid, self._slot_by_uid
+        )
+        self.ties.take(a, b)
 
     def trigger_shock(
         self,

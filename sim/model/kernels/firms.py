@@ -21,8 +21,10 @@ from sim.model.kernels.ties import (
     count_degree,
     fresh_ties,
     kept_ties,
+    cut_ties_to_dead,
     pick_in_groups,
     tie_ends,
+    ties_without,
 )
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
 
@@ -501,6 +503,60 @@ def expected_entrants(
         margin = total_profit[c] / floor_at(sold, 1e-12) if sold > 0 else 0.0
         expected[c] = entry_rate * count[c] * clip_to(margin / 0.1, 0.0, 1.0)
     return expected
+
+
+class Leavers(NamedTuple):
+    """The firm columns ``leave`` reads and writes: the exit rule's (``cash``, ``loss_streak``),
+    the ties to cut (``supplier``, ``trader``), the slot's hole columns (``alive``, ``cluster``,
+    ``uid``: ``FirmState.release``) and entry's (``profit``, ``sales``)."""
+
+    cash: np.ndarray
+    loss_streak: np.ndarray  # written
+    supplier: np.ndarray  # written
+    trader: np.ndarray  # written
+    alive: np.ndarray  # written
+    cluster: np.ndarray  # written
+    uid: np.ndarray  # written
+    profit: np.ndarray
+    sales: np.ndarray
+
+
+@kernel
+def leave(
+    firms: Leavers,
+    a: np.ndarray,
+    b: np.ndarray,
+    patience: int,
+    n_clusters: int,
+    entry_rate: float,
+):
+    """Exit and what follows it up to entry, in one call: who leaves (``leavers``), the
+    vertical ties to them lapse (``cut_ties_to_dead``), the cooperation ties touching them are
+    cut (``ties_without``, only when someone leaves), their slots are emptied as
+    ``FirmState.release`` empties them, and the clusters' expected spin-offs are worked out
+    without them (``expected_entrants``).
+
+    Returns the leavers' slots, their ids, the cooperation ties left and the expected entrants
+    per cluster."""
+    leaving = leavers(firms.cash, firms.loss_streak, patience)
+    retired = np.empty(len(leaving), dtype=np.int64)
+    if len(leaving):
+        # one spare False at the end: a column's -1 ("no partner") looks it up
+        dead = np.zeros(len(firms.cash) + 1, dtype=np.bool_)
+        for k in range(len(leaving)):
+            dead[leaving[k]] = True
+        cut_ties_to_dead(firms.supplier, dead)
+        cut_ties_to_dead(firms.trader, dead)
+        if len(a):
+            a, b = ties_without(a, b, dead)
+        for k in range(len(leaving)):
+            i = leaving[k]
+            retired[k] = firms.uid[i]
+            firms.alive[i] = False
+            firms.cluster[i] = -1
+            firms.uid[i] = -1
+    expected = expected_entrants(firms.cluster, firms.profit, firms.sales, n_clusters, entry_rate)
+    return leaving, retired, a, b, expected
 
 
 @kernel
