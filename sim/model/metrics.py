@@ -17,7 +17,6 @@ from sim.scenario.codes import (
     CLUSTER_TYPES,
     EXPORT,
     PRODUCER,
-    SEGMENTS,
     UPSTREAM,
 )
 
@@ -119,76 +118,50 @@ def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np
     return kind
 
 
-def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
-    """Economy-wide outcomes for the current quarter.
+# where each registry column sits in the row ``kernels.aggregate_row`` writes
+if sorted(kernels.AGGREGATE_ROW) != sorted(AGGREGATE_COLUMNS):
+    raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
+REGISTRY_ORDER = np.array([kernels.AGGREGATE_ROW.index(name) for name in AGGREGATE_COLUMNS])
 
-    Its sums and counts come from two compiled calls (``economy_totals``, ``market_totals``)
-    that add as numpy's ``sum`` adds, so the row is bit for bit what ~40 numpy calls made."""
-    f, c, m = model.firms, model.clusters, model.market
-    alive = f.n_alive > 0
-    t = kernels.economy_totals(
+
+def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> np.ndarray:
+    """Economy-wide outcomes for the current quarter, as one float array in the registry's
+    order (``AGGREGATE_COLUMNS``).
+
+    One compiled call (``kernels.aggregate_row``) sums and counts as numpy's ``sum`` adds and
+    divides as the Python expressions did, so the row is bit for bit what ~40 numpy calls and
+    a dict of Python floats made."""
+    f, c, m, budget = model.firms, model.clusters, model.market, model.budget
+    counts = kernels.StepCounts(
+        float(model.steps),
+        float(f.n_alive),
+        float(model.entries_step),
+        float(model.exits_step),
+        float(model.founders),
+        float(len(model.ties)),
+        float(model.budget_spent),
+        float(budget.available),
+        float(budget.delivered),
+        float(budget.leaked),
+        float(budget.coordinators),
+        float(budget.unspent),
+        float(budget.carried),
+        float(model.takeup_taken),
+        float(model.takeup_offered),
+    )
+    row = kernels.aggregate_row(
         per_cluster["totals"],
         float(model.config.firms.input_coefficient),
         per_cluster["small_producer_va"],
         per_cluster["firm_log_productivity"],
         kernels.FirmCounts(f.alive, f.uid, f.member, f.quality),
         kernels.ClusterCounts(c.joint_action, c.coordinator, c.support_step, c.support_total),
+        c.cluster_type,
         model._founder_max_uid,
+        kernels.MarketTables(m.inside_sales, m.outside_sales, m.effective_demand),
+        counts,
     )
-    inside, outside, demand, weighted_share, segment_demand = kernels.market_totals(
-        m.inside_sales, m.outside_sales, m.effective_demand
-    )
-    types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
-    row: dict[str, float] = {
-        "step": float(model.steps),
-        "firms": float(f.n_alive),
-        "employment": t.employment,
-        "sales": t.sales,
-        "value_added": t.value_added,
-        "va_per_worker": t.value_added / max(t.employment, 1e-9),
-        "market_share": inside / max(demand, 1e-12),
-        "demand": demand,
-        "outside_sales": outside,
-    }
-    for s, segment in enumerate(SEGMENTS):
-        row[f"market_share_{segment}"] = float(weighted_share[s] / max(segment_demand[s], 1e-12))
-    row.update(
-        {
-            "export_share": t.export_sales / max(t.final_sales, 1e-12),
-            "entries": float(model.entries_step),
-            "exits": float(model.exits_step),
-            "survival": t.founders_alive / max(model.founders, 1),
-            "productivity_mean": t.productivity / f.n_alive if alive else 0.0,
-            "productivity_spread": t.log_productivity_spread if alive else 0.0,
-            "quality_mean": t.quality_mean if alive else 0.0,
-            "vertical_linkage": t.local_inputs / max(t.input_units, 1e-12),
-            "horizontal_density": len(model.ties) / max(t.pairs, 1),
-            "member_share": t.members / f.n_alive if alive else 0.0,
-            "joint_action": t.joint_action / max(t.firms, 1),
-            "coordinators_emergent": float(t.coordinators_emergent),
-            "coordinators_appointed": float(t.coordinators_appointed),
-            "support": t.support,
-            "budget_spent": float(model.budget_spent),
-            "budget_available": float(model.budget.available),
-            "budget_delivered": float(model.budget.delivered),
-            "budget_leaked": float(model.budget.leaked),
-            "budget_coordinators": float(model.budget.coordinators),
-            "budget_unspent": float(model.budget.unspent),
-            "budget_carried": float(model.budget.carried),
-            "supported_clusters": float(t.supported_clusters),
-            "support_gini": t.support_gini,
-            "share_unsupported": 1 - t.supported_ever / c.count,
-            "takeup_rate": float(model.takeup_taken / model.takeup_offered)
-            if model.takeup_offered
-            else float("nan"),
-            "small_producer_va_share": t.small_producer_va / max(t.value_added, 1e-12),
-        }
-    )
-    for t_index, name in enumerate(CLUSTER_TYPES):
-        row[f"clusters_{name}"] = float(types[t_index])
-    if len(row) != len(AGGREGATE_COLUMNS):
-        raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
-    return {name: row[name] for name in AGGREGATE_COLUMNS}
+    return row[REGISTRY_ORDER]
 
 
 def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dict[str, float]:

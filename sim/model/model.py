@@ -37,6 +37,7 @@ from sim.model.government import NO_BUDGET, BudgetLines, known_potential
 from sim.model.kernels.ties import follow_compaction
 from sim.model.market import Market
 from sim.model.metrics import (
+    AGGREGATE_COLUMNS,
     CLUSTER_COLUMNS,
     aggregate_outcomes,
     classify_clusters,
@@ -101,9 +102,10 @@ class OutcomeCollector(mesa.DataCollector):
         rows = model._aggregate_rows
         seen = len(self.model_vars["seed"])
         for row in rows[seen:]:
+            values = row.tolist()
             self.model_vars["seed"].append(model.seed)
             for name in AGGREGATE:
-                self.model_vars[name].append(row[name])
+                self.model_vars[name].append(values[AGGREGATE_COLUMNS.index(name)])
         if hasattr(self, "_collection_steps"):  # Mesa >= 3.4 indexes rows by step
             self._collection_steps.extend(range(len(self._collection_steps), len(rows)))
 
@@ -194,7 +196,7 @@ class ClusterModel(mesa.Model):
         self.budget_spent = 0.0
         self.budget_carried = 0.0
         self.budget = NO_BUDGET
-        self._aggregate_rows: list[dict[str, float]] = []
+        self._aggregate_rows: list[np.ndarray] = []  # per step, in AGGREGATE_COLUMNS order
         self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
         self._collect()
 
@@ -432,7 +434,8 @@ class ClusterModel(mesa.Model):
 
     @property
     def latest(self) -> dict[str, float]:
-        return self._aggregate_rows[-1]
+        """The aggregate outcomes of the last complete step, by name."""
+        return dict(zip(AGGREGATE_COLUMNS, self._aggregate_rows[-1].tolist(), strict=True))
 
     @property
     def datacollector(self) -> OutcomeCollector:
@@ -450,7 +453,9 @@ class ClusterModel(mesa.Model):
     # The browser view reads outcomes while its Play loop steps the model in another thread:
     # readers take a snapshot of complete steps (a step's aggregate row is appended last).
     def history(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self._aggregate_rows))
+        rows = list(self._aggregate_rows)
+        table = np.array(rows).reshape(len(rows), len(AGGREGATE_COLUMNS))
+        return pd.DataFrame(table, columns=list(AGGREGATE_COLUMNS))
 
     def _cluster_identifiers(self) -> dict[str, Any]:
         """The identifier columns of the per-cluster table of one step, product names given."""

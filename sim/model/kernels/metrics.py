@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.model.kernels.compiled import floor_at, kernel
 from sim.model.kernels.sums import pairwise_std, pairwise_sum
-from sim.scenario.codes import APPOINTED, EMERGENT
+from sim.scenario.codes import APPOINTED, CLUSTER_TYPES, EMERGENT, SEGMENTS
 
 
 @kernel
@@ -271,3 +271,131 @@ class ClusterCounts(NamedTuple):
     coordinator: np.ndarray
     support_step: np.ndarray
     support_total: np.ndarray
+
+
+class StepCounts(NamedTuple):
+    """What the aggregate row takes from the model rather than from firm or cluster columns,
+    as floats: the step, live firms, this quarter's entries and exits, founders, cooperation
+    ties, the budget (spent so far and this quarter's lines, ``government.BudgetLines``) and
+    the support offers taken up so far."""
+
+    step: float
+    firms: float
+    entries: float
+    exits: float
+    founders: float
+    ties: float
+    budget_spent: float
+    budget_available: float
+    budget_delivered: float
+    budget_leaked: float
+    budget_coordinators: float
+    budget_unspent: float
+    budget_carried: float
+    takeup_taken: float
+    takeup_offered: float
+
+
+class MarketTables(NamedTuple):
+    """The market's [product, segment] tables the aggregate row sums."""
+
+    inside_sales: np.ndarray
+    outside_sales: np.ndarray
+    effective_demand: np.ndarray
+
+
+# The aggregate row as ``aggregate_row`` writes it (``sim.model.metrics`` lays it out in the
+# registry's order).
+AGGREGATE_ROW: tuple[str, ...] = (
+    ("step", "firms", "employment", "sales", "value_added", "va_per_worker")
+    + ("market_share", "demand", "outside_sales")
+    + tuple(f"market_share_{segment}" for segment in SEGMENTS)
+    + ("export_share", "entries", "exits", "survival", "productivity_mean")
+    + ("productivity_spread", "quality_mean", "vertical_linkage", "horizontal_density")
+    + ("member_share", "joint_action", "coordinators_emergent", "coordinators_appointed")
+    + ("support", "budget_spent", "budget_available", "budget_delivered", "budget_leaked")
+    + ("budget_coordinators", "budget_unspent", "budget_carried", "supported_clusters")
+    + ("support_gini", "share_unsupported", "takeup_rate", "small_producer_va_share")
+    + tuple(f"clusters_{name}" for name in CLUSTER_TYPES)
+)
+
+
+@kernel
+def aggregate_row(
+    totals,
+    input_coefficient,
+    small_producer_va,
+    firm_log_productivity,
+    firms,
+    clusters,
+    cluster_type,
+    founder_max_uid,
+    market,
+    counts,
+):
+    """The economy-wide outcomes of a quarter in ``AGGREGATE_ROW``'s order, from one call:
+    ``economy_totals`` and ``market_totals`` (every sum numpy's), then each outcome as the
+    Python expression that made it (ratios with floors as ``max``, ints divided as Python
+    divides them: exactly, then rounded once). ``counts``: ``StepCounts``; ``market``:
+    ``MarketTables``; ``cluster_type`` is counted per type (``np.bincount``)."""
+    t = economy_totals(
+        totals,
+        input_coefficient,
+        small_producer_va,
+        firm_log_productivity,
+        firms,
+        clusters,
+        founder_max_uid,
+    )
+    inside, outside, demand, weighted_share, segment_demand = market_totals(
+        market.inside_sales, market.outside_sales, market.effective_demand
+    )
+    alive = counts.firms > 0
+    row = np.empty(len(AGGREGATE_ROW))
+    row[0] = counts.step
+    row[1] = counts.firms
+    row[2] = t.employment
+    row[3] = t.sales
+    row[4] = t.value_added
+    row[5] = t.value_added / floor_at(t.employment, 1e-9)
+    row[6] = inside / floor_at(demand, 1e-12)
+    row[7] = demand
+    row[8] = outside
+    k = 9
+    for s in range(len(segment_demand)):
+        row[k] = weighted_share[s] / floor_at(segment_demand[s], 1e-12)
+        k += 1
+    row[k] = t.export_sales / floor_at(t.final_sales, 1e-12)
+    row[k + 1] = counts.entries
+    row[k + 2] = counts.exits
+    row[k + 3] = t.founders_alive / floor_at(counts.founders, 1.0)
+    row[k + 4] = t.productivity / counts.firms if alive else 0.0
+    row[k + 5] = t.log_productivity_spread if alive else 0.0
+    row[k + 6] = t.quality_mean if alive else 0.0
+    row[k + 7] = t.local_inputs / floor_at(t.input_units, 1e-12)
+    row[k + 8] = counts.ties / floor_at(t.pairs, 1.0)
+    row[k + 9] = t.members / counts.firms if alive else 0.0
+    row[k + 10] = t.joint_action / floor_at(t.firms, 1.0)
+    row[k + 11] = t.coordinators_emergent
+    row[k + 12] = t.coordinators_appointed
+    row[k + 13] = t.support
+    row[k + 14] = counts.budget_spent
+    row[k + 15] = counts.budget_available
+    row[k + 16] = counts.budget_delivered
+    row[k + 17] = counts.budget_leaked
+    row[k + 18] = counts.budget_coordinators
+    row[k + 19] = counts.budget_unspent
+    row[k + 20] = counts.budget_carried
+    row[k + 21] = t.supported_clusters
+    row[k + 22] = t.support_gini
+    row[k + 23] = 1 - t.supported_ever / len(clusters.coordinator)
+    offered = counts.takeup_offered
+    row[k + 24] = counts.takeup_taken / offered if offered != 0 else np.nan
+    row[k + 25] = t.small_producer_va / floor_at(t.value_added, 1e-12)
+    k += 26
+    types = len(row) - k
+    for c in range(types):
+        row[k + c] = 0.0
+    for c in range(len(cluster_type)):
+        row[k + cluster_type[c]] += 1.0
+    return row
