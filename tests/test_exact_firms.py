@@ -13,8 +13,15 @@ from sim.model.kernels import firms as fk
 from sim.model.kernels import metrics as mk
 from sim.model.kernels.firm_state import close_holes
 from sim.model.kernels.ties import cut_ties_to_dead, follow_moves
-from sim.model.metrics import AGGREGATE_COLUMNS, aggregate_outcomes, cluster_outcomes
-from sim.scenario.codes import CLUSTER_TYPES, SEGMENTS
+from sim.model.metrics import (
+    AGGREGATE_COLUMNS,
+    CLUSTER_COLUMNS,
+    SMALL_FIRM_WORKERS,
+    aggregate_outcomes,
+    classify_clusters,
+    cluster_outcomes,
+)
+from sim.scenario.codes import CLUSTER_TYPES, EXPORT, PRODUCER, SEGMENTS, UPSTREAM
 from tests.conftest import small_model
 
 
@@ -105,10 +112,10 @@ def _old_aggregate(model, per_cluster) -> dict[str, float]:
     f, c, m = model.firms, model.clusters, model.market
     alive = f.n_alive > 0
     t = mk.economy_totals(
-        per_cluster["totals"],
+        per_cluster.totals,
         float(model.config.firms.input_coefficient),
-        per_cluster["small_producer_va"],
-        per_cluster["firm_log_productivity"],
+        per_cluster.small_producer_va,
+        per_cluster.firm_log_productivity,
         mk.FirmCounts(f.alive, f.uid, f.member, f.quality),
         mk.ClusterCounts(c.joint_action, c.coordinator, c.support_step, c.support_total),
         model._founder_max_uid,
@@ -195,3 +202,60 @@ def test_aggregate_row_without_firms_or_takeup() -> None:
     theirs = np.array(list(_old_aggregate(model, per_cluster).values()))
     assert ours.tobytes() == theirs.tobytes()
     assert np.isnan(ours[list(AGGREGATE_COLUMNS).index("takeup_rate")])
+
+
+def _old_cluster_columns(model) -> dict[str, np.ndarray]:
+    """``cluster_outcomes`` as it was: three kernel calls and numpy copies per column."""
+    f, c = model.firms, model.clusters
+    n = c.count
+    totals, _, _ = mk.cluster_totals(
+        f.cluster,
+        f.stage,
+        f.segment,
+        f.workers,
+        f.sales,
+        f.value_added,
+        f.units,
+        f.local_inputs,
+        f.productivity,
+        n,
+        UPSTREAM,
+        PRODUCER,
+        EXPORT,
+        SMALL_FIRM_WORKERS,
+    )
+    ties = mk.count_per_cluster(f.cluster, model.ties.pairs()[0], n)
+    ratios = mk.cluster_ratios(totals, ties, float(model.config.firms.input_coefficient))
+    return {
+        "firms": totals[0],
+        "employment": totals[1],
+        "sales": totals[2],
+        "value_added": totals[5],
+        "va_per_worker": ratios[0],
+        "export_share": ratios[1],
+        "productivity_mean": ratios[2],
+        "vertical_linkage": ratios[3],
+        "horizontal_density": ratios[4],
+        "members": c.members.astype(float),
+        "joint_action": c.joint_action.copy(),
+        "coordinator": c.coordinator.astype(float),
+        "selected": c.selected.astype(float),
+        "support": c.support_step.copy(),
+        "support_total": c.support_total.copy(),
+        "cluster_type": c.cluster_type.astype(float),
+    }
+
+
+@pytest.mark.parametrize("scenario", ["top_down", "bottom_up"])
+def test_cluster_table_is_the_old_columns(scenario: str) -> None:
+    model = small_model(scenario, seed=9)
+    for _ in range(6):
+        model.step()
+        theirs = _old_cluster_columns(model)
+        ours = cluster_outcomes(model)
+        assert list(theirs) == list(CLUSTER_COLUMNS)
+        for name, row in zip(CLUSTER_COLUMNS, ours.table, strict=True):
+            assert row.tobytes() == theirs[name].tobytes(), name
+        kind = classify_clusters(model, ours)
+        assert ours.column("cluster_type").tobytes() == kind.astype(float).tobytes()
+    assert ours.column("horizontal_density").any()  # ties were counted per cluster

@@ -6,13 +6,14 @@ reporters here compute values; their tables and keys are laid out in the registr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from sim.model import outcomes
 from sim.model.kernels import metrics as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.scenario.codes import (
     CLUSTER_TYPES,
     EXPORT,
@@ -42,79 +43,66 @@ def gini(values: np.ndarray) -> float:
     return float((2 * (ranks * values).sum() / (n * total)) - (n + 1) / n)
 
 
-def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
-    """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
+if kernels.CLUSTER_ROW != CLUSTER_COLUMNS:
+    raise RuntimeError("cluster outcomes and the registry (sim.model.outcomes) disagree")
+_ROW = {name: row for row, name in enumerate(CLUSTER_COLUMNS)}
 
-    Also what the aggregate row is computed from (not recorded per cluster): the table of
-    cluster totals it sums (``totals``), each firm's log productivity and small producers'
-    value added (``firm_log_productivity`` and ``small_producer_va``), so no firm column is
-    read twice.
-    """
+
+class ClusterOutcomes(NamedTuple):
+    """A quarter's per-cluster outcomes (``table``: a row per ``CLUSTER_COLUMNS`` name, a
+    column per cluster) and what the aggregate row is computed from: the table of cluster
+    totals it sums (``totals``, rows as ``kernels.cluster_totals``), each firm's log
+    productivity and small producers' value added, so no firm column is read twice."""
+
+    table: np.ndarray
+    totals: np.ndarray
+    firm_log_productivity: np.ndarray
+    small_producer_va: np.ndarray
+
+    def column(self, name: str) -> np.ndarray:
+        """One per-cluster outcome (a row of the table)."""
+        return self.table[_ROW[name]]
+
+
+def cluster_outcomes(model: ClusterModel) -> ClusterOutcomes:
+    """Every per-cluster outcome for the current quarter, in one compiled call
+    (``kernels.cluster_table``); ``cluster_type`` is last quarter's until
+    ``classify_clusters`` writes this quarter's."""
     f, c = model.firms, model.clusters
-    n = c.count
-    totals, floored_productivity, small_producer_va = kernels.cluster_totals(
-        f.cluster,
-        f.stage,
-        f.segment,
-        f.workers,
-        f.sales,
-        f.value_added,
-        f.units,
-        f.local_inputs,
-        f.productivity,
-        n,
-        UPSTREAM,
-        PRODUCER,
-        EXPORT,
-        SMALL_FIRM_WORKERS,
-    )
-    # the table's rows: firms, employment, sales, final sales, export sales, value added,
-    # producer units, local inputs, productivity (``kernels.cluster_totals``)
-    firms, employment, sales, value_added = totals[0], totals[1], totals[2], totals[5]
     ties_a, _ = model.ties.pairs()
-    ties = kernels.count_per_cluster(f.cluster, ties_a, n)
-    va_per_worker, export_share, productivity_mean, vertical_linkage, density = (
-        kernels.cluster_ratios(totals, ties, float(model.config.firms.input_coefficient))
+    table, totals, floored_productivity, small_producer_va = kernels.cluster_table(
+        columns_of(f, kernels.OutcomeFirms),
+        ties_a,
+        columns_of(c, kernels.OutcomeClusters),
+        float(model.config.firms.input_coefficient),
+        (UPSTREAM, PRODUCER, EXPORT, SMALL_FIRM_WORKERS),
     )
-    return {
-        "firms": firms,
-        "employment": employment,
-        "sales": sales,
-        "value_added": value_added,
-        "va_per_worker": va_per_worker,
-        "export_share": export_share,
-        "productivity_mean": productivity_mean,
-        "vertical_linkage": vertical_linkage,
-        "horizontal_density": density,
-        "members": c.members.astype(float),
-        "joint_action": c.joint_action.copy(),
-        "coordinator": c.coordinator.astype(float),
-        "selected": c.selected.astype(float),
-        "support": c.support_step.copy(),
-        "support_total": c.support_total.copy(),
-        "cluster_type": c.cluster_type.astype(float),
-        "totals": totals,
-        "firm_log_productivity": np.log(floored_productivity, out=floored_productivity),
-        "small_producer_va": small_producer_va,
-    }
+    return ClusterOutcomes(
+        table,
+        totals,
+        np.log(floored_productivity, out=floored_productivity),
+        small_producer_va,
+    )
 
 
-def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np.ndarray:
-    """Dormant/artisanal -> active -> dynamic -> advanced, from observable cluster traits.
+def classify_clusters(model: ClusterModel, outcome: ClusterOutcomes) -> np.ndarray:
+    """Dormant/artisanal -> active -> dynamic -> advanced, from observable cluster traits
+    (also written into ``outcome``'s table).
 
     Thresholds are assumed, in the spirit of the typology in the literature (Tambunan 2005).
     """
     c = model.clusters
     kind = kernels.classify(
         c.va_history,
-        outcome["value_added"],
+        outcome.column("value_added"),
         c.coordinator,
-        outcome["horizontal_density"],
+        outcome.column("horizontal_density"),
         c.joint_action,
-        outcome["export_share"],
-        outcome["vertical_linkage"],
+        outcome.column("export_share"),
+        outcome.column("vertical_linkage"),
     )
     c.cluster_type = kind
+    outcome.table[_ROW["cluster_type"]] = kind
     return kind
 
 
@@ -124,7 +112,7 @@ if sorted(kernels.AGGREGATE_ROW) != sorted(AGGREGATE_COLUMNS):
 REGISTRY_ORDER = np.array([kernels.AGGREGATE_ROW.index(name) for name in AGGREGATE_COLUMNS])
 
 
-def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> np.ndarray:
+def aggregate_outcomes(model: ClusterModel, per_cluster: ClusterOutcomes) -> np.ndarray:
     """Economy-wide outcomes for the current quarter, as one float array in the registry's
     order (``AGGREGATE_COLUMNS``).
 
@@ -150,10 +138,10 @@ def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) 
         float(model.takeup_offered),
     )
     row = kernels.aggregate_row(
-        per_cluster["totals"],
+        per_cluster.totals,
         float(model.config.firms.input_coefficient),
-        per_cluster["small_producer_va"],
-        per_cluster["firm_log_productivity"],
+        per_cluster.small_producer_va,
+        per_cluster.firm_log_productivity,
         kernels.FirmCounts(f.alive, f.uid, f.member, f.quality),
         kernels.ClusterCounts(c.joint_action, c.coordinator, c.support_step, c.support_total),
         c.cluster_type,

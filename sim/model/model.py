@@ -427,9 +427,8 @@ class ClusterModel(mesa.Model):
     def _collect(self) -> None:
         per_cluster = cluster_outcomes(self)
         classify_clusters(self, per_cluster)
-        per_cluster["cluster_type"] = self.clusters.cluster_type.astype(float)
-        for name in CLUSTER_COLUMNS:
-            self._cluster_rows[name].append(per_cluster[name])
+        for name, row in zip(CLUSTER_COLUMNS, per_cluster.table, strict=True):
+            self._cluster_rows[name].append(row)
         self._aggregate_rows.append(aggregate_outcomes(self, per_cluster))
 
     @property

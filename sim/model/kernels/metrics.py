@@ -91,6 +91,85 @@ def cluster_ratios(totals, ties, input_coefficient):
     return ratios
 
 
+class OutcomeFirms(NamedTuple):
+    """The firm columns ``cluster_table`` sums per cluster (``cluster_totals``)."""
+
+    cluster: np.ndarray
+    stage: np.ndarray
+    segment: np.ndarray
+    workers: np.ndarray
+    sales: np.ndarray
+    value_added: np.ndarray
+    units: np.ndarray
+    local_inputs: np.ndarray
+    productivity: np.ndarray
+
+
+class OutcomeClusters(NamedTuple):
+    """The cluster columns the per-cluster table records as they are."""
+
+    members: np.ndarray
+    joint_action: np.ndarray
+    coordinator: np.ndarray
+    selected: np.ndarray
+    support_step: np.ndarray
+    support_total: np.ndarray
+    cluster_type: np.ndarray
+
+
+# The per-cluster table's rows as ``cluster_table`` writes them (the registry's cluster
+# columns, ``sim.model.metrics`` checks).
+CLUSTER_ROW: tuple[str, ...] = (
+    ("firms", "employment", "sales", "value_added", "va_per_worker", "export_share")
+    + ("productivity_mean", "vertical_linkage", "horizontal_density", "members")
+    + ("joint_action", "coordinator", "selected", "support", "support_total", "cluster_type")
+)
+
+
+@kernel
+def cluster_table(firms, ties_a, clusters, input_coefficient, codes):
+    """Every per-cluster outcome of a quarter as one table (rows ``CLUSTER_ROW``, a column per
+    cluster), in one call: ``cluster_totals``, ties per cluster (``count_per_cluster``), the
+    ratios (``cluster_ratios``) and the cluster columns recorded as floats. Also returns what
+    the aggregate row needs: the totals table and ``cluster_totals``' two extracts. ``codes``:
+    upstream and producer stage, export segment, the small-firm workforce."""
+    n = len(clusters.members)
+    upstream, producer, export, small_workers = codes
+    totals, floored, small_va = cluster_totals(
+        firms.cluster,
+        firms.stage,
+        firms.segment,
+        firms.workers,
+        firms.sales,
+        firms.value_added,
+        firms.units,
+        firms.local_inputs,
+        firms.productivity,
+        n,
+        upstream,
+        producer,
+        export,
+        small_workers,
+    )
+    ratios = cluster_ratios(totals, count_per_cluster(firms.cluster, ties_a, n), input_coefficient)
+    table = np.empty((len(CLUSTER_ROW), n))
+    for c in range(n):
+        table[0, c] = totals[0, c]  # firms
+        table[1, c] = totals[1, c]  # employment
+        table[2, c] = totals[2, c]  # sales
+        table[3, c] = totals[5, c]  # value added
+        for k in range(5):  # va per worker .. horizontal density
+            table[4 + k, c] = ratios[k, c]
+        table[9, c] = clusters.members[c]
+        table[10, c] = clusters.joint_action[c]
+        table[11, c] = clusters.coordinator[c]
+        table[12, c] = clusters.selected[c]
+        table[13, c] = clusters.support_step[c]
+        table[14, c] = clusters.support_total[c]
+        table[15, c] = clusters.cluster_type[c]
+    return table, totals, floored, small_va
+
+
 @kernel
 def classify(va_history, value_added, coordinator, density, joint_action, export_share, linkage):
     """Each cluster's type (0 dormant, 1 active, 2 dynamic, 3 advanced; the highest that
