@@ -208,7 +208,7 @@ def _old_cluster_columns(model) -> dict[str, np.ndarray]:
     """``cluster_outcomes`` as it was: three kernel calls and numpy copies per column."""
     f, c = model.firms, model.clusters
     n = c.count
-    totals, _, _ = mk.cluster_totals(
+    totals, _ = mk.cluster_totals(
         f.cluster,
         f.stage,
         f.segment,
@@ -259,3 +259,18 @@ def test_cluster_table_is_the_old_columns(scenario: str) -> None:
         kind = classify_clusters(model, ours)
         assert ours.column("cluster_type").tobytes() == kind.astype(float).tobytes()
     assert ours.column("horizontal_density").any()  # ties were counted per cluster
+
+
+@pytest.mark.parametrize("burn_in", [0, 3])
+def test_kept_log_productivity_is_numpys_log_of_every_firm(burn_in: int) -> None:
+    """Outcomes read the log productivity entry worked out (incumbents' in one call, the
+    entrants' in another): it must be numpy's log of the whole column, as outcomes took it."""
+    model = small_model("top_down", seed=10, run__burn_in=burn_in)
+    entered = 0
+    for _ in range(6):
+        f = model.firms
+        expected = np.log(np.maximum(f.productivity, 1e-9))
+        assert f.log_productivity.tobytes() == expected.tobytes()
+        model.step()
+        entered += model.entries_step
+    assert entered > 0

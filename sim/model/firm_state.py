@@ -20,6 +20,9 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "stage": (np.int8, 0),
     "workers": (np.float64, 0.0),
     "productivity": (np.float64, 0.0),
+    # log(max(productivity, 1e-9)) as numpy takes it, worked out at entry (``initialise_entrants``)
+    # and read by the quarter's outcomes: productivity does not change in between
+    "log_productivity": (np.float64, 0.0),
     "quality": (np.float64, 0.0),
     "cash": (np.float64, 0.0),
     "knowledge": (np.float64, 0.0),

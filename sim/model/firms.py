@@ -18,6 +18,7 @@ from sim.model.ties import PartnerIndex
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
+    from sim.model.firm_state import FirmState
 
 
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
@@ -128,12 +129,17 @@ def entrants_per_cluster(model: ClusterModel, expected: np.ndarray) -> np.ndarra
 
 
 def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
-    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
+    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind.
+
+    Works out every firm's log productivity first (``FirmState.log_productivity``, numpy's
+    log), also when no firm enters: the quarter's outcomes read it, since productivity does
+    not change between entry and them."""
     f, p, rng = model.firms, model.config.firms, model.rng
     n = len(slots)
-    # incumbents' log productivity (numpy's log; empty and new slots are left out by cluster)
-    log_productivity = np.maximum(f.productivity, 1e-9)
-    np.log(log_productivity, out=log_productivity)
+    # incumbents' (empty and new slots are left out by cluster)
+    log_productivity = take_log_productivity(f)
+    if n == 0:
+        return
     # the draws, in the order the traits always took them: stage (the uniform each that
     # ``rng.choice(3, p=stage_shares)`` draws), hires, then four rows of normals (one call of
     # 4 x n draws the same numbers as four calls of n)
@@ -155,4 +161,15 @@ def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.n
         model.clusters.count,
         traits,
     )
-    f.productivity[slots] = np.exp(exponent, out=exponent)
+    productivity = np.exp(exponent, out=exponent)
+    f.productivity[slots] = productivity
+    # numpy's log is elementwise, so the entrants' own give what a log of every slot would
+    np.maximum(productivity, 1e-9, out=productivity)
+    log_productivity[slots] = np.log(productivity, out=productivity)
+
+
+def take_log_productivity(firms: FirmState) -> np.ndarray:
+    """Every slot's ``log(max(productivity, 1e-9))``, numpy's, into its column; returns it."""
+    log_productivity = firms.log_productivity
+    np.maximum(firms.productivity, 1e-9, out=log_productivity)
+    return np.log(log_productivity, out=log_productivity)

@@ -67,22 +67,18 @@ class ClusterOutcomes(NamedTuple):
 def cluster_outcomes(model: ClusterModel) -> ClusterOutcomes:
     """Every per-cluster outcome for the current quarter, in one compiled call
     (``kernels.cluster_table``); ``cluster_type`` is last quarter's until
-    ``classify_clusters`` writes this quarter's."""
+    ``classify_clusters`` writes this quarter's. Firms' log productivity is the one entry
+    worked out this quarter (``firms.initialise_entrants``)."""
     f, c = model.firms, model.clusters
     ties_a, _ = model.ties.pairs()
-    table, totals, floored_productivity, small_producer_va = kernels.cluster_table(
+    table, totals, small_producer_va = kernels.cluster_table(
         columns_of(f, kernels.OutcomeFirms),
         ties_a,
         columns_of(c, kernels.OutcomeClusters),
         float(model.config.firms.input_coefficient),
         (UPSTREAM, PRODUCER, EXPORT, SMALL_FIRM_WORKERS),
     )
-    return ClusterOutcomes(
-        table,
-        totals,
-        np.log(floored_productivity, out=floored_productivity),
-        small_producer_va,
-    )
+    return ClusterOutcomes(table, totals, f.log_productivity, small_producer_va)
 
 
 def classify_clusters(model: ClusterModel, outcome: ClusterOutcomes) -> np.ndarray:

@@ -31,6 +31,7 @@ from sim.model.firms import (
     initialise_entrants,
     invest_and_adjust,
     learn,
+    take_log_productivity,
     update_ties,
 )
 from sim.model.government import NO_BUDGET, BudgetLines, known_potential
@@ -185,6 +186,8 @@ class ClusterModel(mesa.Model):
         self._calibrate_market()
         for _ in range(s.run.burn_in):
             self._quarter(policy=False)
+        if not s.run.burn_in:  # (outcomes read it as a quarter's entry left it)
+            take_log_productivity(self.firms)
         if self.firms.n_alive == 0:
             raise RunFailed(
                 "every firm exited during burn-in: with these parameters no firm covers its "
@@ -392,8 +395,7 @@ class ClusterModel(mesa.Model):
         total = int(counts.sum())
         self.entries_step = total
         slots = f.allocate(total) if total else np.zeros(0, dtype=np.int64)
-        if total:
-            initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
+        initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
         self._register_firms(slots, retired)
 
     def _compact(self) -> None:

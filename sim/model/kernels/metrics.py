@@ -33,19 +33,18 @@ def cluster_totals(
     export,
     small_workers,
 ):
-    """Per-cluster sums of the firm columns outcomes need, and the two per-firm extracts the
+    """Per-cluster sums of the firm columns outcomes need, and the per-firm extract the
     aggregate row needs, in one pass over the firms (each column is read once a quarter).
 
     Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
     the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. A
     cluster's nine running sums sit side by side (one row of ``sums``), so a firm updates one
-    or two cache lines, not nine scattered ones. The extracts: productivity floored at 1e-9
-    (``np.maximum``, for numpy's log), and ``value_added[(stage == producer) & (workers <
-    small_workers)]`` in slot order (numpy then sums it pairwise, as before). Stage and segment
-    codes are arguments, not globals: numba's disk cache would not see them change.
+    or two cache lines, not nine scattered ones. The extract: ``value_added[(stage ==
+    producer) & (workers < small_workers)]`` in slot order (summed pairwise later, as numpy
+    summed it). Stage and segment codes are arguments, not globals: numba's disk cache would
+    not see them change.
     """
     sums = np.zeros((n, 9))
-    floored = np.empty(len(cluster))
     small_va = np.empty(len(cluster))
     small = 0
     for i in range(len(cluster)):
@@ -60,14 +59,13 @@ def cluster_totals(
         row[6] += units[i] if stage[i] == producer else 0.0
         row[7] += local_inputs[i]
         row[8] += productivity[i]
-        floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
         small_va[small] = value_added[i]
         small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
     totals = np.empty((9, n))  # one contiguous row per sum
     for k in range(n):
         for j in range(9):
             totals[j, k] = sums[k, j]
-    return totals, floored, small_va[:small]
+    return totals, small_va[:small]
 
 
 @kernel
@@ -131,11 +129,11 @@ def cluster_table(firms, ties_a, clusters, input_coefficient, codes):
     """Every per-cluster outcome of a quarter as one table (rows ``CLUSTER_ROW``, a column per
     cluster), in one call: ``cluster_totals``, ties per cluster (``count_per_cluster``), the
     ratios (``cluster_ratios``) and the cluster columns recorded as floats. Also returns what
-    the aggregate row needs: the totals table and ``cluster_totals``' two extracts. ``codes``:
+    the aggregate row needs: the totals table and ``cluster_totals``' extract. ``codes``:
     upstream and producer stage, export segment, the small-firm workforce."""
     n = len(clusters.members)
     upstream, producer, export, small_workers = codes
-    totals, floored, small_va = cluster_totals(
+    totals, small_va = cluster_totals(
         firms.cluster,
         firms.stage,
         firms.segment,
@@ -167,7 +165,7 @@ def cluster_table(firms, ties_a, clusters, input_coefficient, codes):
         table[13, c] = clusters.support_step[c]
         table[14, c] = clusters.support_total[c]
         table[15, c] = clusters.cluster_type[c]
-    return table, totals, floored, small_va
+    return table, totals, small_va
 
 
 @kernel
