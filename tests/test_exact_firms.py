@@ -11,6 +11,7 @@ import pytest
 from sim.model.firms import exits
 from sim.model.kernels import firms as fk
 from sim.model.kernels import metrics as mk
+from sim.model.kernels.draws import stream_of, uniform, uniforms
 from sim.model.kernels.firm_state import close_holes
 from sim.model.kernels.ties import cut_ties_to_dead, follow_moves
 from sim.model.metrics import (
@@ -274,3 +275,20 @@ def test_kept_log_productivity_is_numpys_log_of_every_firm(burn_in: int) -> None
         model.step()
         entered += model.entries_step
     assert entered > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_a_stream_draws_what_the_generator_draws(seed: int) -> None:
+    """``kernels.draws.uniforms`` calls the bit generator's own ``next_double``: the numbers
+    ``Generator.random`` gives, and the generator is left where numpy would leave it."""
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    for n in (0, 1, 2, 7, 8, 1000, 100_001):
+        assert uniforms(stream_of(ours), n).tobytes() == numpys.random(n).tobytes(), n
+        assert ours.normal() == numpys.normal()  # interleaved with numpy's own draws
+    assert uniform(stream_of(ours)) == numpys.random()
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    other = np.random.Generator(np.random.Philox(seed))  # another bit generator type
+    assert (
+        uniforms(stream_of(other), 5).tobytes()
+        == np.random.Generator(np.random.Philox(seed)).random(5).tobytes()
+    )

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.model.kernels import firms as fk
 from sim.model.kernels.compiled import columns_of
+from sim.model.kernels.draws import stream_of
 from sim.model.ties import PartnerIndex
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse.
 
-    The rules and their draws from ``model.rng``: ``kernels.firms.form_and_lapse_ties``."""
+    The rules and their draws from ``model.rng`` (its uniforms, taken inside the kernel):
+    ``kernels.firms.form_and_lapse_ties``."""
     f, p, c = model.firms, model.config.firms, model.clusters
     rates = fk.TieRates(
         brokerage=float(model.config.coordination.brokerage),
@@ -36,7 +38,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     )
     a, b = model.ties.pairs()
     a, b, degree = fk.form_and_lapse_ties(
-        model.rng,
+        stream_of(model.rng),
         columns_of(f, fk.TieFirms),
         fk.TieClusters(c.legitimacy, c.coordinator, c.joint_action),
         partners.groups,

@@ -2,9 +2,9 @@
 entry and exit, each rule in one pass over the firms.
 
 ``exp``/``log`` and random draws stay with the caller, in numpy (``sim.model.kernels.compiled``
-says why), except tie dynamics, which draw from the model's generator inside
-(``form_and_lapse_ties``). Comparisons are written so that NaN passes through as it does in
-``np.maximum``/``np.minimum``.
+says why), except tie dynamics, which draw the model generator's uniforms inside
+(``form_and_lapse_ties``, through a ``kernels.draws.Stream``). Comparisons are written so
+that NaN passes through as it does in ``np.maximum``/``np.minimum``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.kernels.compiled import cap_at, clip_to, floor_at, kernel
+from sim.model.kernels.draws import Stream, uniforms
 from sim.model.kernels.ties import (
     PartnerGroups,
     Tied,
@@ -215,19 +216,21 @@ class TieRates(NamedTuple):
 
 
 @kernel
-def draw_partners(rng, groups: PartnerGroups, cluster: np.ndarray, stage, seekers: np.ndarray):
+def draw_partners(
+    stream: Stream, groups: PartnerGroups, cluster: np.ndarray, stage, seekers: np.ndarray
+):
     """A random firm of ``stage`` (one, or one per seeker) in each seeker's cluster, -1 where
-    there is none: ``PartnerIndex.draw``, with its one draw per seeker taken from ``rng``."""
+    there is none: ``PartnerIndex.draw``, with its one draw per seeker taken from ``stream``."""
     key = np.empty(len(seekers), dtype=np.int64)
     for k in range(len(seekers)):
         key[k] = np.int64(cluster[seekers[k]]) * groups.n_stages + stage[k]
-    u = rng.random(len(seekers))
+    u = uniforms(stream, len(seekers))
     return pick_in_groups(groups.slots, groups.counts, groups.starts, key, u)
 
 
 @kernel
 def seek_vertical(
-    rng,
+    stream: Stream,
     groups: PartnerGroups,
     firms: TieFirms,
     column: np.ndarray,
@@ -238,18 +241,18 @@ def seek_vertical(
     """Producers without a tie in ``column`` (``n_unlinked`` of them) seek a local partner of
     stage ``wanted`` with their cluster's ``chance`` (``unlinked_producers_seeking``), and
     those who seek draw one (``draw_partners``; -1 where the cluster has none)."""
-    u = rng.random(n_unlinked)
+    u = uniforms(stream, n_unlinked)
     seekers = unlinked_producers_seeking(firms.stage, column, firms.cluster, chance, u)
     if len(seekers):
         wanted_stage = np.full(len(seekers), wanted, dtype=np.int64)
-        picked = draw_partners(rng, groups, firms.cluster, wanted_stage, seekers)
+        picked = draw_partners(stream, groups, firms.cluster, wanted_stage, seekers)
         for k in range(len(seekers)):
             column[seekers[k]] = picked[k]
 
 
 @kernel
 def form_and_lapse_ties(
-    rng,
+    stream: Stream,
     firms: TieFirms,
     clusters: TieClusters,
     groups: PartnerGroups,
@@ -257,12 +260,12 @@ def form_and_lapse_ties(
     b: np.ndarray,
     rates: TieRates,
 ):
-    """A quarter of tie dynamics (``sim.model.firms.update_ties``) in one call, since a
-    generator costs ~6 us to hand to a kernel and the ~25 calls this replaces cost more.
+    """A quarter of tie dynamics (``sim.model.firms.update_ties``) in one call instead of ~25.
 
     The rules are the kernels above and in ``kernels.ties``, applied in the order they always
-    were, each drawing its numbers from ``rng`` as numpy did (numba's ``Generator.random``
-    gives numpy's draws, one ``next_double`` each): vertical ties lapse, then horizontal ones;
+    were, each drawing its numbers from the model's generator as numpy did (``stream``:
+    ``kernels.draws.uniforms`` gives ``Generator.random``'s draws, one ``next_double`` each,
+    without the ~6 us numba takes to unbox a Generator): vertical ties lapse, then horizontal ones;
     unlinked producers seek a supplier, then a trader; firms below the cap seek a cooperation
     partner. Per-cluster chances are worked out with numpy's operations in numpy's order.
     Returns the horizontal ties' ends (``a < b``) and the ties per slot (``count_degree``).
@@ -279,25 +282,25 @@ def form_and_lapse_ties(
         )
     # lapse: a draw per tie
     linked_suppliers, linked_traders = count_linked(supplier, trader)
-    u_supplier = rng.random(linked_suppliers)
-    u_trader = rng.random(linked_traders)
+    u_supplier = uniforms(stream, linked_suppliers)
+    u_trader = uniforms(stream, linked_traders)
     unlinked = lapse(supplier, trader, stage, u_supplier, u_trader, rates.tie_decay)
     if len(a):
-        a, b = kept_ties(a, b, rng.random(len(a)) >= rates.tie_decay)
+        a, b = kept_ties(a, b, uniforms(stream, len(a)) >= rates.tie_decay)
     # vertical formation: unlinked producers look for a local supplier, then a local trader
     seek_vertical(
-        rng, groups, firms, supplier, UPSTREAM, rates.vertical_tie_rate * brokerage, unlinked[0]
+        stream, groups, firms, supplier, UPSTREAM, rates.vertical_tie_rate * brokerage, unlinked[0]
     )
     seek_vertical(
-        rng, groups, firms, trader, DOWNSTREAM, rates.buyer_tie_rate * brokerage, unlinked[1]
+        stream, groups, firms, trader, DOWNSTREAM, rates.buyer_tie_rate * brokerage, unlinked[1]
     )
     # horizontal cooperation among firms of the same stage, helped by joint action
     degree = count_degree(a, b, len(stage))
     cap = rates.max_horizontal_ties
-    u = rng.random(count_below(degree, cap))
+    u = uniforms(stream, count_below(degree, cap))
     seekers = below_cap_seeking(degree, cap, cluster, horizontal_chance, u)
     if len(seekers):
-        partner = draw_partners(rng, groups, cluster, stage[seekers], seekers)
+        partner = draw_partners(stream, groups, cluster, stage[seekers], seekers)
         keys, base = tie_ends(seekers, partner, b)  # (HorizontalTies.add)
         if len(keys):
             lo, hi = fresh_ties(a, b, keys, base)
