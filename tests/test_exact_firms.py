@@ -292,3 +292,13 @@ def test_a_stream_draws_what_the_generator_draws(seed: int) -> None:
         uniforms(stream_of(other), 5).tobytes()
         == np.random.Generator(np.random.Philox(seed)).random(5).tobytes()
     )
+
+
+def test_cluster_sum_is_numpys_bincount() -> None:
+    rng = np.random.default_rng(11)
+    for n, clusters in ((0, 3), (1, 1), (50, 7), (10_000, 120)):
+        cluster = rng.integers(0, max(clusters - 1, 1), n).astype(np.int32)  # last one empty
+        values = rng.lognormal(0.0, 3.0, n) * (rng.random(n) < 0.9)  # zeros too
+        values[: n // 10] *= -1.0
+        ours = fk.cluster_sum(cluster, values, clusters)
+        assert ours.tobytes() == np.bincount(cluster, values, minlength=clusters).tobytes()

@@ -35,6 +35,7 @@ from sim.model.firms import (
     update_ties,
 )
 from sim.model.government import NO_BUDGET, BudgetLines, known_potential
+from sim.model.kernels.firms import cluster_sum
 from sim.model.kernels.ties import follow_compaction
 from sim.model.market import Market
 from sim.model.metrics import (
@@ -383,7 +384,7 @@ class ClusterModel(mesa.Model):
         self._compact()
         c = self.clusters
         c.sales_previous = c.sales
-        c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
+        c.sales = cluster_sum(self.firms.cluster, self.firms.sales, c.count)
 
     def _exit_and_entry(self) -> None:
         f = self.firms

@@ -46,6 +46,13 @@ def compact_groups(groups, alive: np.ndarray, end: int):
         if alive[i]:
             movers[m] = i
             m += 1
+    _close_holes_of_every_group(groups, holes, movers, end, size)
+    return movers, holes
+
+
+@kernel
+def _close_holes_of_every_group(groups, holes, movers, end, size):
+    """``close_holes`` in each (buffer, fills) pair of ``groups`` (a loop of its own: under
+    Python 3.12 numba cannot type a ``literal_unroll`` loop after other loops over ``end``)."""
     for group in literal_unroll(groups):
         close_holes(group[0], holes, movers, end, size, group[1])
-    return movers, holes

@@ -477,6 +477,17 @@ def leavers(cash: np.ndarray, loss_streak: np.ndarray, patience: int) -> np.ndar
 
 
 @kernel
+def cluster_sum(cluster: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
+    """``np.bincount(cluster, weights=values, minlength=n_clusters)``: each cluster's sum in
+    slot order, from 0.0 (at 100k firms ~2x faster: bincount first copies the 32-bit clusters
+    to 64-bit)."""
+    total = np.zeros(n_clusters)
+    for i in range(len(cluster)):
+        total[cluster[i]] += values[i]
+    return total
+
+
+@kernel
 def cluster_totals(cluster: np.ndarray, first: np.ndarray, second: np.ndarray, n_clusters: int):
     """Firms per cluster and two columns summed per cluster in slot order (``np.bincount``);
     empty slots (cluster -1) are left out."""
