@@ -68,6 +68,7 @@ from sim.scenario.schema import Scenario, Shock
 AGGREGATE: tuple[str, ...] = names("aggregate", identifiers=False)
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
 CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
+REPORTED_AT = [AGGREGATE_COLUMNS.index(name) for name in AGGREGATE]  # in an aggregate row
 CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
 
 
@@ -106,8 +107,8 @@ class OutcomeCollector(mesa.DataCollector):
         for row in rows[seen:]:
             values = row.tolist()
             self.model_vars["seed"].append(model.seed)
-            for name in AGGREGATE:
-                self.model_vars[name].append(values[AGGREGATE_COLUMNS.index(name)])
+            for name, at in zip(AGGREGATE, REPORTED_AT, strict=True):
+                self.model_vars[name].append(values[at])
         if hasattr(self, "_collection_steps"):  # Mesa >= 3.4 indexes rows by step
             self._collection_steps.extend(range(len(self._collection_steps), len(rows)))
 

@@ -1,5 +1,5 @@
-"""Compiled per-firm loops behind ``sim.model.metrics``: the per-cluster sums every quarter's
-outcomes are computed from, in one pass over the firms.
+"""Compiled loops behind ``sim.model.metrics``: a quarter's per-cluster table (its sums in one
+pass over the firms) and its aggregate row, one call each.
 
 Sums per cluster add firms in slot order, as ``np.bincount`` does; stage and segment codes are
 arguments, not globals (``sim.model.kernels.compiled`` says why the results stay bit-for-bit).
