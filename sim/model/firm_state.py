@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.kernels.firm_state import close_holes
+from sim.model.kernels.firm_state import compact_groups
 
 # column name -> dtype, fill value for a fresh or freed slot
 FIRM_COLUMNS: dict[str, tuple[type, float]] = {
@@ -20,6 +20,9 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "stage": (np.int8, 0),
     "workers": (np.float64, 0.0),
     "productivity": (np.float64, 0.0),
+    # log(max(productivity, 1e-9)) as numpy takes it, worked out at entry (``initialise_entrants``)
+    # and read by the quarter's outcomes: productivity does not change in between
+    "log_productivity": (np.float64, 0.0),
     "quality": (np.float64, 0.0),
     "cash": (np.float64, 0.0),
     "knowledge": (np.float64, 0.0),
@@ -48,8 +51,8 @@ FIRM_COLUMNS: dict[str, tuple[type, float]] = {
     "uid": (np.int64, -1),
 }
 
-# Columns of one dtype are rows of one 2-D buffer, so ``compact`` moves every column of a dtype
-# in one compiled call (six calls, not one per column: the call is what a small world pays).
+# Columns of one dtype are rows of one 2-D buffer, so ``compact`` moves every column in one
+# compiled call (not one per column or per dtype: the call is what a small world pays).
 COLUMN_GROUPS: dict[type, tuple[str, ...]] = {}
 for _name, (_dtype, _fill) in FIRM_COLUMNS.items():
     COLUMN_GROUPS.setdefault(_dtype, ())
@@ -84,7 +87,11 @@ class FirmState:
         self._bind()
 
     def _point_buffers(self) -> None:
-        """Each column's buffer: its row of its dtype's group."""
+        """Each column's buffer: its row of its dtype's group; the groups with their fill
+        values as ``compact`` hands them to its kernel."""
+        self._group_fills = tuple(
+            (group, GROUP_FILLS[dtype]) for dtype, group in self._groups.items()
+        )
         self._buffers = {
             name: self._groups[dtype][row]
             for dtype, names in COLUMN_GROUPS.items()
@@ -120,16 +127,19 @@ class FirmState:
         self.n_alive -= len(slots)
         self.generation += 1
 
+    def released(self, count: int) -> None:
+        """``count`` slots were emptied as ``release`` empties them, by a compiled pass
+        (``kernels.firms.leave``): count them out."""
+        self.n_alive -= count
+        self.generation += 1
+
     def compact(self) -> tuple[np.ndarray, np.ndarray]:
         """Move the last live firms into the holes below ``n_alive``; return (from, to) slots.
 
         Callers re-point whatever holds slot numbers (vertical ties, horizontal ties, agents).
         """
         n = self.n_alive
-        holes = np.flatnonzero(~self.alive[:n])
-        movers = n + np.flatnonzero(self.alive[n:])
-        for dtype, group in self._groups.items():
-            close_holes(group, holes, movers, n, self.size, GROUP_FILLS[dtype])
+        movers, holes = compact_groups(self._group_fills, self.alive, n)
         self.size = n
         self._bind()
         if len(holes):

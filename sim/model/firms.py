@@ -14,16 +14,19 @@ import numpy as np
 
 from sim.model.kernels import firms as fk
 from sim.model.kernels.compiled import columns_of
+from sim.model.kernels.draws import stream_of
 from sim.model.ties import PartnerIndex
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
+    from sim.model.firm_state import FirmState
 
 
 def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     """Vertical and horizontal ties form (faster where a coordinator brokers) and lapse.
 
-    The rules and their draws from ``model.rng``: ``kernels.firms.form_and_lapse_ties``."""
+    The rules and their draws from ``model.rng`` (its uniforms, taken inside the kernel):
+    ``kernels.firms.form_and_lapse_ties``."""
     f, p, c = model.firms, model.config.firms, model.clusters
     rates = fk.TieRates(
         brokerage=float(model.config.coordination.brokerage),
@@ -35,7 +38,7 @@ def update_ties(model: ClusterModel, partners: PartnerIndex) -> None:
     )
     a, b = model.ties.pairs()
     a, b, degree = fk.form_and_lapse_ties(
-        model.rng,
+        stream_of(model.rng),
         columns_of(f, fk.TieFirms),
         fk.TieClusters(c.legitimacy, c.coordinator, c.joint_action),
         partners.groups,
@@ -100,28 +103,45 @@ def investment_terms(model: ClusterModel) -> fk.Growth:
     )
 
 
-def exits(model: ClusterModel) -> np.ndarray:
-    """Firms whose cash stayed negative for ``exit_patience`` quarters leave; return their slots."""
-    f = model.firms
-    return fk.leavers(f.cash, f.loss_streak, model.config.firms.exit_patience)
-
-
-def entrants_per_cluster(model: ClusterModel) -> np.ndarray:
-    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin."""
-    f, c = model.firms, model.clusters
-    expected = fk.expected_entrants(
-        f.cluster, f.profit, f.sales, c.count, float(model.config.firms.entry_rate)
+def exits(model: ClusterModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Firms whose cash stayed negative for ``exit_patience`` quarters leave: ties to them are
+    cut and their slots emptied (``kernels.firms.leave``, one call for all of it and for the
+    clusters' expected spin-offs). Returns their slots, their ids and the expected entrants
+    per cluster (``entrants_per_cluster`` draws from them)."""
+    f, p = model.firms, model.config.firms
+    a, b = model.ties.pairs()
+    leaving, retired, a, b, expected = fk.leave(
+        columns_of(f, fk.Leavers),
+        a,
+        b,
+        int(p.exit_patience),
+        model.clusters.count,
+        float(p.entry_rate),
     )
+    if len(leaving):
+        model.ties.take(a, b)
+        f.released(len(leaving))
+    return leaving, retired, expected
+
+
+def entrants_per_cluster(model: ClusterModel, expected: np.ndarray) -> np.ndarray:
+    """Spin-offs where the cluster is profitable: Poisson with mean ~ size x margin (``expected``
+    from ``exits``: ``kernels.firms.expected_entrants``)."""
     return model.rng.poisson(expected)
 
 
 def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.ndarray) -> None:
-    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind."""
+    """Spin-offs copy their cluster's practice imperfectly: near its mean, a little behind.
+
+    Works out every firm's log productivity first (``FirmState.log_productivity``, numpy's
+    log), also when no firm enters: the quarter's outcomes read it, since productivity does
+    not change between entry and them."""
     f, p, rng = model.firms, model.config.firms, model.rng
     n = len(slots)
-    # incumbents' log productivity (numpy's log; empty and new slots are left out by cluster)
-    log_productivity = np.maximum(f.productivity, 1e-9)
-    np.log(log_productivity, out=log_productivity)
+    # incumbents' (empty and new slots are left out by cluster)
+    log_productivity = take_log_productivity(f)
+    if n == 0:
+        return
     # the draws, in the order the traits always took them: stage (the uniform each that
     # ``rng.choice(3, p=stage_shares)`` draws), hires, then four rows of normals (one call of
     # 4 x n draws the same numbers as four calls of n)
@@ -143,4 +163,15 @@ def initialise_entrants(model: ClusterModel, slots: np.ndarray, cluster_of: np.n
         model.clusters.count,
         traits,
     )
-    f.productivity[slots] = np.exp(exponent, out=exponent)
+    productivity = np.exp(exponent, out=exponent)
+    f.productivity[slots] = productivity
+    # numpy's log is elementwise, so the entrants' own give what a log of every slot would
+    np.maximum(productivity, 1e-9, out=productivity)
+    log_productivity[slots] = np.log(productivity, out=productivity)
+
+
+def take_log_productivity(firms: FirmState) -> np.ndarray:
+    """Every slot's ``log(max(productivity, 1e-9))``, numpy's, into its column; returns it."""
+    log_productivity = firms.log_productivity
+    np.maximum(firms.productivity, 1e-9, out=log_productivity)
+    return np.log(log_productivity, out=log_productivity)

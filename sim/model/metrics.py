@@ -6,18 +6,18 @@ reporters here compute values; their tables and keys are laid out in the registr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from sim.model import outcomes
 from sim.model.kernels import metrics as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.scenario.codes import (
     CLUSTER_TYPES,
     EXPORT,
     PRODUCER,
-    SEGMENTS,
     UPSTREAM,
 )
 
@@ -43,152 +43,109 @@ def gini(values: np.ndarray) -> float:
     return float((2 * (ranks * values).sum() / (n * total)) - (n + 1) / n)
 
 
-def cluster_outcomes(model: ClusterModel) -> dict[str, np.ndarray]:
-    """Every per-cluster outcome for the current quarter, as arrays indexed by cluster.
+if kernels.CLUSTER_ROW != CLUSTER_COLUMNS:
+    raise RuntimeError("cluster outcomes and the registry (sim.model.outcomes) disagree")
+_ROW = {name: row for row, name in enumerate(CLUSTER_COLUMNS)}
 
-    Also what the aggregate row is computed from (not recorded per cluster): the table of
-    cluster totals it sums (``totals``), each firm's log productivity and small producers'
-    value added (``firm_log_productivity`` and ``small_producer_va``), so no firm column is
-    read twice.
-    """
+
+class ClusterOutcomes(NamedTuple):
+    """A quarter's per-cluster outcomes (``table``: a row per ``CLUSTER_COLUMNS`` name, a
+    column per cluster) and what the aggregate row is computed from: the table of cluster
+    totals it sums (``totals``, rows as ``kernels.cluster_totals``), each firm's log
+    productivity and small producers' value added, so no firm column is read twice."""
+
+    table: np.ndarray
+    totals: np.ndarray
+    firm_log_productivity: np.ndarray
+    small_producer_va: np.ndarray
+
+    def column(self, name: str) -> np.ndarray:
+        """One per-cluster outcome (a row of the table)."""
+        return self.table[_ROW[name]]
+
+
+def cluster_outcomes(model: ClusterModel) -> ClusterOutcomes:
+    """Every per-cluster outcome for the current quarter, in one compiled call
+    (``kernels.cluster_table``); ``cluster_type`` is last quarter's until
+    ``classify_clusters`` writes this quarter's. Firms' log productivity is the one entry
+    worked out this quarter (``firms.initialise_entrants``)."""
     f, c = model.firms, model.clusters
-    n = c.count
-    totals, floored_productivity, small_producer_va = kernels.cluster_totals(
-        f.cluster,
-        f.stage,
-        f.segment,
-        f.workers,
-        f.sales,
-        f.value_added,
-        f.units,
-        f.local_inputs,
-        f.productivity,
-        n,
-        UPSTREAM,
-        PRODUCER,
-        EXPORT,
-        SMALL_FIRM_WORKERS,
-    )
-    # the table's rows: firms, employment, sales, final sales, export sales, value added,
-    # producer units, local inputs, productivity (``kernels.cluster_totals``)
-    firms, employment, sales, value_added = totals[0], totals[1], totals[2], totals[5]
     ties_a, _ = model.ties.pairs()
-    ties = kernels.count_per_cluster(f.cluster, ties_a, n)
-    va_per_worker, export_share, productivity_mean, vertical_linkage, density = (
-        kernels.cluster_ratios(totals, ties, float(model.config.firms.input_coefficient))
+    table, totals, small_producer_va = kernels.cluster_table(
+        columns_of(f, kernels.OutcomeFirms),
+        ties_a,
+        columns_of(c, kernels.OutcomeClusters),
+        float(model.config.firms.input_coefficient),
+        (UPSTREAM, PRODUCER, EXPORT, SMALL_FIRM_WORKERS),
     )
-    return {
-        "firms": firms,
-        "employment": employment,
-        "sales": sales,
-        "value_added": value_added,
-        "va_per_worker": va_per_worker,
-        "export_share": export_share,
-        "productivity_mean": productivity_mean,
-        "vertical_linkage": vertical_linkage,
-        "horizontal_density": density,
-        "members": c.members.astype(float),
-        "joint_action": c.joint_action.copy(),
-        "coordinator": c.coordinator.astype(float),
-        "selected": c.selected.astype(float),
-        "support": c.support_step.copy(),
-        "support_total": c.support_total.copy(),
-        "cluster_type": c.cluster_type.astype(float),
-        "totals": totals,
-        "firm_log_productivity": np.log(floored_productivity, out=floored_productivity),
-        "small_producer_va": small_producer_va,
-    }
+    return ClusterOutcomes(table, totals, f.log_productivity, small_producer_va)
 
 
-def classify_clusters(model: ClusterModel, outcome: dict[str, np.ndarray]) -> np.ndarray:
-    """Dormant/artisanal -> active -> dynamic -> advanced, from observable cluster traits.
+def classify_clusters(model: ClusterModel, outcome: ClusterOutcomes) -> np.ndarray:
+    """Dormant/artisanal -> active -> dynamic -> advanced, from observable cluster traits
+    (also written into ``outcome``'s table).
 
     Thresholds are assumed, in the spirit of the typology in the literature (Tambunan 2005).
     """
     c = model.clusters
     kind = kernels.classify(
         c.va_history,
-        outcome["value_added"],
+        outcome.column("value_added"),
         c.coordinator,
-        outcome["horizontal_density"],
+        outcome.column("horizontal_density"),
         c.joint_action,
-        outcome["export_share"],
-        outcome["vertical_linkage"],
+        outcome.column("export_share"),
+        outcome.column("vertical_linkage"),
     )
     c.cluster_type = kind
+    outcome.table[_ROW["cluster_type"]] = kind
     return kind
 
 
-def aggregate_outcomes(model: ClusterModel, per_cluster: dict[str, np.ndarray]) -> dict[str, float]:
-    """Economy-wide outcomes for the current quarter.
+# where each registry column sits in the row ``kernels.aggregate_row`` writes
+if sorted(kernels.AGGREGATE_ROW) != sorted(AGGREGATE_COLUMNS):
+    raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
+REGISTRY_ORDER = np.array([kernels.AGGREGATE_ROW.index(name) for name in AGGREGATE_COLUMNS])
 
-    Its sums and counts come from two compiled calls (``economy_totals``, ``market_totals``)
-    that add as numpy's ``sum`` adds, so the row is bit for bit what ~40 numpy calls made."""
-    f, c, m = model.firms, model.clusters, model.market
-    alive = f.n_alive > 0
-    t = kernels.economy_totals(
-        per_cluster["totals"],
+
+def aggregate_outcomes(model: ClusterModel, per_cluster: ClusterOutcomes) -> np.ndarray:
+    """Economy-wide outcomes for the current quarter, as one float array in the registry's
+    order (``AGGREGATE_COLUMNS``).
+
+    One compiled call (``kernels.aggregate_row``) sums and counts as numpy's ``sum`` adds and
+    divides as the Python expressions did, so the row is bit for bit what ~40 numpy calls and
+    a dict of Python floats made."""
+    f, c, m, budget = model.firms, model.clusters, model.market, model.budget
+    counts = kernels.StepCounts(
+        float(model.steps),
+        float(f.n_alive),
+        float(model.entries_step),
+        float(model.exits_step),
+        float(model.founders),
+        float(len(model.ties)),
+        float(model.budget_spent),
+        float(budget.available),
+        float(budget.delivered),
+        float(budget.leaked),
+        float(budget.coordinators),
+        float(budget.unspent),
+        float(budget.carried),
+        float(model.takeup_taken),
+        float(model.takeup_offered),
+    )
+    row = kernels.aggregate_row(
+        per_cluster.totals,
         float(model.config.firms.input_coefficient),
-        per_cluster["small_producer_va"],
-        per_cluster["firm_log_productivity"],
+        per_cluster.small_producer_va,
+        per_cluster.firm_log_productivity,
         kernels.FirmCounts(f.alive, f.uid, f.member, f.quality),
         kernels.ClusterCounts(c.joint_action, c.coordinator, c.support_step, c.support_total),
+        c.cluster_type,
         model._founder_max_uid,
+        kernels.MarketTables(m.inside_sales, m.outside_sales, m.effective_demand),
+        counts,
     )
-    inside, outside, demand, weighted_share, segment_demand = kernels.market_totals(
-        m.inside_sales, m.outside_sales, m.effective_demand
-    )
-    types = np.bincount(c.cluster_type, minlength=len(CLUSTER_TYPES))
-    row: dict[str, float] = {
-        "step": float(model.steps),
-        "firms": float(f.n_alive),
-        "employment": t.employment,
-        "sales": t.sales,
-        "value_added": t.value_added,
-        "va_per_worker": t.value_added / max(t.employment, 1e-9),
-        "market_share": inside / max(demand, 1e-12),
-        "demand": demand,
-        "outside_sales": outside,
-    }
-    for s, segment in enumerate(SEGMENTS):
-        row[f"market_share_{segment}"] = float(weighted_share[s] / max(segment_demand[s], 1e-12))
-    row.update(
-        {
-            "export_share": t.export_sales / max(t.final_sales, 1e-12),
-            "entries": float(model.entries_step),
-            "exits": float(model.exits_step),
-            "survival": t.founders_alive / max(model.founders, 1),
-            "productivity_mean": t.productivity / f.n_alive if alive else 0.0,
-            "productivity_spread": t.log_productivity_spread if alive else 0.0,
-            "quality_mean": t.quality_mean if alive else 0.0,
-            "vertical_linkage": t.local_inputs / max(t.input_units, 1e-12),
-            "horizontal_density": len(model.ties) / max(t.pairs, 1),
-            "member_share": t.members / f.n_alive if alive else 0.0,
-            "joint_action": t.joint_action / max(t.firms, 1),
-            "coordinators_emergent": float(t.coordinators_emergent),
-            "coordinators_appointed": float(t.coordinators_appointed),
-            "support": t.support,
-            "budget_spent": float(model.budget_spent),
-            "budget_available": float(model.budget.available),
-            "budget_delivered": float(model.budget.delivered),
-            "budget_leaked": float(model.budget.leaked),
-            "budget_coordinators": float(model.budget.coordinators),
-            "budget_unspent": float(model.budget.unspent),
-            "budget_carried": float(model.budget.carried),
-            "supported_clusters": float(t.supported_clusters),
-            "support_gini": t.support_gini,
-            "share_unsupported": 1 - t.supported_ever / c.count,
-            "takeup_rate": float(model.takeup_taken / model.takeup_offered)
-            if model.takeup_offered
-            else float("nan"),
-            "small_producer_va_share": t.small_producer_va / max(t.value_added, 1e-12),
-        }
-    )
-    for t_index, name in enumerate(CLUSTER_TYPES):
-        row[f"clusters_{name}"] = float(types[t_index])
-    if len(row) != len(AGGREGATE_COLUMNS):
-        raise RuntimeError("aggregate outcomes and the registry (sim.model.outcomes) disagree")
-    return {name: row[name] for name in AGGREGATE_COLUMNS}
+    return row[REGISTRY_ORDER]
 
 
 def resilience(aggregate: pd.DataFrame, shock_step: int, window: int = 4) -> dict[str, float]:

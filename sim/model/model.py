@@ -32,12 +32,15 @@ from sim.model.firms import (
     initialise_entrants,
     invest_and_adjust,
     learn,
+    take_log_productivity,
     update_ties,
 )
 from sim.model.government import NO_BUDGET, BudgetLines, known_potential
-from sim.model.kernels.ties import cut_ties_to_dead, follow_moves
+from sim.model.kernels.firms import cluster_sum
+from sim.model.kernels.ties import follow_compaction
 from sim.model.market import Market
 from sim.model.metrics import (
+    AGGREGATE_COLUMNS,
     CLUSTER_COLUMNS,
     aggregate_outcomes,
     classify_clusters,
@@ -66,6 +69,7 @@ from sim.scenario.schema import Scenario, Shock
 AGGREGATE: tuple[str, ...] = names("aggregate", identifiers=False)
 INITIAL_VERTICAL_TIE_SHARE = 0.15  # the article: upstream-downstream linkages are still weak
 CLUSTER_HISTORY: tuple[str, ...] = names("cluster")  # identifiers, then CLUSTER_COLUMNS
+REPORTED_AT = [AGGREGATE_COLUMNS.index(name) for name in AGGREGATE]  # in an aggregate row
 CLUSTER_TABLE: tuple[str, ...] = tuple(name for name in CLUSTER_HISTORY if name != "step")
 
 
@@ -102,9 +106,10 @@ class OutcomeCollector(mesa.DataCollector):
         rows = model._aggregate_rows
         seen = len(self.model_vars["seed"])
         for row in rows[seen:]:
+            values = row.tolist()
             self.model_vars["seed"].append(model.seed)
-            for name in AGGREGATE:
-                self.model_vars[name].append(row[name])
+            for name, at in zip(AGGREGATE, REPORTED_AT, strict=True):
+                self.model_vars[name].append(values[at])
         if hasattr(self, "_collection_steps"):  # Mesa >= 3.4 indexes rows by step
             self._collection_steps.extend(range(len(self._collection_steps), len(rows)))
 
@@ -188,6 +193,8 @@ class ClusterModel(mesa.Model):
         self._calibrate_market()
         for _ in range(s.run.burn_in):
             self._quarter(policy=False)
+        if not s.run.burn_in:  # (outcomes read it as a quarter's entry left it)
+            take_log_productivity(self.firms)
         if self.firms.n_alive == 0:
             raise RunFailed(
                 "every firm exited during burn-in: with these parameters no firm covers its "
@@ -199,7 +206,7 @@ class ClusterModel(mesa.Model):
         self.budget_spent = 0.0
         self.budget_carried = 0.0
         self.budget = NO_BUDGET
-        self._aggregate_rows: list[dict[str, float]] = []
+        self._aggregate_rows: list[np.ndarray] = []  # per step, in AGGREGATE_COLUMNS order
         self._cluster_rows: dict[str, list[np.ndarray]] = {name: [] for name in CLUSTER_COLUMNS}
         self._collect()
 
@@ -440,29 +447,19 @@ class ClusterModel(mesa.Model):
         self._compact()
         c = self.clusters
         c.sales_previous = c.sales
-        c.sales = np.bincount(self.firms.cluster, weights=self.firms.sales, minlength=c.count)
+        c.sales = cluster_sum(self.firms.cluster, self.firms.sales, c.count)
 
     def _exit_and_entry(self) -> None:
         f = self.firms
-        leaving = exits(self)
+        leaving, retired, expected = exits(self)
         self.exits_step = len(leaving)
-        retired = np.zeros(0, dtype=np.int64)
         if len(leaving):
-            # one spare False at the end: a column's -1 ("no partner") looks it up
-            dead = np.zeros(f.size + 1, dtype=bool)
-            dead[leaving] = True
-            for column in (f.supplier, f.trader):
-                cut_ties_to_dead(column, dead)
-            self.ties.drop_firms(dead)
-            retired = f.uid[leaving]
             self._slot_by_uid[retired] = -1
-            f.release(leaving)
-        counts = entrants_per_cluster(self)
+        counts = entrants_per_cluster(self, expected)
         total = int(counts.sum())
         self.entries_step = total
         slots = f.allocate(total) if total else np.zeros(0, dtype=np.int64)
-        if total:
-            initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
+        initialise_entrants(self, slots, np.repeat(np.arange(self.clusters.count), counts))
         self._register_firms(slots, retired)
 
     def _compact(self) -> None:
@@ -473,13 +470,11 @@ class ClusterModel(mesa.Model):
         if not len(moved_from):
             return
         # only slot numbers at or past the new end moved (exits' ties were cut already)
-        end = f.size
-        where = np.zeros(int(moved_from[-1]) + 1 - end, dtype=moved_to.dtype)
-        where[moved_from - end] = moved_to
-        for column in (f.supplier, f.trader):
-            follow_moves(column, where, end)
-        self.ties.relabel(where, end)
-        self._slot_by_uid[f.uid[moved_to]] = moved_to
+        a, b = self.ties.pairs()
+        a, b = follow_compaction(
+            f.supplier, f.trader, a, b, moved_from, moved_to, f.size, f.uid, self._slot_by_uid
+        )
+        self.ties.take(a, b)
 
     def trigger_shock(
         self,
@@ -498,14 +493,14 @@ class ClusterModel(mesa.Model):
     def _collect(self) -> None:
         per_cluster = cluster_outcomes(self)
         classify_clusters(self, per_cluster)
-        per_cluster["cluster_type"] = self.clusters.cluster_type.astype(float)
-        for name in CLUSTER_COLUMNS:
-            self._cluster_rows[name].append(per_cluster[name])
+        for name, row in zip(CLUSTER_COLUMNS, per_cluster.table, strict=True):
+            self._cluster_rows[name].append(row)
         self._aggregate_rows.append(aggregate_outcomes(self, per_cluster))
 
     @property
     def latest(self) -> dict[str, float]:
-        return self._aggregate_rows[-1]
+        """The aggregate outcomes of the last complete step, by name."""
+        return dict(zip(AGGREGATE_COLUMNS, self._aggregate_rows[-1].tolist(), strict=True))
 
     @property
     def datacollector(self) -> OutcomeCollector:
@@ -523,7 +518,9 @@ class ClusterModel(mesa.Model):
     # The browser view reads outcomes while its Play loop steps the model in another thread:
     # readers take a snapshot of complete steps (a step's aggregate row is appended last).
     def history(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self._aggregate_rows))
+        rows = list(self._aggregate_rows)
+        table = np.array(rows).reshape(len(rows), len(AGGREGATE_COLUMNS))
+        return pd.DataFrame(table, columns=list(AGGREGATE_COLUMNS))
 
     def _cluster_identifiers(self) -> dict[str, Any]:
         """The identifier columns of the per-cluster table of one step, product names given."""

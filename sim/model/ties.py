@@ -91,6 +91,13 @@ class HorizontalTies:
         self.a, self.b = a, b
         self._degree, self._degree_capacity = degree, len(degree)
 
+    def take(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Take the ties a compiled pass left after cutting or relabelling some
+        (``kernels.firms.leave``, ``kernels.ties.follow_compaction``); their degrees are
+        counted again when asked for."""
+        self.a, self.b = a, b
+        self._degree = None
+
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b = kernels.kept_ties(self.a, self.b, mask)
         self._degree = None

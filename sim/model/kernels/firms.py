@@ -2,9 +2,9 @@
 entry and exit, each rule in one pass over the firms.
 
 ``exp``/``log`` and random draws stay with the caller, in numpy (``sim.model.kernels.compiled``
-says why), except tie dynamics, which draw from the model's generator inside
-(``form_and_lapse_ties``). Comparisons are written so that NaN passes through as it does in
-``np.maximum``/``np.minimum``.
+says why), except tie dynamics, which draw the model generator's uniforms inside
+(``form_and_lapse_ties``, through a ``kernels.draws.Stream``). Comparisons are written so
+that NaN passes through as it does in ``np.maximum``/``np.minimum``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.kernels.compiled import cap_at, clip_to, floor_at, kernel
+from sim.model.kernels.draws import Stream, uniforms
 from sim.model.kernels.ties import (
     PartnerGroups,
     Tied,
     add_degree,
     count_degree,
+    cut_ties_to_dead,
     fresh_ties,
     kept_ties,
     pick_in_groups,
     tie_ends,
+    ties_without,
 )
 from sim.scenario.codes import DOWNSTREAM, N_SEGMENTS, PRODUCER, UPSTREAM
 
@@ -213,19 +216,21 @@ class TieRates(NamedTuple):
 
 
 @kernel
-def draw_partners(rng, groups: PartnerGroups, cluster: np.ndarray, stage, seekers: np.ndarray):
+def draw_partners(
+    stream: Stream, groups: PartnerGroups, cluster: np.ndarray, stage, seekers: np.ndarray
+):
     """A random firm of ``stage`` (one, or one per seeker) in each seeker's cluster, -1 where
-    there is none: ``PartnerIndex.draw``, with its one draw per seeker taken from ``rng``."""
+    there is none: ``PartnerIndex.draw``, with its one draw per seeker taken from ``stream``."""
     key = np.empty(len(seekers), dtype=np.int64)
     for k in range(len(seekers)):
         key[k] = np.int64(cluster[seekers[k]]) * groups.n_stages + stage[k]
-    u = rng.random(len(seekers))
+    u = uniforms(stream, len(seekers))
     return pick_in_groups(groups.slots, groups.counts, groups.starts, key, u)
 
 
 @kernel
 def seek_vertical(
-    rng,
+    stream: Stream,
     groups: PartnerGroups,
     firms: TieFirms,
     column: np.ndarray,
@@ -236,18 +241,18 @@ def seek_vertical(
     """Producers without a tie in ``column`` (``n_unlinked`` of them) seek a local partner of
     stage ``wanted`` with their cluster's ``chance`` (``unlinked_producers_seeking``), and
     those who seek draw one (``draw_partners``; -1 where the cluster has none)."""
-    u = rng.random(n_unlinked)
+    u = uniforms(stream, n_unlinked)
     seekers = unlinked_producers_seeking(firms.stage, column, firms.cluster, chance, u)
     if len(seekers):
         wanted_stage = np.full(len(seekers), wanted, dtype=np.int64)
-        picked = draw_partners(rng, groups, firms.cluster, wanted_stage, seekers)
+        picked = draw_partners(stream, groups, firms.cluster, wanted_stage, seekers)
         for k in range(len(seekers)):
             column[seekers[k]] = picked[k]
 
 
 @kernel
 def form_and_lapse_ties(
-    rng,
+    stream: Stream,
     firms: TieFirms,
     clusters: TieClusters,
     groups: PartnerGroups,
@@ -255,12 +260,12 @@ def form_and_lapse_ties(
     b: np.ndarray,
     rates: TieRates,
 ):
-    """A quarter of tie dynamics (``sim.model.firms.update_ties``) in one call, since a
-    generator costs ~6 us to hand to a kernel and the ~25 calls this replaces cost more.
+    """A quarter of tie dynamics (``sim.model.firms.update_ties``) in one call instead of ~25.
 
     The rules are the kernels above and in ``kernels.ties``, applied in the order they always
-    were, each drawing its numbers from ``rng`` as numpy did (numba's ``Generator.random``
-    gives numpy's draws, one ``next_double`` each): vertical ties lapse, then horizontal ones;
+    were, each drawing its numbers from the model's generator as numpy did (``stream``:
+    ``kernels.draws.uniforms`` gives ``Generator.random``'s draws, one ``next_double`` each,
+    without the ~6 us numba takes to unbox a Generator): vertical ties lapse, then horizontal ones;
     unlinked producers seek a supplier, then a trader; firms below the cap seek a cooperation
     partner. Per-cluster chances are worked out with numpy's operations in numpy's order.
     Returns the horizontal ties' ends (``a < b``) and the ties per slot (``count_degree``).
@@ -277,25 +282,25 @@ def form_and_lapse_ties(
         )
     # lapse: a draw per tie
     linked_suppliers, linked_traders = count_linked(supplier, trader)
-    u_supplier = rng.random(linked_suppliers)
-    u_trader = rng.random(linked_traders)
+    u_supplier = uniforms(stream, linked_suppliers)
+    u_trader = uniforms(stream, linked_traders)
     unlinked = lapse(supplier, trader, stage, u_supplier, u_trader, rates.tie_decay)
     if len(a):
-        a, b = kept_ties(a, b, rng.random(len(a)) >= rates.tie_decay)
+        a, b = kept_ties(a, b, uniforms(stream, len(a)) >= rates.tie_decay)
     # vertical formation: unlinked producers look for a local supplier, then a local trader
     seek_vertical(
-        rng, groups, firms, supplier, UPSTREAM, rates.vertical_tie_rate * brokerage, unlinked[0]
+        stream, groups, firms, supplier, UPSTREAM, rates.vertical_tie_rate * brokerage, unlinked[0]
     )
     seek_vertical(
-        rng, groups, firms, trader, DOWNSTREAM, rates.buyer_tie_rate * brokerage, unlinked[1]
+        stream, groups, firms, trader, DOWNSTREAM, rates.buyer_tie_rate * brokerage, unlinked[1]
     )
     # horizontal cooperation among firms of the same stage, helped by joint action
     degree = count_degree(a, b, len(stage))
     cap = rates.max_horizontal_ties
-    u = rng.random(count_below(degree, cap))
+    u = uniforms(stream, count_below(degree, cap))
     seekers = below_cap_seeking(degree, cap, cluster, horizontal_chance, u)
     if len(seekers):
-        partner = draw_partners(rng, groups, cluster, stage[seekers], seekers)
+        partner = draw_partners(stream, groups, cluster, stage[seekers], seekers)
         keys, base = tie_ends(seekers, partner, b)  # (HorizontalTies.add)
         if len(keys):
             lo, hi = fresh_ties(a, b, keys, base)
@@ -472,6 +477,17 @@ def leavers(cash: np.ndarray, loss_streak: np.ndarray, patience: int) -> np.ndar
 
 
 @kernel
+def cluster_sum(cluster: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
+    """``np.bincount(cluster, weights=values, minlength=n_clusters)``: each cluster's sum in
+    slot order, from 0.0 (at 100k firms ~2x faster: bincount first copies the 32-bit clusters
+    to 64-bit)."""
+    total = np.zeros(n_clusters)
+    for i in range(len(cluster)):
+        total[cluster[i]] += values[i]
+    return total
+
+
+@kernel
 def cluster_totals(cluster: np.ndarray, first: np.ndarray, second: np.ndarray, n_clusters: int):
     """Firms per cluster and two columns summed per cluster in slot order (``np.bincount``);
     empty slots (cluster -1) are left out."""
@@ -501,6 +517,60 @@ def expected_entrants(
         margin = total_profit[c] / floor_at(sold, 1e-12) if sold > 0 else 0.0
         expected[c] = entry_rate * count[c] * clip_to(margin / 0.1, 0.0, 1.0)
     return expected
+
+
+class Leavers(NamedTuple):
+    """The firm columns ``leave`` reads and writes: the exit rule's (``cash``, ``loss_streak``),
+    the ties to cut (``supplier``, ``trader``), the slot's hole columns (``alive``, ``cluster``,
+    ``uid``: ``FirmState.release``) and entry's (``profit``, ``sales``)."""
+
+    cash: np.ndarray
+    loss_streak: np.ndarray  # written
+    supplier: np.ndarray  # written
+    trader: np.ndarray  # written
+    alive: np.ndarray  # written
+    cluster: np.ndarray  # written
+    uid: np.ndarray  # written
+    profit: np.ndarray
+    sales: np.ndarray
+
+
+@kernel
+def leave(
+    firms: Leavers,
+    a: np.ndarray,
+    b: np.ndarray,
+    patience: int,
+    n_clusters: int,
+    entry_rate: float,
+):
+    """Exit and what follows it up to entry, in one call: who leaves (``leavers``), the
+    vertical ties to them lapse (``cut_ties_to_dead``), the cooperation ties touching them are
+    cut (``ties_without``, only when someone leaves), their slots are emptied as
+    ``FirmState.release`` empties them, and the clusters' expected spin-offs are worked out
+    without them (``expected_entrants``).
+
+    Returns the leavers' slots, their ids, the cooperation ties left and the expected entrants
+    per cluster."""
+    leaving = leavers(firms.cash, firms.loss_streak, patience)
+    retired = np.empty(len(leaving), dtype=np.int64)
+    if len(leaving):
+        # one spare False at the end: a column's -1 ("no partner") looks it up
+        dead = np.zeros(len(firms.cash) + 1, dtype=np.bool_)
+        for k in range(len(leaving)):
+            dead[leaving[k]] = True
+        cut_ties_to_dead(firms.supplier, dead)
+        cut_ties_to_dead(firms.trader, dead)
+        if len(a):
+            a, b = ties_without(a, b, dead)
+        for k in range(len(leaving)):
+            i = leaving[k]
+            retired[k] = firms.uid[i]
+            firms.alive[i] = False
+            firms.cluster[i] = -1
+            firms.uid[i] = -1
+    expected = expected_entrants(firms.cluster, firms.profit, firms.sales, n_clusters, entry_rate)
+    return leaving, retired, a, b, expected
 
 
 @kernel

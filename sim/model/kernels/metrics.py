@@ -1,5 +1,5 @@
-"""Compiled per-firm loops behind ``sim.model.metrics``: the per-cluster sums every quarter's
-outcomes are computed from, in one pass over the firms.
+"""Compiled loops behind ``sim.model.metrics``: a quarter's per-cluster table (its sums in one
+pass over the firms) and its aggregate row, one call each.
 
 Sums per cluster add firms in slot order, as ``np.bincount`` does; stage and segment codes are
 arguments, not globals (``sim.model.kernels.compiled`` says why the results stay bit-for-bit).
@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.model.kernels.compiled import floor_at, kernel
 from sim.model.kernels.sums import pairwise_std, pairwise_sum
-from sim.scenario.codes import APPOINTED, EMERGENT
+from sim.scenario.codes import APPOINTED, CLUSTER_TYPES, EMERGENT, SEGMENTS
 
 
 @kernel
@@ -33,19 +33,18 @@ def cluster_totals(
     export,
     small_workers,
 ):
-    """Per-cluster sums of the firm columns outcomes need, and the two per-firm extracts the
+    """Per-cluster sums of the firm columns outcomes need, and the per-firm extract the
     aggregate row needs, in one pass over the firms (each column is read once a quarter).
 
     Each sum adds firms in slot order, as ``np.bincount`` does, so the totals are bit-for-bit
     the bincounts'; a firm outside a sum's selection adds 0.0, as the masked column did. A
     cluster's nine running sums sit side by side (one row of ``sums``), so a firm updates one
-    or two cache lines, not nine scattered ones. The extracts: productivity floored at 1e-9
-    (``np.maximum``, for numpy's log), and ``value_added[(stage == producer) & (workers <
-    small_workers)]`` in slot order (numpy then sums it pairwise, as before). Stage and segment
-    codes are arguments, not globals: numba's disk cache would not see them change.
+    or two cache lines, not nine scattered ones. The extract: ``value_added[(stage ==
+    producer) & (workers < small_workers)]`` in slot order (summed pairwise later, as numpy
+    summed it). Stage and segment codes are arguments, not globals: numba's disk cache would
+    not see them change.
     """
     sums = np.zeros((n, 9))
-    floored = np.empty(len(cluster))
     small_va = np.empty(len(cluster))
     small = 0
     for i in range(len(cluster)):
@@ -60,14 +59,13 @@ def cluster_totals(
         row[6] += units[i] if stage[i] == producer else 0.0
         row[7] += local_inputs[i]
         row[8] += productivity[i]
-        floored[i] = 1e-9 if productivity[i] < 1e-9 else productivity[i]  # NaN stays NaN
         small_va[small] = value_added[i]
         small += (stage[i] == producer) & (workers[i] < small_workers)  # branch-free
     totals = np.empty((9, n))  # one contiguous row per sum
     for k in range(n):
         for j in range(9):
             totals[j, k] = sums[k, j]
-    return totals, floored, small_va[:small]
+    return totals, small_va[:small]
 
 
 @kernel
@@ -89,6 +87,85 @@ def cluster_ratios(totals, ties, input_coefficient):
         ratios[3, c] = totals[7, c] / floor_at(input_units, 1e-9)
         ratios[4, c] = ties[c] / floor_at(pairs, 1.0)
     return ratios
+
+
+class OutcomeFirms(NamedTuple):
+    """The firm columns ``cluster_table`` sums per cluster (``cluster_totals``)."""
+
+    cluster: np.ndarray
+    stage: np.ndarray
+    segment: np.ndarray
+    workers: np.ndarray
+    sales: np.ndarray
+    value_added: np.ndarray
+    units: np.ndarray
+    local_inputs: np.ndarray
+    productivity: np.ndarray
+
+
+class OutcomeClusters(NamedTuple):
+    """The cluster columns the per-cluster table records as they are."""
+
+    members: np.ndarray
+    joint_action: np.ndarray
+    coordinator: np.ndarray
+    selected: np.ndarray
+    support_step: np.ndarray
+    support_total: np.ndarray
+    cluster_type: np.ndarray
+
+
+# The per-cluster table's rows as ``cluster_table`` writes them (the registry's cluster
+# columns, ``sim.model.metrics`` checks).
+CLUSTER_ROW: tuple[str, ...] = (
+    ("firms", "employment", "sales", "value_added", "va_per_worker", "export_share")
+    + ("productivity_mean", "vertical_linkage", "horizontal_density", "members")
+    + ("joint_action", "coordinator", "selected", "support", "support_total", "cluster_type")
+)
+
+
+@kernel
+def cluster_table(firms, ties_a, clusters, input_coefficient, codes):
+    """Every per-cluster outcome of a quarter as one table (rows ``CLUSTER_ROW``, a column per
+    cluster), in one call: ``cluster_totals``, ties per cluster (``count_per_cluster``), the
+    ratios (``cluster_ratios``) and the cluster columns recorded as floats. Also returns what
+    the aggregate row needs: the totals table and ``cluster_totals``' extract. ``codes``:
+    upstream and producer stage, export segment, the small-firm workforce."""
+    n = len(clusters.members)
+    upstream, producer, export, small_workers = codes
+    totals, small_va = cluster_totals(
+        firms.cluster,
+        firms.stage,
+        firms.segment,
+        firms.workers,
+        firms.sales,
+        firms.value_added,
+        firms.units,
+        firms.local_inputs,
+        firms.productivity,
+        n,
+        upstream,
+        producer,
+        export,
+        small_workers,
+    )
+    ratios = cluster_ratios(totals, count_per_cluster(firms.cluster, ties_a, n), input_coefficient)
+    table = np.empty((len(CLUSTER_ROW), n))
+    for c in range(n):
+        table[0, c] = totals[0, c]  # firms
+        table[1, c] = totals[1, c]  # employment
+        table[2, c] = totals[2, c]  # sales
+        table[3, c] = totals[5, c]  # value added
+        for k in range(5):  # va per worker .. horizontal density
+            table[4 + k, c] = ratios[k, c]
+        table[9, c] = clusters.members[c]
+        table[10, c] = clusters.joint_action[c]
+        table[11, c] = clusters.coordinator[c]
+        table[12, c] = clusters.selected[c]
+        table[13, c] = clusters.support_step[c]
+        table[14, c] = clusters.support_total[c]
+        table[15, c] = clusters.cluster_type[c]
+    return table, totals, small_va
 
 
 @kernel
@@ -271,3 +348,131 @@ class ClusterCounts(NamedTuple):
     coordinator: np.ndarray
     support_step: np.ndarray
     support_total: np.ndarray
+
+
+class StepCounts(NamedTuple):
+    """What the aggregate row takes from the model rather than from firm or cluster columns,
+    as floats: the step, live firms, this quarter's entries and exits, founders, cooperation
+    ties, the budget (spent so far and this quarter's lines, ``government.BudgetLines``) and
+    the support offers taken up so far."""
+
+    step: float
+    firms: float
+    entries: float
+    exits: float
+    founders: float
+    ties: float
+    budget_spent: float
+    budget_available: float
+    budget_delivered: float
+    budget_leaked: float
+    budget_coordinators: float
+    budget_unspent: float
+    budget_carried: float
+    takeup_taken: float
+    takeup_offered: float
+
+
+class MarketTables(NamedTuple):
+    """The market's [product, segment] tables the aggregate row sums."""
+
+    inside_sales: np.ndarray
+    outside_sales: np.ndarray
+    effective_demand: np.ndarray
+
+
+# The aggregate row as ``aggregate_row`` writes it (``sim.model.metrics`` lays it out in the
+# registry's order).
+AGGREGATE_ROW: tuple[str, ...] = (
+    ("step", "firms", "employment", "sales", "value_added", "va_per_worker")
+    + ("market_share", "demand", "outside_sales")
+    + tuple(f"market_share_{segment}" for segment in SEGMENTS)
+    + ("export_share", "entries", "exits", "survival", "productivity_mean")
+    + ("productivity_spread", "quality_mean", "vertical_linkage", "horizontal_density")
+    + ("member_share", "joint_action", "coordinators_emergent", "coordinators_appointed")
+    + ("support", "budget_spent", "budget_available", "budget_delivered", "budget_leaked")
+    + ("budget_coordinators", "budget_unspent", "budget_carried", "supported_clusters")
+    + ("support_gini", "share_unsupported", "takeup_rate", "small_producer_va_share")
+    + tuple(f"clusters_{name}" for name in CLUSTER_TYPES)
+)
+
+
+@kernel
+def aggregate_row(
+    totals,
+    input_coefficient,
+    small_producer_va,
+    firm_log_productivity,
+    firms,
+    clusters,
+    cluster_type,
+    founder_max_uid,
+    market,
+    counts,
+):
+    """The economy-wide outcomes of a quarter in ``AGGREGATE_ROW``'s order, from one call:
+    ``economy_totals`` and ``market_totals`` (every sum numpy's), then each outcome as the
+    Python expression that made it (ratios with floors as ``max``, ints divided as Python
+    divides them: exactly, then rounded once). ``counts``: ``StepCounts``; ``market``:
+    ``MarketTables``; ``cluster_type`` is counted per type (``np.bincount``)."""
+    t = economy_totals(
+        totals,
+        input_coefficient,
+        small_producer_va,
+        firm_log_productivity,
+        firms,
+        clusters,
+        founder_max_uid,
+    )
+    inside, outside, demand, weighted_share, segment_demand = market_totals(
+        market.inside_sales, market.outside_sales, market.effective_demand
+    )
+    alive = counts.firms > 0
+    row = np.empty(len(AGGREGATE_ROW))
+    row[0] = counts.step
+    row[1] = counts.firms
+    row[2] = t.employment
+    row[3] = t.sales
+    row[4] = t.value_added
+    row[5] = t.value_added / floor_at(t.employment, 1e-9)
+    row[6] = inside / floor_at(demand, 1e-12)
+    row[7] = demand
+    row[8] = outside
+    k = 9
+    for s in range(len(segment_demand)):
+        row[k] = weighted_share[s] / floor_at(segment_demand[s], 1e-12)
+        k += 1
+    row[k] = t.export_sales / floor_at(t.final_sales, 1e-12)
+    row[k + 1] = counts.entries
+    row[k + 2] = counts.exits
+    row[k + 3] = t.founders_alive / floor_at(counts.founders, 1.0)
+    row[k + 4] = t.productivity / counts.firms if alive else 0.0
+    row[k + 5] = t.log_productivity_spread if alive else 0.0
+    row[k + 6] = t.quality_mean if alive else 0.0
+    row[k + 7] = t.local_inputs / floor_at(t.input_units, 1e-12)
+    row[k + 8] = counts.ties / floor_at(t.pairs, 1.0)
+    row[k + 9] = t.members / counts.firms if alive else 0.0
+    row[k + 10] = t.joint_action / floor_at(t.firms, 1.0)
+    row[k + 11] = t.coordinators_emergent
+    row[k + 12] = t.coordinators_appointed
+    row[k + 13] = t.support
+    row[k + 14] = counts.budget_spent
+    row[k + 15] = counts.budget_available
+    row[k + 16] = counts.budget_delivered
+    row[k + 17] = counts.budget_leaked
+    row[k + 18] = counts.budget_coordinators
+    row[k + 19] = counts.budget_unspent
+    row[k + 20] = counts.budget_carried
+    row[k + 21] = t.supported_clusters
+    row[k + 22] = t.support_gini
+    row[k + 23] = 1 - t.supported_ever / len(clusters.coordinator)
+    offered = counts.takeup_offered
+    row[k + 24] = counts.takeup_taken / offered if offered != 0 else np.nan
+    row[k + 25] = t.small_producer_va / floor_at(t.value_added, 1e-12)
+    k += 26
+    types = len(row) - k
+    for c in range(types):
+        row[k + c] = 0.0
+    for c in range(len(cluster_type)):
+        row[k + cluster_type[c]] += 1.0
+    return row

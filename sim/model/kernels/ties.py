@@ -233,3 +233,29 @@ def tied_slots(degree: np.ndarray):
         node_degree[n] = degree[slot]
         n += tied
     return Tied(nodes[:n], node_degree[:n], position)
+
+
+@kernel
+def follow_compaction(
+    supplier: np.ndarray,
+    trader: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    movers: np.ndarray,
+    holes: np.ndarray,
+    end: int,
+    uid: np.ndarray,
+    slot_by_uid: np.ndarray,
+):
+    """Everything that holds slot numbers follows the firms compaction moved (``movers[k]``,
+    all at ``end`` or above, now at ``holes[k]``), in one call: vertical ties
+    (``follow_moves``), the cooperation ties (``relabelled``, returned) and each moved firm's
+    entry in ``slot_by_uid`` (``uid`` is per slot, after the move)."""
+    where = np.zeros(movers[-1] + 1 - end, dtype=np.int64)
+    for k in range(len(movers)):
+        where[movers[k] - end] = holes[k]
+    follow_moves(supplier, where, end)
+    follow_moves(trader, where, end)
+    for k in range(len(holes)):
+        slot_by_uid[uid[holes[k]]] = holes[k]
+    return relabelled(a, b, where, end)
