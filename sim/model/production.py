@@ -122,34 +122,44 @@ def choose_segments(
 
 
 def produce_and_sell(model: ClusterModel) -> None:
-    """Production capacity, input reliability, pricing, market clearing, input purchases."""
+    """Production capacity, input reliability, pricing, segment choice, market clearing, input
+    purchases: four compiled passes, with numpy's draws, logarithms and exponentials between
+    them (a kernel's ``exp``/``log`` would differ from numpy's in the last bit)."""
     f, r, rng, m = model.firms, rates(model), model.rng, model.market
-    # producers' inputs may fail to arrive (a draw per producer): capacity falls short
-    n_producers = np.count_nonzero(f.stage == PRODUCER)
-    failure_draw = np.empty(n_producers + 1)  # and a spare, which the kernel reads, unused
-    rng.random(out=failure_draw[:n_producers])
+    # the quarter's uniforms in one call: a draw per producer (its inputs may fail to arrive:
+    # capacity falls short), then a draw per seller (whether it reviews its segment), and a
+    # spare the first pass reads, unused
+    n_producers, n_sellers = kernels.stage_counts(f.stage)
+    draws = np.empty(n_producers + n_sellers + 1)
+    rng.random(out=draws[:-1])
     # quality and traders do not move within production: eligibility holds for both uses
     clusters = kernels.ClusterTerms(model.clusters.joint_action, model.clusters.product)
     market = market_terms(model)
-    nominal, s, buyers = kernels.capacity_and_seller_terms(
-        columns_of(f, kernels.Producers), clusters, market, failure_draw, r
+    review_rate = model.config.firms.segment_review_rate
+    nominal, s, buyers, review = kernels.capacity_and_seller_terms(
+        columns_of(f, kernels.Producers), clusters, market, draws, n_producers, review_rate, r
     )
-    disutility = s.price_disutility  # the relative cost: its log, scaled, is the price term
-    np.log(disutility, out=disutility)  # (Market.price_disutility, in place)
-    disutility *= m.params.price_sensitivity
-    choose_segments(model, s.slot, s.product, s.cost, s.price_disutility, s.seen, s.eligible)
-    # A firm whose quality slipped below its segment's threshold falls back to the best it can.
-    offered = kernels.offers(columns_of(f, kernels.Offering), s, market, r)
+    # the relative cost's log, scaled (in the next pass), is the price term
+    np.log(s.price_disutility, out=s.price_disutility)  # (Market.price_disutility, in place)
+    # segment choice (choose_segments' rule), then what each seller offers; a firm whose
+    # quality slipped below its segment's threshold falls back to the best it can
+    firms = columns_of(f, kernels.Offering)
+    misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
+    noise = model.config.instruments.perception_noise
+    attraction = kernels.priced_review_exponents(
+        firms, s, review, market, m.params.price_sensitivity, noise, misperception
+    )
+    np.exp(attraction, out=attraction)
+    np.exp(misperception, out=misperception)
+    offered = kernels.choose_and_offer(firms, s, review, attraction, misperception, market, r)
     weight = np.exp(offered.exponent, out=offered.exponent)  # logit weights, Market.firm_weight
     weight *= offered.goodwill
     sales = m.clear(offered.market_index, weight, offered.capacity_value)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;
     # upstream firms sell locally to tied producers and part of their spare capacity outside;
-    # sales per market summed on the way (Market.record_sales)
-    market_sales = np.zeros(m.demand.size)
-    booked = columns_of(f, kernels.Booked)
-    kernels.book_sales_and_inputs(
-        booked,
+    # customer bases renewed, sales per market summed on the way (Market.record_sales)
+    m.inside_sales = kernels.book_sales_and_inputs(
+        columns_of(f, kernels.Booked),
         clusters.joint_action,
         model.clusters.niche_factor,
         nominal,
@@ -157,10 +167,9 @@ def produce_and_sell(model: ClusterModel) -> None:
         offered,
         sales,
         r,
-        market_sales,
+        m.outside_weight,
+        m.outside_sales,
     )
-    m.inside_sales = market_sales.reshape(m.demand.shape)
-    m.renew_outside_customers(r.customer_turnover)
 
 
 def market_terms(model: ClusterModel) -> kernels.MarketTerms:

@@ -133,6 +133,63 @@ def water_fill(market_index, weight, capacity_value, remaining, outside, rounds)
     return sales, all_weight, outside_sales
 
 
+@kernel
+def clear_markets(
+    market_index,
+    weight,
+    capacity_value,
+    demand,
+    shock_multiplier,
+    outside_weight,
+    outside_advantage,
+    rounds,
+):
+    """``Market.clear`` in one call: each market's effective demand (``demand`` x
+    ``shock_multiplier``) and its outside competitors' logit weight (their customer base
+    ``outside_weight`` x ``outside_advantage``, the per-segment exponential numpy took), then
+    ``water_fill``. Returns sales per seller, and per [product, segment] the value a unit of
+    logit weight drew (demand over all sellers' weight) and the outside competitors' sales."""
+    n_products, n_segments = demand.shape
+    n_markets = n_products * n_segments
+    effective, outside = np.empty(n_markets), np.empty(n_markets)
+    for p in range(n_products):
+        for s in range(n_segments):
+            effective[p * n_segments + s] = demand[p, s] * shock_multiplier[p, s]
+            outside[p * n_segments + s] = outside_weight[p, s] * outside_advantage[s]
+    sales, inside, outside_sales = water_fill(
+        market_index, weight, capacity_value, effective, outside, rounds
+    )
+    value_per_weight = np.empty(n_markets)
+    for m in range(n_markets):
+        value_per_weight[m] = effective[m] / (inside[m] + outside[m])
+    shape = (n_products, n_segments)
+    return sales, value_per_weight.reshape(shape), outside_sales.reshape(shape)
+
+
+@kernel
+def drift_growth(
+    growth, trend, recent_growth, shock_multiplier, recovery, draws, growth_drift, volatility
+):
+    """``Market.evolve``'s arithmetic, per [product, segment], in place: growth drifts toward
+    its trend with a random walk, demand's log change this quarter is growth plus noise
+    (returned; numpy exponentiates it), what a market watcher sees of growth follows it, and
+    shocked demand recovers. ``draws``: standard normals [2, product, segment], the walk's
+    then the noise's."""
+    n_products, n_segments = growth.shape
+    change = np.empty((n_products, n_segments))
+    for p in range(n_products):
+        for s in range(n_segments):
+            g = growth[p, s]
+            g = g + (0.1 * (trend[p, s] - g) + growth_drift * draws[0, p, s])
+            growth[p, s] = g
+            c = g + volatility * draws[1, p, s]
+            change[p, s] = c
+            recent_growth[p, s] = 0.75 * recent_growth[p, s] + 0.25 * c
+            multiplier = shock_multiplier[p, s]
+            shock_multiplier[p, s] = multiplier + (1.0 - multiplier) * recovery[p, s]
+    return change
+
+
 # ---- firm rules ---------------------------------------------------------------------------
 
 
@@ -338,22 +395,37 @@ class Offers(NamedTuple):
 
 
 @kernel
-def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
-    """One pass over all firms (``Producers``): write this quarter's capacity
-    (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``)
-    and the local buyers (``Buyers``), gathered into compact arrays the later passes stream
-    through. ``clusters``: ``ClusterTerms``; ``market``: ``MarketTerms``.
+def stage_counts(stage):
+    """How many producers and how many sellers (firms not upstream): the sizes of the
+    quarter's first draws (``capacity_and_seller_terms``)."""
+    producers = sellers = 0
+    for i in range(len(stage)):
+        producers += stage[i] == PRODUCER
+        sellers += stage[i] != UPSTREAM
+    return producers, sellers
 
-    Capacity: a producer's inputs fail to arrive when its draw reaches its supplier's
-    reliability. ``failure_draw``: one per producer in slot order, then a spare.
+
+@kernel
+def capacity_and_seller_terms(firms, clusters, market, draws, n_producers, review_rate, r):
+    """One pass over all firms (``Producers``): write this quarter's capacity
+    (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``),
+    the local buyers (``Buyers``) and the sellers reviewing their segment (``Review``),
+    gathered into compact arrays the later passes stream through. ``clusters``:
+    ``ClusterTerms``; ``market``: ``MarketTerms``.
+
+    ``draws``: uniforms, one per producer in slot order (``n_producers`` of them), then one
+    per seller in slot order, then a spare. Capacity: a producer's inputs fail to arrive when
+    its draw reaches its supplier's reliability. Review: a seller reviews its segment when its
+    draw falls below ``review_rate`` (what ``reviewers`` selects).
 
     Per seller: unit cost, visibility, product, eligible segments, and its cost relative to the
     product's reference (floored at 1e-9; numpy logs it into the price term). Buyers: the
     sellers that buy inputs from a local supplier (producers with one), and that supplier.
 
     The pass is branch-free (firms' stages interleave, a branch would mispredict): every firm
-    reads a failure draw and writes its terms at the next seller slot, and only a producer's
-    draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
+    reads a failure and a review draw and writes its terms at the next seller slot, and only a
+    producer's draw, a seller's slot, a buyer's slot and a reviewer's slot count (the next firm
+    overwrites the others).
     """
     # the bundles' columns under their own names, so the loop reads as the rule
     stage, supplier, cluster, member = firms.stage, firms.supplier, firms.cluster, firms.member
@@ -378,14 +450,16 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
     product = np.empty(n, dtype=np.int64)
     eligible = np.empty((n, N_SEGMENTS), dtype=np.bool_)
     buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    producer = k = n_buyers = 0
+    reviewing, review_slot = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    review_draw = draws[n_producers:]
+    producer = k = n_buyers = n_review = 0
     for i in range(n):
         st, tied, c = stage[i], supplier[i], cluster[i]
         per_worker = output_per_worker(st, productivity[i], r)
         nominal_i = equipped(workers[i] * per_worker, equipment[i], workers[i], r.equipment_effect)
         reliability = r.local_reliability if tied >= 0 else r.outside_reliability
         is_producer = st == PRODUCER
-        fails = is_producer & (failure_draw[producer] >= reliability)
+        fails = is_producer & (draws[producer] >= reliability)
         output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
         nominal[i] = nominal_i
         producer += is_producer
@@ -401,9 +475,13 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
         mark_eligible(eligible, k, quality[i], knowledge[i], its_trader, threshold, r)
         buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
         n_buyers += is_producer & (tied >= 0)
-        k += st != UPSTREAM
+        is_seller = st != UPSTREAM
+        reviewing[n_review], review_slot[n_review] = k, i
+        n_review += is_seller & (review_draw[k] < review_rate)
+        k += is_seller
     terms = Sellers(sellers[:k], cost[:k], seen[:k], product[:k], eligible[:k], relative[:k])
-    return nominal, terms, Buyers(buyers[:n_buyers], buyer_supplier[:n_buyers])
+    local_buyers = Buyers(buyers[:n_buyers], buyer_supplier[:n_buyers])
+    return nominal, terms, local_buyers, Review(reviewing[:n_review], review_slot[:n_review])
 
 
 @kernel
@@ -439,6 +517,18 @@ def review_exponents(firms, sellers, review, market, perception_noise, noise):
             )
             noise[j, s] = spread * noise[j, s]
     return exponent
+
+
+@kernel
+def priced_review_exponents(
+    firms, sellers, review, market, price_sensitivity, perception_noise, noise
+):
+    """``review_exponents`` after turning the sellers' logged relative costs into their price
+    terms in place (times ``price_sensitivity``, ``Market.price_disutility``'s scaling)."""
+    disutility = sellers.price_disutility
+    for k in range(len(disutility)):
+        disutility[k] *= price_sensitivity
+    return review_exponents(firms, sellers, review, market, perception_noise, noise)
 
 
 @kernel
@@ -517,21 +607,46 @@ def offers(firms, sellers, market, r):
 
 
 @kernel
+def choose_and_offer(firms, sellers, review, attraction, misperception, market, r):
+    """``pick_segments`` for the reviewing firms, then ``offers`` for every seller: segment
+    choice and what each seller brings to market, in one call."""
+    pick_segments(firms, sellers, review, attraction, misperception, market, r)
+    return offers(firms, sellers, market, r)
+
+
+@kernel
+def renewed_customers(customers, sold, customer_turnover):
+    """A customer base after a quarter's sales: a share ``customer_turnover`` of it re-chooses
+    and follows whom it was served by (replicator dynamics with inertia)."""
+    return (1.0 - customer_turnover) * customers + customer_turnover * sold
+
+
+@kernel
 def book_sales_and_inputs(
-    firms, joint_action, niche_factor, nominal, buyers, offered, seller_sales, r, market_sales
+    firms,
+    joint_action,
+    niche_factor,
+    nominal,
+    buyers,
+    offered,
+    seller_sales,
+    r,
+    outside_weight,
+    outside_sales,
 ):
     """Book sales and inputs into ``firms`` (``Booked``). First what producers ask of their
     local suppliers (sums in slot order, as ``np.bincount``); then one pass over all firms
     writes each column once: a supplier fills the same share of every order, the rest is bought
     outside; upstream firms sell to tied producers and part of their spare capacity outside.
-    The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market into
-    ``market_sales`` (zeros; ``Market.record_sales``' sums). ``joint_action``: per cluster;
-    ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
+    The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market and
+    returns them, [product, segment] (``Market.record_sales``' sums). ``joint_action``: per
+    cluster; ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
 
-    A seller's customer base follows whom it served (replicator dynamics with inertia): a share
-    ``customer_turnover`` of it is replaced by this quarter's sales, so customers whose orders
-    it could not fill are lost to the rivals that served them; then its cluster's own buyer
-    network grows or shrinks (``niche_factor``, per cluster).
+    A seller's customer base follows whom it served (``renewed_customers``): customers whose
+    orders it could not fill are lost to the rivals that served them; then its cluster's own
+    buyer network grows or shrinks (``niche_factor``, per cluster). Outside competitors'
+    customer base (``outside_weight``, [product, segment], renewed in place) follows what they
+    sold (``outside_sales``) the same way.
 
     Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
@@ -540,8 +655,9 @@ def book_sales_and_inputs(
     output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
     cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
     materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
-    goodwill, keep = firms.goodwill, 1.0 - r.customer_turnover
+    goodwill, turnover = firms.goodwill, r.customer_turnover
     position, buyer_supplier = buyers.position, buyers.supplier
+    market_sales = np.zeros(outside_weight.size)
     asked = np.zeros(len(stage))
     for b in range(len(position)):
         k = position[b]
@@ -574,6 +690,13 @@ def book_sales_and_inputs(
         local_inputs[i] = local if is_producer else 0.0
         utilisation[i] = u / maximum(nominal[i], 1e-12)
         market_sales[market_index[next_seller]] += sold if is_seller else 0.0
-        renewed = (keep * goodwill[i] + r.customer_turnover * sold) * niche_factor[cluster[i]]
+        renewed = renewed_customers(goodwill[i], sold, turnover) * niche_factor[cluster[i]]
         goodwill[i] = renewed if is_seller else goodwill[i]
         k += is_seller
+    n_products, n_segments = outside_weight.shape
+    for p in range(n_products):
+        for s in range(n_segments):
+            outside_weight[p, s] = renewed_customers(
+                outside_weight[p, s], outside_sales[p, s], turnover
+            )
+    return market_sales.reshape((n_products, n_segments))
