@@ -11,7 +11,7 @@ import numpy as np
 from sim.model.kernels import production as kernels
 from sim.model.kernels.compiled import columns_of
 from sim.model.kernels.production import Rates
-from sim.scenario.codes import N_SEGMENTS, PRODUCER
+from sim.scenario.codes import N_SEGMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
