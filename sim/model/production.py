@@ -17,11 +17,12 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
-def rates(model: ClusterModel) -> Rates:
-    """The parameters production reads, as floats for the kernels; the two derived ones (the
-    local input price, labour and overhead per worker) are worked out here, once."""
+def rates(model: ClusterModel) -> np.ndarray:
+    """The parameters production reads, as the kernels take them (``kernels.RATES``: one
+    record of ``Rates``); the two derived ones (the local input price, labour and overhead per
+    worker) are worked out here, once."""
     p, coordination = model.config.firms, model.config.coordination
-    return Rates(
+    values = Rates(
         input_price=float(p.input_price),
         local_input_price=float(p.input_price * (1 - p.local_input_discount)),
         raw_material_cost=float(p.raw_material_cost),
@@ -43,6 +44,7 @@ def rates(model: ClusterModel) -> Rates:
         entry_goodwill=float(model.config.market.entry_goodwill),
         customer_turnover=float(model.config.market.customer_turnover),
     )
+    return np.array(values, dtype=np.float64).view(kernels.RATES)
 
 
 def input_price(model: ClusterModel) -> np.ndarray:
