@@ -138,15 +138,16 @@ def test_the_capacity_pass_selects_the_reviewers_reviewers_selects() -> None:
     assert n_producers == np.count_nonzero(f.stage == PRODUCER)
     assert n_sellers == np.count_nonzero(f.stage != UPSTREAM)
     sellers = np.flatnonzero(f.stage != UPSTREAM)
-    rng = np.random.default_rng(13)
-    terms = kernels.ClusterTerms(model.clusters.joint_action, model.clusters.product)
+    rng, market = np.random.default_rng(13), market_terms(model)
     for rate in (0.0, 0.1, 0.25, 0.9, 1.0):
         draws = rng.random(n_producers + n_sellers + 1)
         capacity = f.output_capacity.copy()
         _, s, _, review = kernels.capacity_and_seller_terms(
             kernels.Producers(*(getattr(f, name) for name in kernels.Producers._fields)),
-            terms,
-            market_terms(model),
+            model.clusters.joint_action,
+            model.clusters.product,
+            market.reference_cost,
+            market.threshold,
             draws,
             n_producers,
             rate,

@@ -113,13 +113,25 @@ def choose_segments(
     review = kernels.reviewers(draw, model.config.firms.segment_review_rate, sellers)
     if not len(review.slot):
         return
-    firms, market = columns_of(model.firms, kernels.Offering), market_terms(model)
+    f, market = model.firms, market_terms(model)
     # exp(logit exponent) per segment, and exp(perception error): numpy takes the exponentials
     misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
-    noise = float(model.config.instruments.perception_noise)
-    attraction = kernels.review_exponents(firms, terms, review, market, noise, misperception)
+    attraction = kernels.review_exponents(
+        f.quality,
+        f.knowledge,
+        price_disutility,
+        seen,
+        review.position,
+        review.slot,
+        market.threshold,
+        market.quality_sensitivity,
+        1.0,  # the price terms come scaled
+        model.config.instruments.perception_noise,
+        misperception,
+    )
     np.exp(attraction, out=attraction)
     np.exp(misperception, out=misperception)
+    firms = columns_of(f, kernels.Offering)
     kernels.pick_segments(firms, terms, review, attraction, misperception, market, rates(model))
 
 
@@ -135,25 +147,50 @@ def produce_and_sell(model: ClusterModel) -> None:
     draws = np.empty(n_producers + n_sellers + 1)
     rng.random(out=draws[:-1])
     # quality and traders do not move within production: eligibility holds for both uses
-    clusters = kernels.ClusterTerms(model.clusters.joint_action, model.clusters.product)
-    market = market_terms(model)
-    review_rate = model.config.firms.segment_review_rate
+    c, market = model.clusters, market_terms(model)
     nominal, s, buyers, review = kernels.capacity_and_seller_terms(
-        columns_of(f, kernels.Producers), clusters, market, draws, n_producers, review_rate, r
+        columns_of(f, kernels.Producers),
+        c.joint_action,
+        c.product,
+        market.reference_cost,
+        market.threshold,
+        draws,
+        n_producers,
+        model.config.firms.segment_review_rate,
+        r,
     )
-    # the relative cost's log, scaled (in the next pass), is the price term
-    np.log(s.price_disutility, out=s.price_disutility)  # (Market.price_disutility, in place)
+    # the relative cost's log, scaled, is the price term (Market.price_disutility): numpy
+    # logs in place, the passes scale as they read
+    np.log(s.price_disutility, out=s.price_disutility)
+    price_sensitivity = m.params.price_sensitivity
     # segment choice (choose_segments' rule), then what each seller offers; a firm whose
     # quality slipped below its segment's threshold falls back to the best it can
-    firms = columns_of(f, kernels.Offering)
     misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
-    noise = model.config.instruments.perception_noise
-    attraction = kernels.priced_review_exponents(
-        firms, s, review, market, m.params.price_sensitivity, noise, misperception
+    attraction = kernels.review_exponents(
+        f.quality,
+        f.knowledge,
+        s.price_disutility,
+        s.seen,
+        review.position,
+        review.slot,
+        market.threshold,
+        market.quality_sensitivity,
+        price_sensitivity,
+        model.config.instruments.perception_noise,
+        misperception,
     )
     np.exp(attraction, out=attraction)
     np.exp(misperception, out=misperception)
-    offered = kernels.choose_and_offer(firms, s, review, attraction, misperception, market, r)
+    offered = kernels.choose_and_offer(
+        columns_of(f, kernels.Offering),
+        s,
+        review,
+        attraction,
+        misperception,
+        market,
+        price_sensitivity,
+        r,
+    )
     weight = np.exp(offered.exponent, out=offered.exponent)  # logit weights, Market.firm_weight
     weight *= offered.goodwill
     sales = m.clear(offered.market_index, weight, offered.capacity_value)
@@ -162,11 +199,13 @@ def produce_and_sell(model: ClusterModel) -> None:
     # customer bases renewed, sales per market summed on the way (Market.record_sales)
     m.inside_sales = kernels.book_sales_and_inputs(
         columns_of(f, kernels.Booked),
-        clusters.joint_action,
-        model.clusters.niche_factor,
+        c.joint_action,
+        c.niche_factor,
         nominal,
-        buyers,
-        offered,
+        buyers.position,
+        buyers.supplier,
+        offered.price,
+        offered.market_index,
         sales,
         r,
         m.outside_weight,

@@ -351,13 +351,6 @@ class Booked(NamedTuple):
     goodwill: np.ndarray  # written
 
 
-class ClusterTerms(NamedTuple):
-    """Per cluster: what its firms' production reads (views of ``model.clusters``)."""
-
-    joint_action: np.ndarray
-    product: np.ndarray
-
-
 class MarketTerms(NamedTuple):
     """What sellers read of the market (``sim.model.production.market_terms``)."""
 
@@ -377,7 +370,9 @@ class Sellers(NamedTuple):
     seen: np.ndarray  # visibility
     product: np.ndarray
     eligible: np.ndarray  # [seller, segment]
-    price_disutility: np.ndarray  # the relative cost, until numpy logs and scales it in place
+    # the relative cost, until numpy logs it in place; times the price sensitivity, the
+    # logit's price term (``Market.price_disutility``), which the passes work out as they read
+    price_disutility: np.ndarray
 
 
 class Buyers(NamedTuple):
@@ -416,12 +411,22 @@ def stage_counts(stage):
 
 
 @kernel
-def capacity_and_seller_terms(firms, clusters, market, draws, n_producers, review_rate, rates):
+def capacity_and_seller_terms(
+    firms,
+    cluster_joint_action,
+    cluster_product,
+    reference_cost,
+    threshold,
+    draws,
+    n_producers,
+    review_rate,
+    rates,
+):
     """One pass over all firms (``Producers``): write this quarter's capacity
     (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``),
     the local buyers (``Buyers``) and the sellers reviewing their segment (``Review``),
-    gathered into compact arrays the later passes stream through. ``clusters``:
-    ``ClusterTerms``; ``market``: ``MarketTerms``.
+    gathered into compact arrays the later passes stream through. Per cluster: its joint
+    action and product; ``reference_cost``: per product; ``threshold``: per segment.
 
     ``draws``: uniforms, one per producer in slot order (``n_producers`` of them), then one
     per seller in slot order, then a spare. Capacity: a producer's inputs fail to arrive when
@@ -452,8 +457,6 @@ def capacity_and_seller_terms(firms, clusters, market, draws, n_producers, revie
         firms.knowledge,
     )
     equipment = firms.equipment
-    cluster_joint_action, cluster_product = clusters.joint_action, clusters.product
-    reference_cost, threshold = market.reference_cost, market.threshold
     n = len(stage)
     nominal = np.empty(n)
     sellers = np.empty(n, dtype=np.int64)
@@ -509,37 +512,36 @@ def reviewers(draw, review_rate, sellers):
 
 
 @kernel
-def review_exponents(firms, sellers, review, market, perception_noise, noise):
-    """What numpy exponentiates for the reviewing firms: each one's logit exponent in every
-    segment (returned), and its perception errors (``noise``, standard normal draws, scaled in
-    place: the noise shrinks with market knowledge). ``firms``: ``Offering``; ``sellers``:
-    ``Sellers``; ``review``: ``Review``; ``market``: ``MarketTerms``."""
-    exponent = np.empty((len(review.slot), N_SEGMENTS))
-    for j in range(len(review.slot)):
-        i, k = review.slot[j], review.position[j]
-        spread = perception_noise * (1 - firms.knowledge[i])
+def review_exponents(
+    quality,
+    knowledge,
+    log_cost,
+    seen,
+    review_position,
+    review_slot,
+    threshold,
+    quality_sensitivity,
+    price_sensitivity,
+    perception_noise,
+    noise,
+):
+    """What numpy exponentiates for the reviewing firms (``Review``: ``review_position``
+    among the sellers, ``review_slot``): each one's logit exponent in every segment (returned),
+    and its perception errors (``noise``, standard normal draws, scaled in place: the noise
+    shrinks with market knowledge). ``quality``, ``knowledge``: firm columns; ``log_cost``,
+    ``seen``: per seller, the logged relative cost (``Sellers.price_disutility``), whose
+    product with ``price_sensitivity`` is the price term, and the visibility."""
+    exponent = np.empty((len(review_slot), N_SEGMENTS))
+    for j in range(len(review_slot)):
+        i, k = review_slot[j], review_position[j]
+        spread = perception_noise * (1 - knowledge[i])
+        price_term = log_cost[k] * price_sensitivity
         for s in range(N_SEGMENTS):
             exponent[j, s] = logit_exponent(
-                firms.quality[i],
-                market.threshold[s],
-                sellers.price_disutility[k],
-                sellers.seen[k],
-                market.quality_sensitivity,
+                quality[i], threshold[s], price_term, seen[k], quality_sensitivity
             )
             noise[j, s] = spread * noise[j, s]
     return exponent
-
-
-@kernel
-def priced_review_exponents(
-    firms, sellers, review, market, price_sensitivity, perception_noise, noise
-):
-    """``review_exponents`` after turning the sellers' logged relative costs into their price
-    terms in place (times ``price_sensitivity``, ``Market.price_disutility``'s scaling)."""
-    disutility = sellers.price_disutility
-    for k in range(len(disutility)):
-        disutility[k] *= price_sensitivity
-    return review_exponents(firms, sellers, review, market, perception_noise, noise)
 
 
 @kernel
@@ -587,7 +589,7 @@ def settled_segment(eligible, k, segment):
 
 
 @kernel
-def offers(firms, sellers, market, rates):
+def offers(firms, sellers, market, price_sensitivity, rates):
     """Per seller, after settling its segment (written back to ``firms.segment``): its market
     (product x segment), customer base, price, capacity at that price, and logit exponent
     (numpy takes the exponential: the logit weight is goodwill x exp(exponent),
@@ -612,7 +614,7 @@ def offers(firms, sellers, market, rates):
         exponent[k] = logit_exponent(
             firms.quality[i],
             market.threshold[s],
-            sellers.price_disutility[k],
+            sellers.price_disutility[k] * price_sensitivity,
             sellers.seen[k],
             market.quality_sensitivity,
         )
@@ -620,11 +622,13 @@ def offers(firms, sellers, market, rates):
 
 
 @kernel
-def choose_and_offer(firms, sellers, review, attraction, misperception, market, rates):
+def choose_and_offer(
+    firms, sellers, review, attraction, misperception, market, price_sensitivity, rates
+):
     """``pick_segments`` for the reviewing firms, then ``offers`` for every seller: segment
     choice and what each seller brings to market, in one call."""
     pick_segments(firms, sellers, review, attraction, misperception, market, rates)
-    return offers(firms, sellers, market, rates)
+    return offers(firms, sellers, market, price_sensitivity, rates)
 
 
 @kernel
@@ -640,8 +644,10 @@ def book_sales_and_inputs(
     joint_action,
     niche_factor,
     nominal,
-    buyers,
-    offered,
+    buyer_position,
+    buyer_supplier,
+    price,
+    market_index,
     seller_sales,
     rates,
     outside_weight,
@@ -653,7 +659,8 @@ def book_sales_and_inputs(
     outside; upstream firms sell to tied producers and part of their spare capacity outside.
     The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market and
     returns them, [product, segment] (``Market.record_sales``' sums). ``joint_action``: per
-    cluster; ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
+    cluster; ``nominal``: per firm; ``buyer_position``, ``buyer_supplier``: ``Buyers``;
+    ``price``, ``market_index``: ``Offers``'.
 
     A seller's customer base follows whom it served (``renewed_customers``): customers whose
     orders it could not fill are lost to the rivals that served them; then its cluster's own
@@ -665,16 +672,14 @@ def book_sales_and_inputs(
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
     r = rates[0]  # the parameters' record
-    price, market_index = offered.price, offered.market_index
     output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
     cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
     materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
     goodwill, turnover = firms.goodwill, r.customer_turnover
-    position, buyer_supplier = buyers.position, buyers.supplier
     market_sales = np.zeros(outside_weight.size)
     asked = np.zeros(len(stage))
-    for b in range(len(position)):
-        k = position[b]
+    for b in range(len(buyer_position)):
+        k = buyer_position[b]
         asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
     if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
         seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
