@@ -137,8 +137,10 @@ def choose_segments(
 
 def produce_and_sell(model: ClusterModel) -> None:
     """Production capacity, input reliability, pricing, segment choice, market clearing, input
-    purchases: four compiled passes, with numpy's draws, logarithms and exponentials between
-    them (a kernel's ``exp``/``log`` would differ from numpy's in the last bit)."""
+    purchases: five compiled calls (capacity and sellers' terms, the reviewers' exponents,
+    segment choice and offers, the clearing, the booking), with numpy's draws, logarithms
+    and exponentials between them (a kernel's ``exp``/``log`` would differ from numpy's in the
+    last bit)."""
     f, r, rng, m = model.firms, rates(model), model.rng, model.market
     # the quarter's uniforms in one call: a draw per producer (its inputs may fail to arrive:
     # capacity falls short), then a draw per seller (whether it reviews its segment), and a

@@ -49,6 +49,36 @@ class Rates(NamedTuple):
 RATES = np.dtype([(name, np.float64) for name in Rates._fields])
 
 
+@kernel
+def rates_of(rates):
+    """The parameters' record (``RATES``) as a ``Rates`` tuple, which a loop keeps in
+    registers: a record's fields are memory, which a loop reads again after every store into
+    an array (it cannot tell the record from the arrays it writes)."""
+    record = rates[0]
+    return Rates(
+        record.input_price,
+        record.local_input_price,
+        record.raw_material_cost,
+        record.input_coefficient,
+        record.labour_cost,
+        record.upstream_output_factor,
+        record.equipment_effect,
+        record.local_reliability,
+        record.outside_reliability,
+        record.shortfall,
+        record.markup,
+        record.outside_input_sales,
+        record.trader_visibility,
+        record.linkage_visibility,
+        record.export_knowledge,
+        record.trader_quality_bridge,
+        record.joint_purchasing_saving,
+        record.joint_marketing_visibility,
+        record.entry_goodwill,
+        record.customer_turnover,
+    )
+
+
 # ---- numpy semantics, market rules and clearing -----------------------------------------------
 
 
@@ -255,7 +285,7 @@ def mark_eligible(eligible, k, quality, knowledge, trader, threshold, r):
 @kernel
 def outputs_per_worker(stage, productivity, rates):
     """``output_per_worker`` of every firm."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     per_worker = np.empty(len(stage))
     for i in range(len(stage)):
         per_worker[i] = output_per_worker(stage[i], productivity[i], r)
@@ -265,7 +295,7 @@ def outputs_per_worker(stage, productivity, rates):
 @kernel
 def input_prices(stage, supplier, cluster, member, joint_action, rates):
     """``input_price`` of every firm."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     price = np.empty(len(stage))
     for i in range(len(stage)):
         price[i] = input_price(stage[i], supplier[i], joint_action[cluster[i]], member[i], r)
@@ -275,7 +305,7 @@ def input_prices(stage, supplier, cluster, member, joint_action, rates):
 @kernel
 def unit_costs(stage, price_of_inputs, per_worker, rates):
     """``unit_cost`` of every firm."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     cost = np.empty(len(stage))
     for i in range(len(stage)):
         cost[i] = unit_cost(stage[i], price_of_inputs[i], per_worker[i], r)
@@ -285,7 +315,7 @@ def unit_costs(stage, price_of_inputs, per_worker, rates):
 @kernel
 def visibilities(own, cluster, member, trader, joint_action, rates):
     """``visibility`` of every firm."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     seen = np.empty(len(own))
     for i in range(len(own)):
         seen[i] = visibility(own[i], joint_action[cluster[i]], member[i], trader[i], r)
@@ -295,7 +325,7 @@ def visibilities(own, cluster, member, trader, joint_action, rates):
 @kernel
 def eligibility(sellers, quality, knowledge, trader, threshold, rates):
     """[seller, segment]: ``mark_eligible`` for each of ``sellers``."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     eligible = np.empty((len(sellers), N_SEGMENTS), dtype=np.bool_)
     for k, i in enumerate(sellers):
         mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
@@ -442,7 +472,7 @@ def capacity_and_seller_terms(
     producer's draw, a seller's slot, a buyer's slot and a reviewer's slot count (the next firm
     overwrites the others).
     """
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     # the bundles' columns under their own names, so the loop reads as the rule
     stage, supplier, cluster, member = firms.stage, firms.supplier, firms.cluster, firms.member
     workers, productivity, output_capacity = (
@@ -553,7 +583,7 @@ def pick_segments(firms, sellers, review, attraction, misperception, market, rat
     an entrant yet to sell starts with ``entry_goodwill`` of its capacity's value. The choice
     is ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins
     is a coin toss to the processor."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     markup, premium = r.markup, market.premium
     for j in range(len(review.slot)):
         i, k = review.slot[j], review.position[j]
@@ -596,7 +626,7 @@ def offers(firms, sellers, market, price_sensitivity, rates):
     ``Market.firm_weight``). Capacity caps what a seller can deliver; it attracts no buyers. An
     entrant yet to sell (goodwill -1) starts with ``entry_goodwill`` of its capacity's value.
     """
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     n = len(sellers.slot)
     market_index = np.empty(n, dtype=np.int64)
     goodwill, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
@@ -671,7 +701,7 @@ def book_sales_and_inputs(
     Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
-    r = rates[0]  # the parameters' record
+    r = rates_of(rates)
     output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
     cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
     materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
