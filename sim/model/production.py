@@ -132,7 +132,16 @@ def choose_segments(
     np.exp(attraction, out=attraction)
     np.exp(misperception, out=misperception)
     firms = columns_of(f, kernels.Offering)
-    kernels.pick_segments(firms, terms, review, attraction, misperception, market, rates(model))
+    kernels.pick_segments(
+        firms,
+        terms,
+        review,
+        attraction,
+        misperception,
+        market.premium,
+        market.value_per_weight,
+        rates(model),
+    )
 
 
 def produce_and_sell(model: ClusterModel) -> None:
@@ -189,7 +198,10 @@ def produce_and_sell(model: ClusterModel) -> None:
         review,
         attraction,
         misperception,
-        market,
+        market.threshold,
+        market.premium,
+        market.value_per_weight,
+        market.quality_sensitivity,
         price_sensitivity,
         r,
     )

@@ -382,7 +382,8 @@ class Booked(NamedTuple):
 
 
 class MarketTerms(NamedTuple):
-    """What sellers read of the market (``sim.model.production.market_terms``)."""
+    """What sellers read of the market (``sim.model.production.market_terms``); the kernels
+    take its columns one by one."""
 
     threshold: np.ndarray  # quality threshold per segment
     premium: np.ndarray  # price premium per segment
@@ -575,16 +576,19 @@ def review_exponents(
 
 
 @kernel
-def pick_segments(firms, sellers, review, attraction, misperception, market, rates):
+def pick_segments(
+    firms, sellers, review, attraction, misperception, premium, value_per_weight, rates
+):
     """Each reviewing firm takes the eligible segment with the best margin it senses (written to
     ``firms.segment``): expected sales (its orders: customer base x attraction at the last
     clearing's value per weight, capped by capacity) times the margin, times its perception
     error. A firm brings its customer base to whichever segment it serves (its buyers know it);
     an entrant yet to sell starts with ``entry_goodwill`` of its capacity's value. The choice
     is ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins
-    is a coin toss to the processor."""
+    is a coin toss to the processor. ``premium``: per segment; ``value_per_weight``: the last
+    clearing's, per market (product x segment, flat)."""
     r = rates_of(rates)
-    markup, premium = r.markup, market.premium
+    markup = r.markup
     for j in range(len(review.slot)):
         i, k = review.slot[j], review.position[j]
         capacity, goodwill = firms.output_capacity[i], firms.goodwill[i]
@@ -594,7 +598,7 @@ def pick_segments(firms, sellers, review, attraction, misperception, market, rat
             base = goodwill if goodwill >= 0 else r.entry_goodwill * capacity * price
             weight = base * attraction[j, s]
             sales = minimum(
-                weight * market.value_per_weight[sellers.product[k] * N_SEGMENTS + s],
+                weight * value_per_weight[sellers.product[k] * N_SEGMENTS + s],
                 capacity * price,
             )
             expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
@@ -619,12 +623,14 @@ def settled_segment(eligible, k, segment):
 
 
 @kernel
-def offers(firms, sellers, market, price_sensitivity, rates):
+def offers(firms, sellers, threshold, premium, quality_sensitivity, price_sensitivity, rates):
     """Per seller, after settling its segment (written back to ``firms.segment``): its market
     (product x segment), customer base, price, capacity at that price, and logit exponent
     (numpy takes the exponential: the logit weight is goodwill x exp(exponent),
     ``Market.firm_weight``). Capacity caps what a seller can deliver; it attracts no buyers. An
     entrant yet to sell (goodwill -1) starts with ``entry_goodwill`` of its capacity's value.
+    ``threshold``, ``premium``: per segment; the price term is the seller's logged relative
+    cost times ``price_sensitivity``.
     """
     r = rates_of(rates)
     n = len(sellers.slot)
@@ -635,7 +641,7 @@ def offers(firms, sellers, market, price_sensitivity, rates):
         s = settled_segment(sellers.eligible, k, firms.segment[i])
         firms.segment[i] = s
         market_index[k] = sellers.product[k] * N_SEGMENTS + s
-        price[k] = sellers.cost[k] * (1 + r.markup) * market.premium[s]
+        price[k] = sellers.cost[k] * (1 + r.markup) * premium[s]
         capacity_value[k] = firms.output_capacity[i] * price[k]
         base = firms.goodwill[i]
         base = r.entry_goodwill * capacity_value[k] if base < 0 else base
@@ -643,22 +649,34 @@ def offers(firms, sellers, market, price_sensitivity, rates):
         goodwill[k] = base
         exponent[k] = logit_exponent(
             firms.quality[i],
-            market.threshold[s],
+            threshold[s],
             sellers.price_disutility[k] * price_sensitivity,
             sellers.seen[k],
-            market.quality_sensitivity,
+            quality_sensitivity,
         )
     return Offers(market_index, goodwill, price, capacity_value, exponent)
 
 
 @kernel
 def choose_and_offer(
-    firms, sellers, review, attraction, misperception, market, price_sensitivity, rates
+    firms,
+    sellers,
+    review,
+    attraction,
+    misperception,
+    threshold,
+    premium,
+    value_per_weight,
+    quality_sensitivity,
+    price_sensitivity,
+    rates,
 ):
     """``pick_segments`` for the reviewing firms, then ``offers`` for every seller: segment
     choice and what each seller brings to market, in one call."""
-    pick_segments(firms, sellers, review, attraction, misperception, market, rates)
-    return offers(firms, sellers, market, price_sensitivity, rates)
+    pick_segments(
+        firms, sellers, review, attraction, misperception, premium, value_per_weight, rates
+    )
+    return offers(firms, sellers, threshold, premium, quality_sensitivity, price_sensitivity, rates)
 
 
 @kernel
