@@ -158,3 +158,16 @@ def test_the_capacity_pass_selects_the_reviewers_reviewers_selects() -> None:
         assert np.array_equal(s.slot, sellers)
         assert np.array_equal(review.position, expected.position), rate
         assert np.array_equal(review.slot, expected.slot), rate
+
+
+def test_the_parameters_record_reads_back_as_its_rates() -> None:
+    """``rates`` packs the parameters as one record and ``rates_of`` unpacks it in compiled
+    code: every field comes back as ``Rates`` named it (a field added to one and not the other
+    fails here, or fails to compile)."""
+    model = small_model("top_down", seed=1, market__customer_turnover=0.123)
+    record = rates(model)
+    unpacked = kernels.rates_of(record)
+    assert isinstance(unpacked, kernels.Rates)
+    assert unpacked == kernels.Rates(*record[0].tolist())
+    assert unpacked.customer_turnover == 0.123
+    assert len(set(unpacked)) > 10  # distinct values: a shifted field would be caught

@@ -5,7 +5,9 @@ among the cluster firms selling there and outside competitors in proportion to t
 base (goodwill) times a logit over price, quality and visibility (joint marketing, traders,
 bought linkage). Capacity caps what a seller can deliver but attracts no buyers; orders a full
 seller cannot fill go to its rivals, and customer bases follow whom they were served by
-(replicator dynamics: Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini 2010).
+(replicator dynamics: Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini 2010); the
+outside competitors' customer base is renewed with the cluster firms', in the pass that books
+the quarter's sales (``kernels.production.book_sales_and_inputs``).
 """
 
 from __future__ import annotations
