@@ -5,14 +5,21 @@ among the cluster firms selling there and outside competitors in proportion to t
 base (goodwill) times a logit over price, quality and visibility (joint marketing, traders,
 bought linkage). Capacity caps what a seller can deliver but attracts no buyers; orders a full
 seller cannot fill go to its rivals, and customer bases follow whom they were served by
-(replicator dynamics: Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini 2010).
+(replicator dynamics: Silverberg, Dosi & Orsenigo 1988; Dosi, Fagiolo & Roventini 2010); the
+outside competitors' customer base is renewed with the cluster firms', in the pass that books
+the quarter's sales (``kernels.production.book_sales_and_inputs``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model.kernels.production import logit_exponents, relative_costs, water_fill
+from sim.model.kernels.production import (
+    clear_markets,
+    drift_growth,
+    logit_exponents,
+    relative_costs,
+)
 from sim.scenario.codes import N_SEGMENTS, SEGMENTS
 from sim.scenario.schema import Market as MarketParams
 from sim.scenario.schema import Shock
@@ -83,14 +90,19 @@ class Market:
     def evolve(self, policy_step: int) -> None:
         """One quarter: growth rates drift around their trends, demand moves, shocks apply."""
         p = self.params
-        shape = self.demand.shape
-        self.growth += 0.1 * (self.trend - self.growth) + p.growth_drift * self.rng.standard_normal(
-            shape
+        # the random walk's draws, then the noise's: one call draws both, in that order
+        draws = self.rng.standard_normal((2, *self.demand.shape))
+        change = drift_growth(
+            self.growth,
+            self.trend,
+            self.recent_growth,
+            self.shock_multiplier,
+            self._recovery,
+            draws,
+            p.growth_drift,
+            p.volatility,
         )
-        change = self.growth + p.volatility * self.rng.standard_normal(shape)
-        self.demand *= np.exp(change)
-        self.recent_growth = 0.75 * self.recent_growth + 0.25 * change
-        self.shock_multiplier += (1 - self.shock_multiplier) * self._recovery
+        self.demand *= np.exp(change, out=change)
         for shock in p.shocks:
             if shock.step == policy_step:
                 self.apply_shock(shock)
@@ -116,9 +128,13 @@ class Market:
 
     def outside_attractiveness(self) -> np.ndarray:
         """Logit weight of outside competitors per [product, segment]: their customer base
-        (``outside_weight``) times a logit over their quality and cost, which improve."""
+        (``outside_weight``) times a logit over their quality and cost (``outside_advantage``)."""
+        return self.outside_weight * self.outside_advantage()
+
+    def outside_advantage(self) -> np.ndarray:
+        """Per segment: the logit over outside competitors' quality and cost, which improve."""
         p = self.params
-        return self.outside_weight * np.exp(
+        return np.exp(
             p.quality_sensitivity * (self.outside_quality - self.threshold)
             - p.price_sensitivity * np.log(self.outside_cost)
         )
@@ -167,21 +183,17 @@ class Market:
         to the market and is shared again among the others (outside competitors included), a
         few rounds of water-filling.
         """
-        outside = self.outside_attractiveness().ravel()
-        demand = self.effective_demand.ravel()
-        sales, inside, outside_sales = water_fill(
-            market_index, weight, capacity_value, demand, outside, rounds
+        sales, self.value_per_weight, self.outside_sales = clear_markets(
+            market_index,
+            weight,
+            capacity_value,
+            self.demand,
+            self.shock_multiplier,
+            self.outside_weight,
+            self.outside_advantage(),
+            rounds,
         )
-        self.value_per_weight = (demand / (inside + outside)).reshape(self.demand.shape)
-        self.outside_sales = outside_sales.reshape(self.demand.shape)
         return sales
-
-    def renew_outside_customers(self, customer_turnover: float) -> None:
-        """Outside competitors' customer base follows what they sold, as cluster firms' does
-        (``kernels.book_sales_and_inputs``)."""
-        self.outside_weight = (
-            1 - customer_turnover
-        ) * self.outside_weight + customer_turnover * self.outside_sales
 
     def record_sales(self, market_index: np.ndarray, sales: np.ndarray) -> None:
         """Cluster firms' actual (capacity-capped) sales per market, for market shares."""

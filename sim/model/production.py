@@ -11,17 +11,18 @@ import numpy as np
 from sim.model.kernels import production as kernels
 from sim.model.kernels.compiled import columns_of
 from sim.model.kernels.production import Rates
-from sim.scenario.codes import N_SEGMENTS, PRODUCER
+from sim.scenario.codes import N_SEGMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
-def rates(model: ClusterModel) -> Rates:
-    """The parameters production reads, as floats for the kernels; the two derived ones (the
-    local input price, labour and overhead per worker) are worked out here, once."""
+def rates(model: ClusterModel) -> np.ndarray:
+    """The parameters production reads, as the kernels take them (``kernels.RATES``: one
+    record of ``Rates``); the two derived ones (the local input price, labour and overhead per
+    worker) are worked out here, once."""
     p, coordination = model.config.firms, model.config.coordination
-    return Rates(
+    values = Rates(
         input_price=float(p.input_price),
         local_input_price=float(p.input_price * (1 - p.local_input_discount)),
         raw_material_cost=float(p.raw_material_cost),
@@ -43,6 +44,7 @@ def rates(model: ClusterModel) -> Rates:
         entry_goodwill=float(model.config.market.entry_goodwill),
         customer_turnover=float(model.config.market.customer_turnover),
     )
+    return np.array(values, dtype=np.float64).view(kernels.RATES)
 
 
 def input_price(model: ClusterModel) -> np.ndarray:
@@ -111,56 +113,118 @@ def choose_segments(
     review = kernels.reviewers(draw, model.config.firms.segment_review_rate, sellers)
     if not len(review.slot):
         return
-    firms, market = columns_of(model.firms, kernels.Offering), market_terms(model)
+    f, market = model.firms, market_terms(model)
     # exp(logit exponent) per segment, and exp(perception error): numpy takes the exponentials
     misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
-    noise = float(model.config.instruments.perception_noise)
-    attraction = kernels.review_exponents(firms, terms, review, market, noise, misperception)
+    attraction = kernels.review_exponents(
+        f.quality,
+        f.knowledge,
+        price_disutility,
+        seen,
+        review.position,
+        review.slot,
+        market.threshold,
+        market.quality_sensitivity,
+        1.0,  # the price terms come scaled
+        model.config.instruments.perception_noise,
+        misperception,
+    )
     np.exp(attraction, out=attraction)
     np.exp(misperception, out=misperception)
-    kernels.pick_segments(firms, terms, review, attraction, misperception, market, rates(model))
+    firms = columns_of(f, kernels.Offering)
+    kernels.pick_segments(
+        firms,
+        terms,
+        review,
+        attraction,
+        misperception,
+        market.premium,
+        market.value_per_weight,
+        rates(model),
+    )
 
 
 def produce_and_sell(model: ClusterModel) -> None:
-    """Production capacity, input reliability, pricing, market clearing, input purchases."""
+    """Production capacity, input reliability, pricing, segment choice, market clearing, input
+    purchases: five compiled calls (capacity and sellers' terms, the reviewers' exponents,
+    segment choice and offers, the clearing, the booking), with numpy's draws, logarithms
+    and exponentials between them (a kernel's ``exp``/``log`` would differ from numpy's in the
+    last bit)."""
     f, r, rng, m = model.firms, rates(model), model.rng, model.market
-    # producers' inputs may fail to arrive (a draw per producer): capacity falls short
-    n_producers = np.count_nonzero(f.stage == PRODUCER)
-    failure_draw = np.empty(n_producers + 1)  # and a spare, which the kernel reads, unused
-    rng.random(out=failure_draw[:n_producers])
+    # the quarter's uniforms in one call: a draw per producer (its inputs may fail to arrive:
+    # capacity falls short), then a draw per seller (whether it reviews its segment), and a
+    # spare the first pass reads, unused
+    n_producers, n_sellers = kernels.stage_counts(f.stage)
+    draws = np.empty(n_producers + n_sellers + 1)
+    rng.random(out=draws[:-1])
     # quality and traders do not move within production: eligibility holds for both uses
-    clusters = kernels.ClusterTerms(model.clusters.joint_action, model.clusters.product)
-    market = market_terms(model)
-    nominal, s, buyers = kernels.capacity_and_seller_terms(
-        columns_of(f, kernels.Producers), clusters, market, failure_draw, r
+    c, market = model.clusters, market_terms(model)
+    nominal, s, buyers, review = kernels.capacity_and_seller_terms(
+        columns_of(f, kernels.Producers),
+        c.joint_action,
+        c.product,
+        market.reference_cost,
+        market.threshold,
+        draws,
+        n_producers,
+        model.config.firms.segment_review_rate,
+        r,
     )
-    disutility = s.price_disutility  # the relative cost: its log, scaled, is the price term
-    np.log(disutility, out=disutility)  # (Market.price_disutility, in place)
-    disutility *= m.params.price_sensitivity
-    choose_segments(model, s.slot, s.product, s.cost, s.price_disutility, s.seen, s.eligible)
-    # A firm whose quality slipped below its segment's threshold falls back to the best it can.
-    offered = kernels.offers(columns_of(f, kernels.Offering), s, market, r)
+    # the relative cost's log, scaled, is the price term (Market.price_disutility): numpy
+    # logs in place, the passes scale as they read
+    np.log(s.price_disutility, out=s.price_disutility)
+    price_sensitivity = m.params.price_sensitivity
+    # segment choice (choose_segments' rule), then what each seller offers; a firm whose
+    # quality slipped below its segment's threshold falls back to the best it can
+    misperception = rng.standard_normal((len(review.slot), N_SEGMENTS))
+    attraction = kernels.review_exponents(
+        f.quality,
+        f.knowledge,
+        s.price_disutility,
+        s.seen,
+        review.position,
+        review.slot,
+        market.threshold,
+        market.quality_sensitivity,
+        price_sensitivity,
+        model.config.instruments.perception_noise,
+        misperception,
+    )
+    np.exp(attraction, out=attraction)
+    np.exp(misperception, out=misperception)
+    offered = kernels.choose_and_offer(
+        columns_of(f, kernels.Offering),
+        s,
+        review,
+        attraction,
+        misperception,
+        market.threshold,
+        market.premium,
+        market.value_per_weight,
+        market.quality_sensitivity,
+        price_sensitivity,
+        r,
+    )
     weight = np.exp(offered.exponent, out=offered.exponent)  # logit weights, Market.firm_weight
     weight *= offered.goodwill
     sales = m.clear(offered.market_index, weight, offered.capacity_value)
     # inputs: producers buy from their local supplier up to its capacity, the rest outside;
     # upstream firms sell locally to tied producers and part of their spare capacity outside;
-    # sales per market summed on the way (Market.record_sales)
-    market_sales = np.zeros(m.demand.size)
-    booked = columns_of(f, kernels.Booked)
-    kernels.book_sales_and_inputs(
-        booked,
-        clusters.joint_action,
-        model.clusters.niche_factor,
+    # customer bases renewed, sales per market summed on the way (Market.record_sales)
+    m.inside_sales = kernels.book_sales_and_inputs(
+        columns_of(f, kernels.Booked),
+        c.joint_action,
+        c.niche_factor,
         nominal,
-        buyers,
-        offered,
+        buyers.position,
+        buyers.supplier,
+        offered.price,
+        offered.market_index,
         sales,
         r,
-        market_sales,
+        m.outside_weight,
+        m.outside_sales,
     )
-    m.inside_sales = market_sales.reshape(m.demand.shape)
-    m.renew_outside_customers(r.customer_turnover)
 
 
 def market_terms(model: ClusterModel) -> kernels.MarketTerms:

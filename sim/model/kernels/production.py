@@ -20,7 +20,9 @@ from sim.scenario.codes import EXPORT, N_SEGMENTS, PRODUCER, UPSTREAM
 
 
 class Rates(NamedTuple):
-    """The parameters production reads, as floats a kernel takes in one argument."""
+    """The parameters production reads, as floats. Kernels take them as one record
+    (``RATES``, a structured array of one row: ``rates[0].markup``): a record crosses into
+    compiled code in well under a microsecond, a NamedTuple of 20 floats in ~2.5."""
 
     input_price: float
     local_input_price: float  # input_price * (1 - local_input_discount)
@@ -42,6 +44,39 @@ class Rates(NamedTuple):
     joint_marketing_visibility: float
     entry_goodwill: float  # a newcomer's customer base, as a share of its capacity's value
     customer_turnover: float  # share of a customer base that re-chooses each quarter
+
+
+RATES = np.dtype([(name, np.float64) for name in Rates._fields])
+
+
+@kernel
+def rates_of(rates):
+    """The parameters' record (``RATES``) as a ``Rates`` tuple, which a loop keeps in
+    registers: a record's fields are memory, which a loop reads again after every store into
+    an array (it cannot tell the record from the arrays it writes)."""
+    record = rates[0]
+    return Rates(
+        record.input_price,
+        record.local_input_price,
+        record.raw_material_cost,
+        record.input_coefficient,
+        record.labour_cost,
+        record.upstream_output_factor,
+        record.equipment_effect,
+        record.local_reliability,
+        record.outside_reliability,
+        record.shortfall,
+        record.markup,
+        record.outside_input_sales,
+        record.trader_visibility,
+        record.linkage_visibility,
+        record.export_knowledge,
+        record.trader_quality_bridge,
+        record.joint_purchasing_saving,
+        record.joint_marketing_visibility,
+        record.entry_goodwill,
+        record.customer_turnover,
+    )
 
 
 # ---- numpy semantics, market rules and clearing -----------------------------------------------
@@ -133,6 +168,63 @@ def water_fill(market_index, weight, capacity_value, remaining, outside, rounds)
     return sales, all_weight, outside_sales
 
 
+@kernel
+def clear_markets(
+    market_index,
+    weight,
+    capacity_value,
+    demand,
+    shock_multiplier,
+    outside_weight,
+    outside_advantage,
+    rounds,
+):
+    """``Market.clear`` in one call: each market's effective demand (``demand`` x
+    ``shock_multiplier``) and its outside competitors' logit weight (their customer base
+    ``outside_weight`` x ``outside_advantage``, the per-segment exponential numpy took), then
+    ``water_fill``. Returns sales per seller, and per [product, segment] the value a unit of
+    logit weight drew (demand over all sellers' weight) and the outside competitors' sales."""
+    n_products, n_segments = demand.shape
+    n_markets = n_products * n_segments
+    effective, outside = np.empty(n_markets), np.empty(n_markets)
+    for p in range(n_products):
+        for s in range(n_segments):
+            effective[p * n_segments + s] = demand[p, s] * shock_multiplier[p, s]
+            outside[p * n_segments + s] = outside_weight[p, s] * outside_advantage[s]
+    sales, inside, outside_sales = water_fill(
+        market_index, weight, capacity_value, effective, outside, rounds
+    )
+    value_per_weight = np.empty(n_markets)
+    for m in range(n_markets):
+        value_per_weight[m] = effective[m] / (inside[m] + outside[m])
+    shape = (n_products, n_segments)
+    return sales, value_per_weight.reshape(shape), outside_sales.reshape(shape)
+
+
+@kernel
+def drift_growth(
+    growth, trend, recent_growth, shock_multiplier, recovery, draws, growth_drift, volatility
+):
+    """``Market.evolve``'s arithmetic, per [product, segment], in place: growth drifts toward
+    its trend with a random walk, demand's log change this quarter is growth plus noise
+    (returned; numpy exponentiates it), what a market watcher sees of growth follows it, and
+    shocked demand recovers. ``draws``: standard normals [2, product, segment], the walk's
+    then the noise's."""
+    n_products, n_segments = growth.shape
+    change = np.empty((n_products, n_segments))
+    for p in range(n_products):
+        for s in range(n_segments):
+            g = growth[p, s]
+            g = g + (0.1 * (trend[p, s] - g) + growth_drift * draws[0, p, s])
+            growth[p, s] = g
+            c = g + volatility * draws[1, p, s]
+            change[p, s] = c
+            recent_growth[p, s] = 0.75 * recent_growth[p, s] + 0.25 * c
+            multiplier = shock_multiplier[p, s]
+            shock_multiplier[p, s] = multiplier + (1.0 - multiplier) * recovery[p, s]
+    return change
+
+
 # ---- firm rules ---------------------------------------------------------------------------
 
 
@@ -191,8 +283,9 @@ def mark_eligible(eligible, k, quality, knowledge, trader, threshold, r):
 
 
 @kernel
-def outputs_per_worker(stage, productivity, r):
+def outputs_per_worker(stage, productivity, rates):
     """``output_per_worker`` of every firm."""
+    r = rates_of(rates)
     per_worker = np.empty(len(stage))
     for i in range(len(stage)):
         per_worker[i] = output_per_worker(stage[i], productivity[i], r)
@@ -200,8 +293,9 @@ def outputs_per_worker(stage, productivity, r):
 
 
 @kernel
-def input_prices(stage, supplier, cluster, member, joint_action, r):
+def input_prices(stage, supplier, cluster, member, joint_action, rates):
     """``input_price`` of every firm."""
+    r = rates_of(rates)
     price = np.empty(len(stage))
     for i in range(len(stage)):
         price[i] = input_price(stage[i], supplier[i], joint_action[cluster[i]], member[i], r)
@@ -209,8 +303,9 @@ def input_prices(stage, supplier, cluster, member, joint_action, r):
 
 
 @kernel
-def unit_costs(stage, price_of_inputs, per_worker, r):
+def unit_costs(stage, price_of_inputs, per_worker, rates):
     """``unit_cost`` of every firm."""
+    r = rates_of(rates)
     cost = np.empty(len(stage))
     for i in range(len(stage)):
         cost[i] = unit_cost(stage[i], price_of_inputs[i], per_worker[i], r)
@@ -218,8 +313,9 @@ def unit_costs(stage, price_of_inputs, per_worker, r):
 
 
 @kernel
-def visibilities(own, cluster, member, trader, joint_action, r):
+def visibilities(own, cluster, member, trader, joint_action, rates):
     """``visibility`` of every firm."""
+    r = rates_of(rates)
     seen = np.empty(len(own))
     for i in range(len(own)):
         seen[i] = visibility(own[i], joint_action[cluster[i]], member[i], trader[i], r)
@@ -227,8 +323,9 @@ def visibilities(own, cluster, member, trader, joint_action, r):
 
 
 @kernel
-def eligibility(sellers, quality, knowledge, trader, threshold, r):
+def eligibility(sellers, quality, knowledge, trader, threshold, rates):
     """[seller, segment]: ``mark_eligible`` for each of ``sellers``."""
+    r = rates_of(rates)
     eligible = np.empty((len(sellers), N_SEGMENTS), dtype=np.bool_)
     for k, i in enumerate(sellers):
         mark_eligible(eligible, k, quality[i], knowledge[i], trader[i], threshold, r)
@@ -284,15 +381,9 @@ class Booked(NamedTuple):
     goodwill: np.ndarray  # written
 
 
-class ClusterTerms(NamedTuple):
-    """Per cluster: what its firms' production reads (views of ``model.clusters``)."""
-
-    joint_action: np.ndarray
-    product: np.ndarray
-
-
 class MarketTerms(NamedTuple):
-    """What sellers read of the market (``sim.model.production.market_terms``)."""
+    """What sellers read of the market (``sim.model.production.market_terms``); the kernels
+    take its columns one by one."""
 
     threshold: np.ndarray  # quality threshold per segment
     premium: np.ndarray  # price premium per segment
@@ -310,7 +401,9 @@ class Sellers(NamedTuple):
     seen: np.ndarray  # visibility
     product: np.ndarray
     eligible: np.ndarray  # [seller, segment]
-    price_disutility: np.ndarray  # the relative cost, until numpy logs and scales it in place
+    # the relative cost, until numpy logs it in place; times the price sensitivity, the
+    # logit's price term (``Market.price_disutility``), which the passes work out as they read
+    price_disutility: np.ndarray
 
 
 class Buyers(NamedTuple):
@@ -338,23 +431,49 @@ class Offers(NamedTuple):
 
 
 @kernel
-def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
-    """One pass over all firms (``Producers``): write this quarter's capacity
-    (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``)
-    and the local buyers (``Buyers``), gathered into compact arrays the later passes stream
-    through. ``clusters``: ``ClusterTerms``; ``market``: ``MarketTerms``.
+def stage_counts(stage):
+    """How many producers and how many sellers (firms not upstream): the sizes of the
+    quarter's first draws (``capacity_and_seller_terms``)."""
+    producers = sellers = 0
+    for i in range(len(stage)):
+        producers += stage[i] == PRODUCER
+        sellers += stage[i] != UPSTREAM
+    return producers, sellers
 
-    Capacity: a producer's inputs fail to arrive when its draw reaches its supplier's
-    reliability. ``failure_draw``: one per producer in slot order, then a spare.
+
+@kernel
+def capacity_and_seller_terms(
+    firms,
+    cluster_joint_action,
+    cluster_product,
+    reference_cost,
+    threshold,
+    draws,
+    n_producers,
+    review_rate,
+    rates,
+):
+    """One pass over all firms (``Producers``): write this quarter's capacity
+    (``firms.output_capacity``) and return nominal capacity, the sellers' terms (``Sellers``),
+    the local buyers (``Buyers``) and the sellers reviewing their segment (``Review``),
+    gathered into compact arrays the later passes stream through. Per cluster: its joint
+    action and product; ``reference_cost``: per product; ``threshold``: per segment.
+
+    ``draws``: uniforms, one per producer in slot order (``n_producers`` of them), then one
+    per seller in slot order, then a spare. Capacity: a producer's inputs fail to arrive when
+    its draw reaches its supplier's reliability. Review: a seller reviews its segment when its
+    draw falls below ``review_rate`` (what ``reviewers`` selects).
 
     Per seller: unit cost, visibility, product, eligible segments, and its cost relative to the
     product's reference (floored at 1e-9; numpy logs it into the price term). Buyers: the
     sellers that buy inputs from a local supplier (producers with one), and that supplier.
 
     The pass is branch-free (firms' stages interleave, a branch would mispredict): every firm
-    reads a failure draw and writes its terms at the next seller slot, and only a producer's
-    draw, a seller's slot and a buyer's slot count (the next firm overwrites the others).
+    reads a failure and a review draw and writes its terms at the next seller slot, and only a
+    producer's draw, a seller's slot, a buyer's slot and a reviewer's slot count (the next firm
+    overwrites the others).
     """
+    r = rates_of(rates)
     # the bundles' columns under their own names, so the loop reads as the rule
     stage, supplier, cluster, member = firms.stage, firms.supplier, firms.cluster, firms.member
     workers, productivity, output_capacity = (
@@ -369,8 +488,6 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
         firms.knowledge,
     )
     equipment = firms.equipment
-    cluster_joint_action, cluster_product = clusters.joint_action, clusters.product
-    reference_cost, threshold = market.reference_cost, market.threshold
     n = len(stage)
     nominal = np.empty(n)
     sellers = np.empty(n, dtype=np.int64)
@@ -378,14 +495,16 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
     product = np.empty(n, dtype=np.int64)
     eligible = np.empty((n, N_SEGMENTS), dtype=np.bool_)
     buyers, buyer_supplier = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    producer = k = n_buyers = 0
+    reviewing, review_slot = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    review_draw = draws[n_producers:]
+    producer = k = n_buyers = n_review = 0
     for i in range(n):
         st, tied, c = stage[i], supplier[i], cluster[i]
         per_worker = output_per_worker(st, productivity[i], r)
         nominal_i = equipped(workers[i] * per_worker, equipment[i], workers[i], r.equipment_effect)
         reliability = r.local_reliability if tied >= 0 else r.outside_reliability
         is_producer = st == PRODUCER
-        fails = is_producer & (failure_draw[producer] >= reliability)
+        fails = is_producer & (draws[producer] >= reliability)
         output_capacity[i] = nominal_i * (1 - r.shortfall) if fails else nominal_i
         nominal[i] = nominal_i
         producer += is_producer
@@ -401,9 +520,13 @@ def capacity_and_seller_terms(firms, clusters, market, failure_draw, r):
         mark_eligible(eligible, k, quality[i], knowledge[i], its_trader, threshold, r)
         buyers[n_buyers], buyer_supplier[n_buyers] = k, tied
         n_buyers += is_producer & (tied >= 0)
-        k += st != UPSTREAM
+        is_seller = st != UPSTREAM
+        reviewing[n_review], review_slot[n_review] = k, i
+        n_review += is_seller & (review_draw[k] < review_rate)
+        k += is_seller
     terms = Sellers(sellers[:k], cost[:k], seen[:k], product[:k], eligible[:k], relative[:k])
-    return nominal, terms, Buyers(buyers[:n_buyers], buyer_supplier[:n_buyers])
+    local_buyers = Buyers(buyers[:n_buyers], buyer_supplier[:n_buyers])
+    return nominal, terms, local_buyers, Review(reviewing[:n_review], review_slot[:n_review])
 
 
 @kernel
@@ -420,37 +543,52 @@ def reviewers(draw, review_rate, sellers):
 
 
 @kernel
-def review_exponents(firms, sellers, review, market, perception_noise, noise):
-    """What numpy exponentiates for the reviewing firms: each one's logit exponent in every
-    segment (returned), and its perception errors (``noise``, standard normal draws, scaled in
-    place: the noise shrinks with market knowledge). ``firms``: ``Offering``; ``sellers``:
-    ``Sellers``; ``review``: ``Review``; ``market``: ``MarketTerms``."""
-    exponent = np.empty((len(review.slot), N_SEGMENTS))
-    for j in range(len(review.slot)):
-        i, k = review.slot[j], review.position[j]
-        spread = perception_noise * (1 - firms.knowledge[i])
+def review_exponents(
+    quality,
+    knowledge,
+    log_cost,
+    seen,
+    review_position,
+    review_slot,
+    threshold,
+    quality_sensitivity,
+    price_sensitivity,
+    perception_noise,
+    noise,
+):
+    """What numpy exponentiates for the reviewing firms (``Review``: ``review_position``
+    among the sellers, ``review_slot``): each one's logit exponent in every segment (returned),
+    and its perception errors (``noise``, standard normal draws, scaled in place: the noise
+    shrinks with market knowledge). ``quality``, ``knowledge``: firm columns; ``log_cost``,
+    ``seen``: per seller, the logged relative cost (``Sellers.price_disutility``), whose
+    product with ``price_sensitivity`` is the price term, and the visibility."""
+    exponent = np.empty((len(review_slot), N_SEGMENTS))
+    for j in range(len(review_slot)):
+        i, k = review_slot[j], review_position[j]
+        spread = perception_noise * (1 - knowledge[i])
+        price_term = log_cost[k] * price_sensitivity
         for s in range(N_SEGMENTS):
             exponent[j, s] = logit_exponent(
-                firms.quality[i],
-                market.threshold[s],
-                sellers.price_disutility[k],
-                sellers.seen[k],
-                market.quality_sensitivity,
+                quality[i], threshold[s], price_term, seen[k], quality_sensitivity
             )
             noise[j, s] = spread * noise[j, s]
     return exponent
 
 
 @kernel
-def pick_segments(firms, sellers, review, attraction, misperception, market, r):
+def pick_segments(
+    firms, sellers, review, attraction, misperception, premium, value_per_weight, rates
+):
     """Each reviewing firm takes the eligible segment with the best margin it senses (written to
     ``firms.segment``): expected sales (its orders: customer base x attraction at the last
     clearing's value per weight, capped by capacity) times the margin, times its perception
     error. A firm brings its customer base to whichever segment it serves (its buyers know it);
     an entrant yet to sell starts with ``entry_goodwill`` of its capacity's value. The choice
     is ``np.argmax``'s (the first best, or the first NaN), made branch-free: which segment wins
-    is a coin toss to the processor."""
-    markup, premium = r.markup, market.premium
+    is a coin toss to the processor. ``premium``: per segment; ``value_per_weight``: the last
+    clearing's, per market (product x segment, flat)."""
+    r = rates_of(rates)
+    markup = r.markup
     for j in range(len(review.slot)):
         i, k = review.slot[j], review.position[j]
         capacity, goodwill = firms.output_capacity[i], firms.goodwill[i]
@@ -460,7 +598,7 @@ def pick_segments(firms, sellers, review, attraction, misperception, market, r):
             base = goodwill if goodwill >= 0 else r.entry_goodwill * capacity * price
             weight = base * attraction[j, s]
             sales = minimum(
-                weight * market.value_per_weight[sellers.product[k] * N_SEGMENTS + s],
+                weight * value_per_weight[sellers.product[k] * N_SEGMENTS + s],
                 capacity * price,
             )
             expected = sales * (1 - 1 / ((1 + markup) * premium[s]))
@@ -485,13 +623,16 @@ def settled_segment(eligible, k, segment):
 
 
 @kernel
-def offers(firms, sellers, market, r):
+def offers(firms, sellers, threshold, premium, quality_sensitivity, price_sensitivity, rates):
     """Per seller, after settling its segment (written back to ``firms.segment``): its market
     (product x segment), customer base, price, capacity at that price, and logit exponent
     (numpy takes the exponential: the logit weight is goodwill x exp(exponent),
     ``Market.firm_weight``). Capacity caps what a seller can deliver; it attracts no buyers. An
     entrant yet to sell (goodwill -1) starts with ``entry_goodwill`` of its capacity's value.
+    ``threshold``, ``premium``: per segment; the price term is the seller's logged relative
+    cost times ``price_sensitivity``.
     """
+    r = rates_of(rates)
     n = len(sellers.slot)
     market_index = np.empty(n, dtype=np.int64)
     goodwill, price, capacity_value, exponent = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
@@ -500,7 +641,7 @@ def offers(firms, sellers, market, r):
         s = settled_segment(sellers.eligible, k, firms.segment[i])
         firms.segment[i] = s
         market_index[k] = sellers.product[k] * N_SEGMENTS + s
-        price[k] = sellers.cost[k] * (1 + r.markup) * market.premium[s]
+        price[k] = sellers.cost[k] * (1 + r.markup) * premium[s]
         capacity_value[k] = firms.output_capacity[i] * price[k]
         base = firms.goodwill[i]
         base = r.entry_goodwill * capacity_value[k] if base < 0 else base
@@ -508,43 +649,85 @@ def offers(firms, sellers, market, r):
         goodwill[k] = base
         exponent[k] = logit_exponent(
             firms.quality[i],
-            market.threshold[s],
-            sellers.price_disutility[k],
+            threshold[s],
+            sellers.price_disutility[k] * price_sensitivity,
             sellers.seen[k],
-            market.quality_sensitivity,
+            quality_sensitivity,
         )
     return Offers(market_index, goodwill, price, capacity_value, exponent)
 
 
 @kernel
+def choose_and_offer(
+    firms,
+    sellers,
+    review,
+    attraction,
+    misperception,
+    threshold,
+    premium,
+    value_per_weight,
+    quality_sensitivity,
+    price_sensitivity,
+    rates,
+):
+    """``pick_segments`` for the reviewing firms, then ``offers`` for every seller: segment
+    choice and what each seller brings to market, in one call."""
+    pick_segments(
+        firms, sellers, review, attraction, misperception, premium, value_per_weight, rates
+    )
+    return offers(firms, sellers, threshold, premium, quality_sensitivity, price_sensitivity, rates)
+
+
+@kernel
+def renewed_customers(customers, sold, customer_turnover):
+    """A customer base after a quarter's sales: a share ``customer_turnover`` of it re-chooses
+    and follows whom it was served by (replicator dynamics with inertia)."""
+    return (1.0 - customer_turnover) * customers + customer_turnover * sold
+
+
+@kernel
 def book_sales_and_inputs(
-    firms, joint_action, niche_factor, nominal, buyers, offered, seller_sales, r, market_sales
+    firms,
+    joint_action,
+    niche_factor,
+    nominal,
+    buyer_position,
+    buyer_supplier,
+    price,
+    market_index,
+    seller_sales,
+    rates,
+    outside_weight,
+    outside_sales,
 ):
     """Book sales and inputs into ``firms`` (``Booked``). First what producers ask of their
     local suppliers (sums in slot order, as ``np.bincount``); then one pass over all firms
     writes each column once: a supplier fills the same share of every order, the rest is bought
     outside; upstream firms sell to tied producers and part of their spare capacity outside.
-    The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market into
-    ``market_sales`` (zeros; ``Market.record_sales``' sums). ``joint_action``: per cluster;
-    ``nominal``: per firm; ``buyers``: ``Buyers``; ``offered``: ``Offers``.
+    The pass also sums the sellers' sales (``seller_sales``, the clearing's) per market and
+    returns them, [product, segment] (``Market.record_sales``' sums). ``joint_action``: per
+    cluster; ``nominal``: per firm; ``buyer_position``, ``buyer_supplier``: ``Buyers``;
+    ``price``, ``market_index``: ``Offers``'.
 
-    A seller's customer base follows whom it served (replicator dynamics with inertia): a share
-    ``customer_turnover`` of it is replaced by this quarter's sales, so customers whose orders
-    it could not fill are lost to the rivals that served them; then its cluster's own buyer
-    network grows or shrinks (``niche_factor``, per cluster).
+    A seller's customer base follows whom it served (``renewed_customers``): customers whose
+    orders it could not fill are lost to the rivals that served them; then its cluster's own
+    buyer network grows or shrinks (``niche_factor``, per cluster). Outside competitors'
+    customer base (``outside_weight``, [product, segment], renewed in place) follows what they
+    sold (``outside_sales``) the same way.
 
     Branch-free, as ``capacity_and_seller_terms``: every firm works out every stage's rule,
     reading the next seller's sales, and keeps its own stage's (a firm not a seller adds
     +0.0 to a market, which changes no sum)."""
-    price, market_index = offered.price, offered.market_index
+    r = rates_of(rates)
     output_capacity, stage, supplier = firms.output_capacity, firms.stage, firms.supplier
     cluster, member, units, sales = firms.cluster, firms.member, firms.units, firms.sales
     materials, local_inputs, utilisation = firms.materials, firms.local_inputs, firms.utilisation
-    goodwill, keep = firms.goodwill, 1.0 - r.customer_turnover
-    position, buyer_supplier = buyers.position, buyers.supplier
+    goodwill, turnover = firms.goodwill, r.customer_turnover
+    market_sales = np.zeros(outside_weight.size)
     asked = np.zeros(len(stage))
-    for b in range(len(position)):
-        k = position[b]
+    for b in range(len(buyer_position)):
+        k = buyer_position[b]
         asked[buyer_supplier[b]] += seller_sales[k] / price[k] * r.input_coefficient
     if len(seller_sales) == 0:  # no sellers: upstream firms read one dummy seller
         seller_sales, price, market_index = np.zeros(1), np.ones(1), np.zeros(1, np.int64)
@@ -574,6 +757,13 @@ def book_sales_and_inputs(
         local_inputs[i] = local if is_producer else 0.0
         utilisation[i] = u / maximum(nominal[i], 1e-12)
         market_sales[market_index[next_seller]] += sold if is_seller else 0.0
-        renewed = (keep * goodwill[i] + r.customer_turnover * sold) * niche_factor[cluster[i]]
+        renewed = renewed_customers(goodwill[i], sold, turnover) * niche_factor[cluster[i]]
         goodwill[i] = renewed if is_seller else goodwill[i]
         k += is_seller
+    n_products, n_segments = outside_weight.shape
+    for p in range(n_products):
+        for s in range(n_segments):
+            outside_weight[p, s] = renewed_customers(
+                outside_weight[p, s], outside_sales[p, s], turnover
+            )
+    return market_sales.reshape((n_products, n_segments))
