@@ -7,11 +7,16 @@ arithmetic, comparisons, gathers and sums in a fixed order (sums into bins in sl
 transcendental functions (``exp``, ``log``) stay in numpy (numpy's vectorised ``exp``/``log``
 round differently from the C library's), and ``error_model="numpy"`` keeps numpy's division
 semantics (inf/nan, no exception). Random draws stay in numpy too, except where one kernel
-does a whole phase (``firms.form_and_lapse_ties``): numba's ``Generator.random`` gives numpy's
-uniforms draw for draw, but handing a kernel a Generator costs ~6 us, more than a few draws.
+does a whole phase (``firms.form_and_lapse_ties``): it draws numpy's uniforms, draw for draw,
+through a ``draws.Stream`` (the bit generator's state and its own ``next_double``), because
+handing a kernel the Generator itself costs ~6 us a call, more than a few draws.
 
 Kernels take named inputs: firm or cluster columns as a NamedTuple bundle built by field name
 (``columns_of``), parameters as a NamedTuple of floats; a kernel reads ``bundle.column[i]``.
+numba types a NamedTuple argument at every call (~0.4 us plus ~0.1 us a field), so production,
+called with ~20 parameters, passes them as a one-row record and turns it into its tuple inside
+the kernel (``production.rates_of``: read from the record in a loop, each parameter would be
+loaded again after every store into an array).
 
 Compiled code is cached on disk, so only the first run on a machine pays the compilation
 (``python -m sim.model.warmup``, which ``make install`` runs, compiles everything up front). The
