@@ -248,12 +248,6 @@ def package_cost(
     return (mix * per_firm).sum(axis=1)
 
 
-def leakage(model: ClusterModel, allocation: np.ndarray) -> np.ndarray:
-    """Budget lost in delivery per cluster, where its region's capacity is low."""
-    capacity = model.regions.capacity[model.clusters.region]
-    return allocation * model.config.policy.delivery_leakage * (1 - capacity)
-
-
 def deliver(
     model: ClusterModel,
     allocation: np.ndarray,
@@ -275,36 +269,40 @@ def deliver(
     cluster (delivered support plus what leaked on the way).
     """
     f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
-    leaked = leakage(model, allocation)
-    delivered = allocation - leaked
-    cofinance = pol.cofinancing_share if pol.voluntary else 0.0
-    pot = delivered[:, None] * mix  # [cluster, instrument]
-    takeup = kernels.TakeUp(voluntary=bool(pol.voluntary), takeup_cost=float(k.takeup_cost))
-    receives, per_cluster, offered, taken = kernels.choose_recipients(
-        kernels.Asked(asked, perceived), f.cluster, applicant, delivered, pot, takeup
-    )
-    share = pot / np.maximum(per_cluster, 1)
     gap = productivity_gap(model) if gap is None else gap
     known_need = need is not None and member_needs is not None
-    need = need if known_need else np.zeros_like(perceived)
-    public, growth, met = kernels.grant(
-        recipients(model), effects(model), asked, receives, share, cofinance, gap, need, f.member
+    nothing = np.empty((0, len(INSTRUMENTS)))
+    terms = kernels.Delivery(
+        leakage=float(pol.delivery_leakage),
+        voluntary=bool(pol.voluntary),
+        takeup_cost=float(k.takeup_cost),
+        cofinance=float(pol.cofinancing_share) if pol.voluntary else 0.0,
+    )
+    done = kernels.deliver(
+        recipients(model),
+        effects(model),
+        terms,
+        allocation,
+        mix,
+        c.region,
+        model.regions.capacity,
+        asked,
+        perceived,
+        applicant,
+        gap,
+        need if known_need else nothing,
+        member_needs if known_need else nothing,
+        f.member,
     )
     if known_need:
-        total_need = member_needs.sum(axis=1)
-        c.needs_met = np.where(total_need > 0, met / np.maximum(total_need, 1e-12), 0.0)
+        c.needs_met = done.needs_met
     # only coaching moves productivity (equipment adds to the machine stock, in grant)
-    slots, logs = kernels.received(asked, receives, growth, COACHING)
-    f.productivity[slots] *= np.exp(logs)
-    spent = leaked.copy()
-    for instrument in range(len(INSTRUMENTS)):
-        if per_cluster[:, instrument].any():
-            spent += public[:, instrument]
+    f.productivity[done.coached] *= np.exp(done.coaching_logs)
     # take-up: firm-instrument pairs received over pairs on offer (a positive pot), all four
     # instruments, in both participation modes
-    model.takeup_offered += int(offered)
-    model.takeup_taken += int(taken)
-    return spent
+    model.takeup_offered += int(done.offered)
+    model.takeup_taken += int(done.taken)
+    return done.spent
 
 
 def govern(model: ClusterModel) -> None:
@@ -349,16 +347,22 @@ def govern(model: ClusterModel) -> None:
         assessed.need,
         assessed.member_needs,
     )
-    c.support_step[:] = spent
-    c.support_total += spent
-    c.support_since_plan += spent
     c.last_mix = mix
     # Left over: what no cluster was allocated, and what allocations left unused (a pot for an
     # instrument nobody took up, shares above what recipients could absorb).
-    leaked = float(leakage(model, allocation).sum())
-    delivered = float(spent.sum()) - leaked
-    unspent = max(money - float(spent.sum()), 0.0)
+    leaked, spent_total = kernels.record_spending(
+        spent,
+        allocation,
+        c.region,
+        model.regions.capacity,
+        float(pol.delivery_leakage),
+        c.support_step,
+        c.support_total,
+        c.support_since_plan,
+    )
+    delivered = spent_total - leaked
+    unspent = max(money - spent_total, 0.0)
     carried = unspent if pol.unspent == "carry" else 0.0
     model.budget_carried = carried
     model.budget = BudgetLines(available, delivered, leaked, coordinators, unspent, carried)
-    model.budget_spent += spent.sum() + coordinators
+    model.budget_spent += np.float64(spent_total) + coordinators

@@ -44,18 +44,13 @@ class Recipients(NamedTuple):
     support_total: np.ndarray
 
 
-class Asked(NamedTuple):
-    """The firms asked about their needs this quarter (``assess_needs``)."""
+class Delivery(NamedTuple):
+    """How support is delivered and taken up (``sim.model.government.deliver``)."""
 
-    slot: np.ndarray  # ascending
-    perceived: np.ndarray  # [row of slot, instrument]: perceived needs
-
-
-class TakeUp(NamedTuple):
-    """How firms take up support (``sim.model.government.deliver``)."""
-
+    leakage: float  # share of an allocation lost where regional capacity is nil
     voluntary: bool  # firms apply (and take everything) rather than being enrolled
     takeup_cost: float  # what a need must outweigh for a firm to show up
+    cofinance: float  # the firm's share of what it receives (0 unless voluntary)
 
 
 @kernel
@@ -338,47 +333,6 @@ def mark_applicants(
 
 
 @kernel
-def choose_recipients(
-    asked: Asked,
-    cluster: np.ndarray,
-    applicant: np.ndarray,
-    delivered: np.ndarray,
-    pot: np.ndarray,
-    takeup: TakeUp,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Who receives each instrument among the firms ``asked`` (``cluster`` and ``applicant``:
-    per slot; ``delivered``: per cluster; ``pot``: per [cluster, instrument]).
-
-    Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
-    supported cluster gets equipment and credit, and shows up for coaching and linkage only if
-    it looks useful. Take-up counts firm-instrument pairs, every instrument alike: each firm is
-    offered each instrument whose pot in its cluster is positive, and takes it up where it
-    receives it. Returns (receives [row, instrument], recipients per [cluster, instrument],
-    pairs offered, pairs taken up).
-    """
-    perceived, voluntary, takeup_cost = asked.perceived, takeup.voluntary, takeup.takeup_cost
-    n_clusters, n_instruments = pot.shape
-    receives = np.zeros((len(asked.slot), n_instruments), dtype=np.bool_)
-    recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
-    offered = taken = 0
-    for row in range(len(asked.slot)):
-        c = cluster[asked.slot[row]]
-        if not delivered[c] > 0:
-            continue
-        for i in range(n_instruments):
-            if voluntary:
-                receiving = applicant[asked.slot[row]]
-            else:
-                receiving = perceived[row, i] > takeup_cost or i in (EQUIPMENT, CREDIT)
-            receives[row, i] = receiving
-            recipients[c, i] += receiving
-            on_offer = pot[c, i] > 0
-            offered += on_offer
-            taken += receiving and on_offer
-    return receives, recipients, offered, taken
-
-
-@kernel
 def dose_cost(effects: Effects, instrument: int, workers: float) -> float:
     """Most a firm can absorb of an instrument in one quarter, in wage units."""
     if instrument == COACHING:
@@ -452,27 +406,58 @@ def support_firms(
 
 
 @kernel
-def received(
-    asked: np.ndarray, receives: np.ndarray, growth: np.ndarray, instrument: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The recipients of ``instrument`` and their log productivity growth, in slot order (the
-    array numpy's exp then sees is the one the instrument-by-instrument code gave it)."""
-    n = 0
-    for row in range(len(asked)):
-        n += receives[row, instrument]
-    slots = np.empty(n, dtype=np.int64)
-    logs = np.empty(n)
-    n = 0
-    for row in range(len(asked)):
-        if receives[row, instrument]:
-            slots[n] = asked[row]
-            logs[n] = growth[row, instrument]
-            n += 1
-    return slots, logs
+def leaked_in_delivery(
+    allocation: np.ndarray, region: np.ndarray, capacity: np.ndarray, leakage: float, c: int
+) -> float:
+    """What cluster ``c`` loses of its allocation in delivery, where its region's capacity is
+    low (``allocation x leakage x (1 - capacity)``, multiplied left to right)."""
+    return allocation[c] * leakage * (1 - capacity[region[c]])
 
 
 @kernel
-def grant(
+def _choose(
+    asked: np.ndarray,
+    perceived: np.ndarray,
+    cluster: np.ndarray,
+    applicant: np.ndarray,
+    delivered: np.ndarray,
+    pot: np.ndarray,
+    terms: Delivery,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Who receives each instrument among the firms ``asked`` (``perceived``: their perceived
+    needs; ``cluster`` and ``applicant``: per slot; ``delivered``: per cluster; ``pot``: per
+    [cluster, instrument]).
+
+    Voluntary: applicants in supported clusters take everything. Otherwise every firm of a
+    supported cluster gets equipment and credit, and shows up for coaching and linkage only if
+    it looks useful. Take-up counts firm-instrument pairs, every instrument alike: each firm is
+    offered each instrument whose pot in its cluster is positive, and takes it up where it
+    receives it. Returns (receives [row, instrument], recipients per [cluster, instrument],
+    pairs offered, pairs taken up).
+    """
+    n_clusters, n_instruments = pot.shape
+    receives = np.zeros((len(asked), n_instruments), dtype=np.bool_)
+    recipients = np.zeros((n_clusters, n_instruments), dtype=np.int64)
+    offered = taken = 0
+    for row in range(len(asked)):
+        c = cluster[asked[row]]
+        if not delivered[c] > 0:
+            continue
+        for i in range(n_instruments):
+            if terms.voluntary:
+                receiving = applicant[asked[row]]
+            else:
+                receiving = perceived[row, i] > terms.takeup_cost or i in (EQUIPMENT, CREDIT)
+            receives[row, i] = receiving
+            recipients[c, i] += receiving
+            on_offer = pot[c, i] > 0
+            offered += on_offer
+            taken += receiving and on_offer
+    return receives, recipients, offered, taken
+
+
+@kernel
+def _grant(
     firms: Recipients,
     effects: Effects,
     asked: np.ndarray,
@@ -491,9 +476,9 @@ def grant(
     order as instrument by instrument, and no firm's support depends on another's state.
 
     Needs met: a member (``member``: per slot) that receives an instrument has its true need
-    for it (``need``: per row of ``asked``, as assessed before delivery) met in proportion to
-    the doses it received (amount / ``dose_cost``: a full coaching or linkage dose, or as much
-    equipment or credit as it can put to use), capped at the need.
+    for it (``need``: per row of ``asked``, as assessed before delivery; empty if unknown) met
+    in proportion to the doses it received (amount / ``dose_cost``: a full coaching or linkage
+    dose, or as much equipment or credit as it can put to use), capped at the need.
 
     Returns (public money per [cluster, instrument], log productivity growth per [row,
     instrument], zero where there is none, members' needs met per cluster: summed over members
@@ -503,6 +488,7 @@ def grant(
     public_spent = np.zeros((n_clusters, n_instruments))
     growth = np.zeros((len(asked), n_instruments))
     met = np.zeros(n_clusters)
+    known_need = len(need) == len(asked)
     cluster, workers, cash = firms.cluster, firms.workers, firms.cash
     # what each recipient gets, then (take_support, in the same firm-by-firm, instrument by
     # instrument order) what it does: only credit's effect touches cash, after every
@@ -525,7 +511,7 @@ def grant(
             slots[n], instruments[n], amounts[n], gaps[n] = slot, i, total, gap[slot]
             n += 1
             public_spent[c, i] += public
-            if member[slot]:
+            if known_need and member[slot]:
                 met[c] += need[row, i] * cap_at(total / absorbable, 1.0)
     logs = take_support(firms, effects, slots[:n], instruments[:n], amounts[:n], gaps[:n])
     n = 0
@@ -535,6 +521,114 @@ def grant(
                 growth[row, i] = logs[n]
                 n += 1
     return public_spent, growth, met
+
+
+class Delivered(NamedTuple):
+    """What a quarter's delivery did (``deliver``)."""
+
+    spent: np.ndarray  # per cluster: public money received plus what leaked on the way
+    coached: np.ndarray  # slots of coaching's recipients, ascending
+    coaching_logs: np.ndarray  # their log productivity growth (numpy's exp applies it)
+    needs_met: np.ndarray  # per cluster: members' needs met / their total need (or empty)
+    offered: int  # firm-instrument pairs on offer
+    taken: int  # of which taken up
+
+
+@kernel
+def deliver(
+    firms: Recipients,
+    effects: Effects,
+    terms: Delivery,
+    allocation: np.ndarray,
+    mix: np.ndarray,
+    region: np.ndarray,
+    capacity: np.ndarray,
+    asked: np.ndarray,
+    perceived: np.ndarray,
+    applicant: np.ndarray,
+    gap: np.ndarray,
+    need: np.ndarray,
+    member_needs: np.ndarray,
+    member: np.ndarray,
+) -> Delivered:
+    """A quarter's delivery (``sim.model.government.deliver``) in one call: leakage, each
+    cluster's pot per instrument (``mix`` of what arrives), who receives (``_choose``), equal
+    shares of a pot among its recipients, the grants and their effects (``_grant``), and what
+    was spent per cluster.
+
+    ``region`` (per cluster) and ``capacity`` (per region) set leakage. ``need`` and
+    ``member_needs`` (from ``assess_needs``; empty arrays if unknown) give ``needs_met``:
+    members' needs met / their total need (the row sum of ``member_needs``, left to right as
+    numpy adds a row of four), 0 where they need nothing. Spent: leakage plus the public money
+    of each instrument someone received, instrument by instrument.
+    """
+    n_clusters, n_instruments = mix.shape
+    leaked = np.empty(n_clusters)
+    delivered = np.empty(n_clusters)
+    pot = np.empty((n_clusters, n_instruments))
+    for c in range(n_clusters):
+        leaked[c] = leaked_in_delivery(allocation, region, capacity, terms.leakage, c)
+        delivered[c] = allocation[c] - leaked[c]
+        for i in range(n_instruments):
+            pot[c, i] = delivered[c] * mix[c, i]
+    receives, recipients, offered, taken = _choose(
+        asked, perceived, firms.cluster, applicant, delivered, pot, terms
+    )
+    share = np.empty((n_clusters, n_instruments))
+    for c in range(n_clusters):
+        for i in range(n_instruments):
+            share[c, i] = pot[c, i] / max(recipients[c, i], 1)
+    public, growth, met = _grant(
+        firms, effects, asked, receives, share, terms.cofinance, gap, need, member
+    )
+    needs_met = np.empty(n_clusters if len(member_needs) == n_clusters else 0)
+    for c in range(len(needs_met)):
+        total_need = _row_sum(member_needs, c)
+        needs_met[c] = met[c] / floor_at(total_need, 1e-12) if total_need > 0 else 0.0
+    n_coached = 0
+    for row in range(len(asked)):
+        n_coached += receives[row, COACHING]
+    coached = np.empty(n_coached, dtype=np.int64)
+    coaching_logs = np.empty(n_coached)
+    n = 0
+    for row in range(len(asked)):
+        if receives[row, COACHING]:
+            coached[n] = asked[row]
+            coaching_logs[n] = growth[row, COACHING]
+            n += 1
+    received_any = np.zeros(n_instruments, dtype=np.bool_)
+    for c in range(n_clusters):
+        for i in range(n_instruments):
+            received_any[i] |= recipients[c, i] > 0
+    spent = leaked.copy()
+    for c in range(n_clusters):
+        for i in range(n_instruments):
+            if received_any[i]:
+                spent[c] += public[c, i]
+    return Delivered(spent, coached, coaching_logs, needs_met, offered, taken)
+
+
+@kernel
+def record_spending(
+    spent: np.ndarray,
+    allocation: np.ndarray,
+    region: np.ndarray,
+    capacity: np.ndarray,
+    leakage: float,
+    support_step: np.ndarray,
+    support_total: np.ndarray,
+    support_since_plan: np.ndarray,
+) -> tuple[float, float]:
+    """Record a quarter's spending per cluster (``support_step``, added to ``support_total``
+    and ``support_since_plan``, in place) and return (total leaked, total spent), summed as
+    numpy sums (``pairwise_sum``)."""
+    leaked = np.empty(len(spent))
+    for c in range(len(spent)):
+        leaked[c] = leaked_in_delivery(allocation, region, capacity, leakage, c)
+        support_step[c] = spent[c]
+        support_total[c] += spent[c]
+        support_since_plan[c] += spent[c]
+    return pairwise_sum(leaked), pairwise_sum(spent)
 
 
 @kernel
