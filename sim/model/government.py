@@ -20,6 +20,7 @@ from sim.model.support import (
     effects,
     productivity_gap,
     recipients,
+    sizes_and_frontiers,
 )
 from sim.scenario.codes import APPOINTED, COACHING, CREDIT, EQUIPMENT, INSTRUMENTS, LINKAGE
 
@@ -319,12 +320,12 @@ def govern(model: ClusterModel) -> None:
     available = pol.budget_per_quarter + model.budget_carried
     coordinators = coordinators_cost(model, available)
     # Nothing in a quarter of government moves firms between clusters: count them once.
-    size = kernels.firms_per_cluster(f.cluster, c.count)
+    size, frontier = sizes_and_frontiers(model)
     # Support can only reach selected clusters and (through the open pot) organised ones, so
     # only their firms weigh up whether to apply or show up.
     reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
     # productivity does not move before coaching is delivered, so one gap serves throughout
-    assessed = assess_needs(model, reachable, size)
+    assessed = assess_needs(model, reachable, size, frontier)
     mix = blend_mix(model, assessed.needs, assessed.member_needs)
     participation_cost = model.config.instruments.takeup_cost + (
         pol.cofinancing_share if pol.voluntary else 0

@@ -35,40 +35,22 @@ def productivity_gap(model: ClusterModel, size: np.ndarray | None = None) -> np.
 
 
 def frontiers(model: ClusterModel, size: np.ndarray | None = None) -> np.ndarray:
-    """Each product's productivity frontier: the 90th percentile over its firms (1 if none)."""
-    f, c = model.firms, model.clusters
-    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
-    frontier = np.ones(len(model.market.products))
-    grouped, bounds = kernels.group_by_product(
-        f.cluster, c.product, f.productivity, size, len(frontier)
-    )
-    for p in range(len(frontier)):
-        if bounds[p + 1] > bounds[p]:
-            frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
-    return frontier
+    """Each product's productivity frontier: the 90th percentile over its firms (1 if none).
 
-
-def quantile(values: np.ndarray, q: float) -> float:
-    """``np.quantile(values, q)`` of a non-empty array (numpy's default "linear" method),
-    reordering ``values`` in place, at a fraction of the cost (one single-``kth`` partition).
-
-    The two order statistics around the virtual index ``(n - 1) q`` do not depend on how they
-    are found, and their interpolation repeats numpy's ``_lerp`` operation for operation. NaN
-    sorts last, so it reaches the result as it does in numpy.
+    ``size``: firms per cluster, if the caller has it.
     """
-    n = len(values)
-    virtual = (n - 1) * q
-    if virtual >= n - 1:  # numpy takes the maximum, with floor(virtual) counted as -1
-        below = above = values.max()
-        previous = -1.0
-    else:
-        previous = float(np.floor(virtual))
-        k = int(previous)
-        values.partition(k)
-        below, above = values[k], values[k + 1 :].min()
-    t = virtual - previous
-    difference = above - below
-    return above - difference * (1 - t) if t >= 0.5 else below + difference * t
+    f, c = model.firms, model.clusters
+    n_products = len(model.market.products)
+    if size is None:
+        return sizes_and_frontiers(model)[1]
+    return kernels.frontiers(f.cluster, c.product, f.productivity, size, n_products)
+
+
+def sizes_and_frontiers(model: ClusterModel) -> tuple[np.ndarray, np.ndarray]:
+    """Firms per cluster and each product's frontier (``frontiers``), in one call."""
+    f, c = model.firms, model.clusters
+    n_products = len(model.market.products)
+    return kernels.sizes_and_frontiers(f.cluster, c.product, f.productivity, n_products)
 
 
 class Assessment(NamedTuple):
@@ -82,15 +64,21 @@ class Assessment(NamedTuple):
     need: np.ndarray  # [row of asked, instrument]: true need
 
 
-def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> Assessment:
+def assess_needs(
+    model: ClusterModel,
+    asking: np.ndarray,
+    size: np.ndarray,
+    frontier: np.ndarray | None = None,
+) -> Assessment:
     """``productivity_gap``, true needs summed per cluster (all firms, members) and the
     perceived needs of the firms in the clusters ``asking``, in one pass over the firms
     (``kernels.assess_needs``), with the same numbers and the same random draw.
 
     ``size``: firms per cluster, which also sizes the draw before the pass.
+    ``frontier``: each product's (``frontiers``), if the caller has it.
     """
     f = model.firms
-    frontier = frontiers(model, size)
+    frontier = frontiers(model, size) if frontier is None else frontier
     n_asked = int(size[asking].sum())
     perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
     gap, needs, member_needs, asked, need = kernels.assess_needs(

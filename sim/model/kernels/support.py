@@ -108,6 +108,106 @@ def group_by_product(
 
 
 @kernel
+def _partition(values: np.ndarray, low: int, high: int) -> int:
+    """Partition ``values[low:high + 1]`` (no NaN) around the median of its first, middle and
+    last values; return where that pivot ends (smaller values before, larger after). The
+    pattern of swaps is numba's ``np.partition``'s, which keeps sorted, reverse-sorted and
+    uniform runs from the quadratic worst case."""
+    mid = (low + high) >> 1
+    if values[mid] < values[low]:
+        values[low], values[mid] = values[mid], values[low]
+    if values[high] < values[mid]:
+        values[high], values[mid] = values[mid], values[high]
+    if values[mid] < values[low]:
+        values[low], values[mid] = values[mid], values[low]
+    pivot = values[mid]
+    values[high], values[mid] = values[mid], values[high]
+    i, j = low, high - 1
+    while True:
+        while i < high and values[i] < pivot:
+            i += 1
+        while j >= low and pivot < values[j]:
+            j -= 1
+        if i >= j:
+            break
+        values[i], values[j] = values[j], values[i]
+        i += 1
+        j -= 1
+    values[i], values[high] = values[high], values[i]
+    return i
+
+
+@kernel
+def quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q)`` of a non-empty array (numpy's default "linear" method),
+    reordering ``values`` in place.
+
+    The two order statistics around the virtual index ``(n - 1) q`` do not depend on how they
+    are found (here a quickselect of the lower, then the least value above it), and their
+    interpolation repeats numpy's ``_lerp`` operation for operation. Where numpy's index is
+    past the end it takes the maximum, with floor(index) counted as -1. Any NaN makes the
+    result NaN, as in numpy (``tests/test_exact_government.py`` checks all of it).
+    """
+    n = len(values)
+    for i in range(n):
+        if np.isnan(values[i]):
+            return values[i]
+    virtual = (n - 1) * q
+    if virtual >= n - 1:
+        below = values[0]
+        for i in range(1, n):
+            below = values[i] if values[i] > below else below
+        above = below
+        previous = -1.0
+    else:
+        previous = np.floor(virtual)
+        k = int(previous)
+        low, high = 0, n - 1
+        while True:
+            at = _partition(values, low, high)
+            if at == k:
+                break
+            if at < k:
+                low = at + 1
+            else:
+                high = at - 1
+        below = values[k]
+        above = values[k + 1]
+        for i in range(k + 2, n):
+            above = values[i] if values[i] < above else above
+    t = virtual - previous
+    difference = above - below
+    return above - difference * (1 - t) if t >= 0.5 else below + difference * t
+
+
+@kernel
+def frontiers(
+    cluster: np.ndarray,
+    cluster_product: np.ndarray,
+    productivity: np.ndarray,
+    size: np.ndarray,
+    n_products: int,
+) -> np.ndarray:
+    """Each product's productivity frontier: the 90th percentile of its firms' productivity
+    (``quantile``), 1 where it has none. ``size``: firms per cluster."""
+    grouped, bounds = group_by_product(cluster, cluster_product, productivity, size, n_products)
+    frontier = np.ones(n_products)
+    for p in range(n_products):
+        if bounds[p + 1] > bounds[p]:
+            frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
+    return frontier
+
+
+@kernel
+def sizes_and_frontiers(
+    cluster: np.ndarray, cluster_product: np.ndarray, productivity: np.ndarray, n_products: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Firms per cluster (``firms_per_cluster``) and each product's frontier (``frontiers``)."""
+    size = firms_per_cluster(cluster, len(cluster_product))
+    return size, frontiers(cluster, cluster_product, productivity, size, n_products)
+
+
+@kernel
 def gap_to_frontier(
     productivity: np.ndarray,
     cluster: np.ndarray,
