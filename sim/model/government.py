@@ -14,15 +14,17 @@ import numpy as np
 
 from sim.model.coordination import install_appointed, withdraw_appointed
 from sim.model.kernels import support as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.model.support import (
     MAX_GRANT_PER_WORKER,
+    Assessment,
     assess_needs,
     effects,
     productivity_gap,
     recipients,
     sizes_and_frontiers,
 )
-from sim.scenario.codes import APPOINTED, COACHING, CREDIT, EQUIPMENT, INSTRUMENTS, LINKAGE
+from sim.scenario.codes import APPOINTED, INSTRUMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -205,7 +207,7 @@ def allocate(
 ) -> np.ndarray:
     """Budget per cluster: a designated/selected pot by weight, an open pot by application
     (``fill_requests``: shared by weight x request, capped at the request, the excess passed
-    on to uncapped applicants).
+    on to uncapped applicants; ``kernels.allocation``).
 
     ``applying_members``: applicants among each cluster's members, if the caller counted them.
     ``budget``: the money to allocate (default ``policy.budget_per_quarter``). ``mix``: the
@@ -213,20 +215,15 @@ def allocate(
     coaching dose), net of co-financing. ``size``: firms per cluster, if the caller has it.
     """
     c, pol = model.clusters, model.config.policy
-    budget = pol.budget_per_quarter if budget is None else budget
-    allocation = np.zeros(c.count)
-    selected_weight = np.where(c.selected, c.weight, 0.0)
-    if selected_weight.sum() > 0:
-        allocation += budget * (1 - pol.open_share) * selected_weight / selected_weight.sum()
+    terms = allocating(model, pol.budget_per_quarter if budget is None else budget)
+    package = np.zeros(c.count)
     if pol.open_share > 0:
         # Any organised cluster may apply; its association forwards its applying members.
         if applying_members is None:
             applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
-        request = np.where(c.coordinator > 0, applying_members, 0.0) * (
-            package_cost(model, mix, size) * (1 - pol.cofinancing_share * pol.voluntary)
-        )
-        allocation += fill_requests(budget * pol.open_share, c.weight, request)
-    return allocation
+        package[:] = package_cost(model, mix, size)
+    members = np.zeros(c.count) if applying_members is None else applying_members
+    return kernels.allocation(c.selected, c.weight, c.coordinator, members, package, terms)
 
 
 def package_cost(
@@ -234,19 +231,55 @@ def package_cost(
 ) -> np.ndarray | float:
     """What one firm of each cluster can use of its instrument mix in a quarter: a coaching
     dose, a linkage dose, and equipment and credit up to ``MAX_GRANT_PER_WORKER`` per worker
-    (at the cluster's mean firm size), weighted by the mix."""
+    (at the cluster's mean firm size), weighted by the mix (``kernels.package_costs``)."""
     k = model.config.instruments
     if mix is None:
         return k.coaching_dose_cost
     f, c = model.firms, model.clusters
     size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
-    workers = cluster_sums(model, f.workers) / np.maximum(size, 1)
-    per_firm = np.empty_like(mix)
-    per_firm[:, COACHING] = k.coaching_dose_cost
-    per_firm[:, LINKAGE] = k.linkage_dose_cost
-    per_firm[:, EQUIPMENT] = MAX_GRANT_PER_WORKER * workers
-    per_firm[:, CREDIT] = MAX_GRANT_PER_WORKER * workers
-    return (mix * per_firm).sum(axis=1)
+    workers = cluster_sums(model, f.workers)
+    return kernels.package_costs(mix, workers, size, allocating(model, 0.0))
+
+
+def allocating(model: ClusterModel, budget: float) -> kernels.Allocating:
+    """The policy's terms of a quarter's mix and allocation, as the kernels read them
+    (``budget``: the money to allocate)."""
+    pol, k = model.config.policy, model.config.instruments
+    participation_cost = k.takeup_cost + (pol.cofinancing_share if pol.voluntary else 0)
+    return kernels.Allocating(
+        planning_quality=float(pol.planning_quality),
+        needs_from_firms=float(pol.needs_from_firms),
+        participation_cost=float(participation_cost),
+        budget=float(budget),
+        open_share=float(pol.open_share),
+        request_factor=float(1 - pol.cofinancing_share * pol.voluntary),
+        coaching_dose_cost=float(k.coaching_dose_cost),
+        linkage_dose_cost=float(k.linkage_dose_cost),
+        max_grant_per_worker=MAX_GRANT_PER_WORKER,
+    )
+
+
+def apportion(
+    model: ClusterModel, assessed: Assessment, size: np.ndarray, budget: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A quarter's instrument mix (``blend_mix``), applicants (perceived needs weighted by the
+    mix outweigh the cost of taking part) and allocation of ``budget`` (``allocate``), in one
+    call (``kernels.apportion``). Returns (mix, applicant per slot, allocation)."""
+    f, c, pol = model.firms, model.clusters, model.config.policy
+    base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
+    return kernels.apportion(
+        columns_of(c, kernels.Apportioning),
+        assessed.needs,
+        assessed.member_needs,
+        assessed.workers,
+        size,
+        assessed.asked,
+        assessed.perceived,
+        f.cluster,
+        f.member,
+        base,
+        allocating(model, budget),
+    )
 
 
 def deliver(
@@ -326,24 +359,15 @@ def govern(model: ClusterModel) -> None:
     reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
     # productivity does not move before coaching is delivered, so one gap serves throughout
     assessed = assess_needs(model, reachable, size, frontier)
-    mix = blend_mix(model, assessed.needs, assessed.member_needs)
-    participation_cost = model.config.instruments.takeup_cost + (
-        pol.cofinancing_share if pol.voluntary else 0
-    )
-    applicant = np.zeros(f.size, dtype=bool)
-    asked, perceived = assessed.asked, assessed.perceived
-    applying_members = kernels.mark_applicants(
-        applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
-    )
     money = available - coordinators
-    allocation = allocate(model, applicant, applying_members, money, mix, size)
+    mix, applicant, allocation = apportion(model, assessed, size, money)
     spent = deliver(
         model,
         allocation,
         mix,
         applicant,
-        asked,
-        perceived,
+        assessed.asked,
+        assessed.perceived,
         assessed.gap,
         assessed.need,
         assessed.member_needs,

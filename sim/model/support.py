@@ -62,6 +62,7 @@ class Assessment(NamedTuple):
     asked: np.ndarray  # slots of the firms in the clusters asked, in order
     perceived: np.ndarray  # [row of asked, instrument]: true need plus perception noise
     need: np.ndarray  # [row of asked, instrument]: true need
+    workers: np.ndarray  # per cluster, summed over its firms
 
 
 def assess_needs(
@@ -81,7 +82,7 @@ def assess_needs(
     frontier = frontiers(model, size) if frontier is None else frontier
     n_asked = int(size[asking].sum())
     perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
-    gap, needs, member_needs, asked, need = kernels.assess_needs(
+    gap, needs, member_needs, asked, need, workers = kernels.assess_needs(
         columns_of(f, kernels.NeedsInputs),
         model.clusters.product,
         frontier,
@@ -90,7 +91,7 @@ def assess_needs(
         float(model.config.instruments.perception_noise),
         perceived,
     )
-    return Assessment(gap, needs, member_needs, asked, perceived, need)
+    return Assessment(gap, needs, member_needs, asked, perceived, need, workers)
 
 
 def apply_support(

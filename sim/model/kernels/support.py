@@ -256,7 +256,7 @@ def assess_needs(
     asking: np.ndarray,
     perception_noise: float,
     perceived: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Everything a quarter of government reads off the firms' needs, in one pass over them.
 
     Per firm: its gap to the frontier (``gap_to_frontier``) and true needs (``_needs_of``),
@@ -271,11 +271,15 @@ def assess_needs(
     The asked firms' true needs are kept too (``need``, rows as ``perceived``): delivery
     measures by them how far support met members' needs (``grant``).
 
+    Workers are summed per cluster on the way (as ``sums_by_cluster``): an open pot's
+    requests are priced by the cluster's mean firm size (``package_costs``).
+
     Returns (gap per slot, needs per cluster, members' needs per cluster, asked slots, the
-    asked firms' true needs).
+    asked firms' true needs, workers per cluster).
     """
     n_clusters = len(asking)
     gap = np.empty(len(firms.cluster))
+    workers = np.zeros(n_clusters)
     everyone = np.zeros((n_clusters, N_INSTRUMENTS))
     members = np.zeros((n_clusters, N_INSTRUMENTS))
     asked = np.empty(len(perceived), dtype=np.int64)
@@ -292,6 +296,7 @@ def assess_needs(
             firms.workers[i],
             cash_buffer,
         )
+        workers[c] += firms.workers[i]
         member = firms.member[i]
         for j in range(N_INSTRUMENTS):
             everyone[c, j] += needs[j]
@@ -303,7 +308,7 @@ def assess_needs(
                 need[row, j] = needs[j]
             asked[row] = i
             row += 1
-    return gap, everyone, members, asked, need
+    return gap, everyone, members, asked, need, workers
 
 
 # ---- per-cluster sums -------------------------------------------------------------------------
@@ -430,6 +435,129 @@ def mark_applicants(
         applicant[slot] = applies
         applying_members[c] += 1.0 if applies and member[slot] else 0.0
     return applying_members
+
+
+class Allocating(NamedTuple):
+    """What a quarter's mix and allocation read of the policy (``sim.model.government``)."""
+
+    planning_quality: float
+    needs_from_firms: float
+    participation_cost: float  # what a perceived need must outweigh for a firm to apply
+    budget: float  # the money to allocate this quarter
+    open_share: float  # of it, the pot any organised cluster may apply for
+    request_factor: float  # 1 - co-financing share x voluntary: the public part of a request
+    coaching_dose_cost: float
+    linkage_dose_cost: float
+    max_grant_per_worker: float
+
+
+@kernel
+def package_costs(
+    mix: np.ndarray, workers: np.ndarray, size: np.ndarray, terms: Allocating
+) -> np.ndarray:
+    """What one firm of each cluster can use of its instrument mix in a quarter
+    (``sim.model.government.package_cost``): a coaching dose, a linkage dose, and equipment
+    and credit up to ``max_grant_per_worker`` per worker at the cluster's mean firm size
+    (``workers`` summed per cluster / ``size``), weighted by the mix (the four products added
+    left to right, as numpy adds a row of four)."""
+    cost = np.empty(len(mix))
+    per_firm = np.empty(N_INSTRUMENTS)
+    for c in range(len(mix)):
+        mean_workers = workers[c] / max(size[c], 1)
+        per_firm[COACHING] = terms.coaching_dose_cost
+        per_firm[LINKAGE] = terms.linkage_dose_cost
+        per_firm[EQUIPMENT] = terms.max_grant_per_worker * mean_workers
+        per_firm[CREDIT] = terms.max_grant_per_worker * mean_workers
+        total = mix[c, 0] * per_firm[0] + mix[c, 1] * per_firm[1]
+        total = total + mix[c, 2] * per_firm[2]
+        cost[c] = total + mix[c, 3] * per_firm[3]
+    return cost
+
+
+@kernel
+def allocation(
+    selected: np.ndarray,
+    weight: np.ndarray,
+    coordinator: np.ndarray,
+    applying_members: np.ndarray,
+    package: np.ndarray,
+    terms: Allocating,
+) -> np.ndarray:
+    """Budget per cluster (``sim.model.government.allocate``): the selected clusters' pot
+    shared by weight, then the open pot by ``fill_requests`` among organised clusters, each
+    requesting a ``package`` (per cluster) for each applying member, net of co-financing.
+    Totals are numpy's (``pairwise_sum``), the arithmetic in numpy's order."""
+    n = len(weight)
+    allocation = np.zeros(n)
+    selected_weight = np.empty(n)
+    for c in range(n):
+        selected_weight[c] = weight[c] if selected[c] else 0.0
+    total = pairwise_sum(selected_weight)
+    if total > 0:
+        scale = terms.budget * (1 - terms.open_share)
+        for c in range(n):
+            allocation[c] += scale * selected_weight[c] / total
+    if terms.open_share > 0:
+        request = np.empty(n)
+        for c in range(n):
+            applying = applying_members[c] if coordinator[c] > 0 else 0.0
+            request[c] = applying * (package[c] * terms.request_factor)
+        filled = fill_requests(terms.budget * terms.open_share, weight, request)
+        for c in range(n):
+            allocation[c] += filled[c]
+    return allocation
+
+
+class Apportioning(NamedTuple):
+    """The cluster columns ``apportion`` reads (views of ``model.clusters``)."""
+
+    legitimacy: np.ndarray
+    coordinator: np.ndarray
+    selected: np.ndarray
+    weight: np.ndarray
+
+
+@kernel
+def apportion(
+    clusters: Apportioning,
+    needs: np.ndarray,
+    member_needs: np.ndarray,
+    workers: np.ndarray,
+    size: np.ndarray,
+    asked: np.ndarray,
+    perceived: np.ndarray,
+    cluster: np.ndarray,
+    member: np.ndarray,
+    base: np.ndarray,
+    terms: Allocating,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A quarter's mix (``blend_mix``), applicants (``mark_applicants``) and allocation
+    (``package_costs`` where there is an open pot, ``allocation``) in one call, from needs and
+    workers per cluster and the asked firms' perceived needs (``assess_needs``).
+
+    Returns (mix per [cluster, instrument], applicant per slot, allocation per cluster).
+    """
+    mix = blend_mix(
+        needs,
+        member_needs,
+        base,
+        terms.planning_quality,
+        terms.needs_from_firms,
+        clusters.legitimacy,
+        clusters.coordinator,
+    )
+    applicant = np.zeros(len(cluster), dtype=np.bool_)
+    applying_members = mark_applicants(
+        applicant, asked, cluster, member, perceived, mix, terms.participation_cost
+    )
+    if terms.open_share > 0:
+        package = package_costs(mix, workers, size, terms)
+    else:
+        package = np.zeros(len(size))
+    budget = allocation(
+        clusters.selected, clusters.weight, clusters.coordinator, applying_members, package, terms
+    )
+    return mix, applicant, budget
 
 
 @kernel
