@@ -180,6 +180,12 @@ def quantile(values: np.ndarray, q: float) -> float:
     return above - difference * (1 - t) if t >= 0.5 else below + difference * t
 
 
+# A product with more firms than this has its quantile taken by numpy (``np.ndarray.partition``
+# is SIMD: ~1.2 ns a value against the quickselect's ~10, which mispredicts every other
+# comparison); below it, a call to numpy costs more than the quickselect.
+NUMPY_QUANTILE_FROM = 1000
+
+
 @kernel
 def frontiers(
     cluster: np.ndarray,
@@ -187,24 +193,37 @@ def frontiers(
     productivity: np.ndarray,
     size: np.ndarray,
     n_products: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Each product's productivity frontier: the 90th percentile of its firms' productivity
-    (``quantile``), 1 where it has none. ``size``: firms per cluster."""
+    (``quantile``), 1 where it has none. ``size``: firms per cluster.
+
+    Products with at least ``NUMPY_QUANTILE_FROM`` firms are left to the caller (frontier NaN):
+    returns (frontier, productivity grouped by product, the groups' bounds, how many were
+    left), as ``group_by_product`` groups them.
+    """
     grouped, bounds = group_by_product(cluster, cluster_product, productivity, size, n_products)
     frontier = np.ones(n_products)
+    left = 0
     for p in range(n_products):
-        if bounds[p + 1] > bounds[p]:
+        n = bounds[p + 1] - bounds[p]
+        if n >= NUMPY_QUANTILE_FROM:
+            frontier[p] = np.nan
+            left += 1
+        elif n > 0:
             frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
-    return frontier
+    return frontier, grouped, bounds, left
 
 
 @kernel
 def sizes_and_frontiers(
     cluster: np.ndarray, cluster_product: np.ndarray, productivity: np.ndarray, n_products: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Firms per cluster (``firms_per_cluster``) and each product's frontier (``frontiers``)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Firms per cluster (``firms_per_cluster``) and ``frontiers``' results."""
     size = firms_per_cluster(cluster, len(cluster_product))
-    return size, frontiers(cluster, cluster_product, productivity, size, n_products)
+    frontier, grouped, bounds, left = frontiers(
+        cluster, cluster_product, productivity, size, n_products
+    )
+    return size, frontier, grouped, bounds, left
 
 
 @kernel
