@@ -78,3 +78,79 @@ def test_frontiers_equal_numpy_quantiles_per_product():
             assert np.float64(frontier[p]).tobytes() == np.float64(expected).tobytes()
         again = kernels.frontiers(cluster, cluster_product, productivity, size, n_products)
         assert np.array_equal(support._numpy_quantiles(*again), frontier)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    """The planner's z-score as numpy computes it (the rule the kernels reproduce)."""
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
+
+
+def _bits(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.float64).tobytes()
+
+
+def test_standardised_equals_numpy_z_scores_to_the_bit():
+    rng = np.random.default_rng(5)
+    for n in [1, 2, 3, 7, 8, 9, 25, 100, 129, 1000, 3500]:
+        for values in _samples(rng, n):
+            assert _bits(kernels.standardised(values)) == _bits(_z(values)), n
+
+
+def test_planning_scores_equal_numpy_to_the_bit():
+    rng = np.random.default_rng(9)
+    for n_clusters in [1, 2, 5, 100, 3500]:
+        size = rng.integers(0, 400, n_clusters)
+        tradition = rng.random(n_clusters)
+        reach = rng.integers(0, 50, (n_clusters, 3)).astype(float)
+        reach[0] = 0.0  # a cluster that reaches no segment
+        growth = rng.normal(0.0, 0.02, (6, 3))
+        product = rng.integers(0, 6, n_clusters)
+        niche = rng.normal(0.0, 0.01, n_clusters)
+        noise = rng.standard_normal(n_clusters)
+        q, attention = 0.37, 0.8
+        potential = _z(_z(np.log1p(size)) + _z(tradition))
+        assert _bits(kernels.potential(np.log1p(size), tradition)) == _bits(potential)
+        shares = reach / np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
+        truth = (shares * growth[product]).sum(axis=1) + niche
+        assert _bits(kernels.opportunity(reach, growth, product, niche)) == _bits(truth)
+        estimate = q * _z(truth) + np.sqrt(1 - q**2) * noise
+        expected = (1 - attention) * potential + attention * estimate
+        got = kernels.selection_scores(
+            np.log1p(size), tradition, truth, noise, q, float(np.sqrt(1 - q**2)), attention
+        )
+        assert _bits(got) == _bits(expected)
+
+
+def test_monitoring_equals_numpy_to_the_bit():
+    rng = np.random.default_rng(13)
+    checked = 0
+    for n_clusters in [3, 4, 5, 8, 12, 30, 100, 500]:
+        since_plan = np.where(rng.random(n_clusters) < 0.5, rng.random(n_clusters), 0.0)
+        at_plan = rng.lognormal(0.0, 0.3, n_clusters)
+        at_plan[rng.random(n_clusters) < 0.1] = np.nan
+        value_added = rng.lognormal(3.0, 0.5, n_clusters)
+        workers = rng.integers(0, 50, n_clusters).astype(float)
+        capacity = rng.random(4)
+        region = rng.integers(0, 4, n_clusters)
+        draws = rng.random(n_clusters)
+        weight = rng.lognormal(0.0, 0.2, n_clusters)
+        monitoring, rate = 0.8, 0.5
+        # numpy's rule (government.monitor before it was compiled)
+        supported = since_plan > 0
+        observed = supported & (draws < monitoring * capacity[region]) & ~np.isnan(at_plan)
+        if observed.sum() < 2:  # monitoring stops there (government.monitor)
+            continue
+        checked += 1
+        performance = value_added / np.maximum(workers, 1e-9) / np.maximum(at_plan, 1e-9) - 1
+        score = np.clip(_z(performance[observed]), -2, 2)
+        expected = weight.copy()
+        expected[observed] *= np.exp(rate * score)
+        expected = np.clip(expected / expected[supported].mean(), 0.05, 20)
+        slots, logs = kernels.monitoring_scores(
+            since_plan, at_plan, value_added, workers, capacity, region, monitoring, rate, draws
+        )
+        assert np.array_equal(slots, np.flatnonzero(observed))
+        got = kernels.reweigh(weight.copy(), slots, np.exp(logs), since_plan)
+        assert _bits(got) == _bits(expected)
+    assert checked >= 3

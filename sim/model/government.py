@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
-def _z(values: np.ndarray) -> np.ndarray:
-    sd = values.std()
-    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
-
-
 def cluster_sums(
     model: ClusterModel, values: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
@@ -70,32 +65,40 @@ def cluster_totals(model: ClusterModel) -> PlanTotals:
 def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """Each cluster's market opportunity now: the demand growth of the segments its firms can
     reach (quality permitting) plus the growth of its own buyer network; shocked markets
-    count by how much of their lost demand returns this quarter."""
+    count by how much of their lost demand returns this quarter (``kernels.opportunity``)."""
     c, m = model.clusters, model.market
-    reach = (cluster_totals(model) if totals is None else totals).reach.copy()
-    reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
-    return (reach * (m.growth + m.returning_demand())[c.product]).sum(axis=1) + c.niche_growth
+    reach = (cluster_totals(model) if totals is None else totals).reach
+    return kernels.opportunity(reach, m.growth + m.returning_demand(), c.product, c.niche_growth)
 
 
 def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
     """What a planner sees without market information: a cluster's size (``size``: firms per
-    cluster) and its tradition, each standardised across clusters."""
-    return _z(_z(np.log1p(size)) + _z(model.clusters.tradition))
+    cluster) and its tradition, each standardised across clusters (``kernels.potential``)."""
+    return kernels.potential(np.log1p(size), model.clusters.tradition)
 
 
 def selection_score(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """The planner's ranking: known potential and/or an estimate of market opportunity.
 
     Planning quality is the correlation between the planner's estimate of market opportunity
-    and the truth (``true_opportunity``); the rest is noise.
+    and the truth (``true_opportunity``); the rest is noise (``kernels.selection_scores``).
     """
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     totals = cluster_totals(model) if totals is None else totals
-    potential = known_potential(model, totals.size)
+    log_size = np.log1p(totals.size)
     q = pol.planning_quality
     opportunity = true_opportunity(model, totals)
-    estimate = q * _z(opportunity) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
-    return (1 - pol.market_attention) * potential + pol.market_attention * estimate
+    noise_scale = float(np.sqrt(1 - q**2))
+    noise = rng.standard_normal(c.count)
+    return kernels.selection_scores(
+        log_size,
+        c.tradition,
+        opportunity,
+        noise,
+        float(q),
+        noise_scale,
+        float(pol.market_attention),
+    )
 
 
 def rank(model: ClusterModel, score: np.ndarray, k: int) -> np.ndarray:
@@ -113,19 +116,27 @@ def va_per_worker(model: ClusterModel, totals: PlanTotals | None = None) -> np.n
 
 
 def monitor(model: ClusterModel, totals: PlanTotals | None = None) -> None:
-    """Observe supported clusters' results where regional capacity allows; shift weights."""
+    """Observe supported clusters' results where regional capacity allows; shift weights
+    (``kernels.monitoring_scores``, ``kernels.reweigh``; numpy's exp between them)."""
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
         return
-    supported = c.support_since_plan > 0
-    chance = pol.monitoring * model.regions.capacity[c.region]
-    observed = supported & (rng.random(c.count) < chance) & ~np.isnan(c.va_per_worker_at_plan)
-    if observed.sum() < 2:
+    draws = rng.random(c.count)
+    totals = cluster_totals(model) if totals is None else totals
+    observed, logs = kernels.monitoring_scores(
+        c.support_since_plan,
+        c.va_per_worker_at_plan,
+        totals.value_added,
+        totals.workers,
+        model.regions.capacity,
+        c.region,
+        float(pol.monitoring),
+        float(pol.reallocation_rate),
+        draws,
+    )
+    if len(observed) < 2:
         return
-    performance = va_per_worker(model, totals) / np.maximum(c.va_per_worker_at_plan, 1e-9) - 1
-    score = np.clip(_z(performance[observed]), -2, 2)
-    c.weight[observed] *= np.exp(pol.reallocation_rate * score)
-    c.weight = np.clip(c.weight / c.weight[supported].mean(), 0.05, 20)
+    c.weight = kernels.reweigh(c.weight, observed, np.exp(logs), c.support_since_plan)
 
 
 def plan(model: ClusterModel) -> None:

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.kernels.compiled import cap_at, floor_at, kernel
-from sim.model.kernels.sums import pairwise_sum
+from sim.model.kernels.compiled import cap_at, clip_to, floor_at, kernel
+from sim.model.kernels.sums import pairwise_std, pairwise_sum
 from sim.scenario.codes import COACHING, CREDIT, EQUIPMENT, LINKAGE, N_INSTRUMENTS
 
 
@@ -424,6 +424,130 @@ def plan_totals(
         value[c] += value_added[i]
         employed[c] += workers[i]
     return size, reach.astype(np.float64), value, employed
+
+
+# ---- planning ---------------------------------------------------------------------------------
+@kernel
+def standardised(values: np.ndarray) -> np.ndarray:
+    """``(values - values.mean()) / values.std()``, zeros where the spread is 0 (or NaN), with
+    numpy's mean and std to the bit (``pairwise_sum``, ``pairwise_std``)."""
+    n = len(values)
+    z = np.zeros(n)
+    sd = pairwise_std(values)
+    if sd > 0:
+        mean = pairwise_sum(values) / n
+        for i in range(n):
+            z[i] = (values[i] - mean) / sd
+    return z
+
+
+@kernel
+def potential(log_size: np.ndarray, tradition: np.ndarray) -> np.ndarray:
+    """``sim.model.government.known_potential``: log size and tradition, each standardised,
+    added and standardised again."""
+    return standardised(standardised(log_size) + standardised(tradition))
+
+
+@kernel
+def opportunity(
+    reach: np.ndarray, growth: np.ndarray, cluster_product: np.ndarray, niche_growth: np.ndarray
+) -> np.ndarray:
+    """``sim.model.government.true_opportunity``: each cluster's reach per segment as shares
+    of its row (summed left to right, as numpy adds a short row; at least 1e-12) weighting its
+    product's demand ``growth`` per segment (products added left to right), plus its
+    ``niche_growth``."""
+    n_clusters, n_segments = reach.shape
+    result = np.empty(n_clusters)
+    for c in range(n_clusters):
+        total = reach[c, 0]
+        for s in range(1, n_segments):
+            total += reach[c, s]
+        total = floor_at(total, 1e-12)
+        p = cluster_product[c]
+        weighted = (reach[c, 0] / total) * growth[p, 0]
+        for s in range(1, n_segments):
+            weighted += (reach[c, s] / total) * growth[p, s]
+        result[c] = weighted + niche_growth[c]
+    return result
+
+
+@kernel
+def selection_scores(
+    log_size: np.ndarray,
+    tradition: np.ndarray,
+    opportunity: np.ndarray,
+    noise: np.ndarray,
+    planning_quality: float,
+    noise_scale: float,
+    market_attention: float,
+) -> np.ndarray:
+    """``sim.model.government.selection_score``: known potential (``potential``) and an estimate
+    of market opportunity (``planning_quality`` x its z-score + ``noise_scale`` x ``noise``),
+    weighted by market attention."""
+    known = potential(log_size, tradition)
+    signal = standardised(opportunity)
+    score = np.empty(len(known))
+    for c in range(len(known)):
+        estimate = planning_quality * signal[c] + noise_scale * noise[c]
+        score[c] = (1 - market_attention) * known[c] + market_attention * estimate
+    return score
+
+
+@kernel
+def monitoring_scores(
+    support_since_plan: np.ndarray,
+    at_plan: np.ndarray,
+    value_added: np.ndarray,
+    workers: np.ndarray,
+    capacity: np.ndarray,
+    region: np.ndarray,
+    monitoring: float,
+    reallocation_rate: float,
+    draws: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clusters monitoring observes (supported since the plan, where the uniform ``draws``
+    fall below ``monitoring`` x their region's capacity, with a value added per worker at the
+    plan) and the logs of their weights' change: ``reallocation_rate`` x their performance
+    (value added per worker now / at the plan - 1) standardised and clipped to [-2, 2]."""
+    n = len(at_plan)
+    observed = np.empty(n, dtype=np.int64)
+    m = 0
+    for c in range(n):
+        seen = draws[c] < monitoring * capacity[region[c]]
+        if support_since_plan[c] > 0 and seen and not np.isnan(at_plan[c]):
+            observed[m] = c
+            m += 1
+    performance = np.empty(m)
+    for j in range(m):
+        c = observed[j]
+        now = value_added[c] / floor_at(workers[c], 1e-9)
+        performance[j] = now / floor_at(at_plan[c], 1e-9) - 1
+    score = standardised(performance)
+    logs = np.empty(m)
+    for j in range(m):
+        logs[j] = reallocation_rate * clip_to(score[j], -2.0, 2.0)
+    return observed[:m], logs
+
+
+@kernel
+def reweigh(
+    weight: np.ndarray, observed: np.ndarray, factor: np.ndarray, support_since_plan: np.ndarray
+) -> np.ndarray:
+    """Multiply the ``observed`` clusters' weights by ``factor`` (in place), then return all
+    weights over the supported clusters' mean weight, clipped to [0.05, 20]."""
+    for j in range(len(observed)):
+        weight[observed[j]] *= factor[j]
+    supported = np.empty(len(weight))
+    m = 0
+    for c in range(len(weight)):
+        if support_since_plan[c] > 0:
+            supported[m] = weight[c]
+            m += 1
+    mean = pairwise_sum(supported[:m]) / m
+    reweighed = np.empty(len(weight))
+    for c in range(len(weight)):
+        reweighed[c] = clip_to(weight[c] / mean, 0.05, 20.0)
+    return reweighed
 
 
 # ---- applying and delivery --------------------------------------------------------------------
