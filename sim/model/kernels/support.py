@@ -851,13 +851,12 @@ def _grant(
     in proportion to the doses it received (amount / ``dose_cost``: a full coaching or linkage
     dose, or as much equipment or credit as it can put to use), capped at the need.
 
-    Returns (public money per [cluster, instrument], log productivity growth per [row,
-    instrument], zero where there is none, members' needs met per cluster: summed over members
-    and instruments, in the units of ``assess_needs``' needs).
+    Returns (public money per [cluster, instrument], coaching's recipients (slots, in order)
+    and the logs of their productivity growth, members' needs met per cluster: summed over
+    members and instruments, in the units of ``assess_needs``' needs).
     """
     n_clusters, n_instruments = share.shape
     public_spent = np.zeros((n_clusters, n_instruments))
-    growth = np.zeros((len(asked), n_instruments))
     met = np.zeros(n_clusters)
     known_need = len(need) == len(asked)
     cluster, workers, cash = firms.cluster, firms.workers, firms.cash
@@ -885,13 +884,17 @@ def _grant(
             if known_need and member[slot]:
                 met[c] += need[row, i] * cap_at(total / absorbable, 1.0)
     logs = take_support(firms, effects, slots[:n], instruments[:n], amounts[:n], gaps[:n])
-    n = 0
-    for row in range(len(asked)):
-        for i in range(n_instruments):
-            if receives[row, i]:
-                growth[row, i] = logs[n]
-                n += 1
-    return public_spent, growth, met
+    n_coached = 0
+    for k in range(n):
+        n_coached += instruments[k] == COACHING
+    coached = np.empty(n_coached, dtype=np.int64)
+    coaching_logs = np.empty(n_coached)
+    n_coached = 0
+    for k in range(n):
+        if instruments[k] == COACHING:
+            coached[n_coached], coaching_logs[n_coached] = slots[k], logs[k]
+            n_coached += 1
+    return public_spent, coached, coaching_logs, met
 
 
 class Delivered(NamedTuple):
@@ -949,24 +952,13 @@ def deliver(
     for c in range(n_clusters):
         for i in range(n_instruments):
             share[c, i] = pot[c, i] / max(recipients[c, i], 1)
-    public, growth, met = _grant(
+    public, coached, coaching_logs, met = _grant(
         firms, effects, asked, receives, share, terms.cofinance, gap, need, member
     )
     needs_met = np.empty(n_clusters if len(member_needs) == n_clusters else 0)
     for c in range(len(needs_met)):
         total_need = _row_sum(member_needs, c)
         needs_met[c] = met[c] / floor_at(total_need, 1e-12) if total_need > 0 else 0.0
-    n_coached = 0
-    for row in range(len(asked)):
-        n_coached += receives[row, COACHING]
-    coached = np.empty(n_coached, dtype=np.int64)
-    coaching_logs = np.empty(n_coached)
-    n = 0
-    for row in range(len(asked)):
-        if receives[row, COACHING]:
-            coached[n] = asked[row]
-            coaching_logs[n] = growth[row, COACHING]
-            n += 1
     received_any = np.zeros(n_instruments, dtype=np.bool_)
     for c in range(n_clusters):
         for i in range(n_instruments):
