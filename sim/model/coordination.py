@@ -55,21 +55,22 @@ def update_coordination(model: ClusterModel) -> None:
     firms, firms join and leave, coordinators emerge or dissolve, legitimacy and joint action
     move (``sim.model.kernels.coordination``)."""
     f, c, rng = model.firms, model.clusters, model.rng
-    size, members = kernels.sizes_and_members(f.cluster, f.member, c.count)
-    c.mobilisation, chance = kernels.mobilise_and_chances(
-        columns_of(c, kernels.Mobilising), size, members, mobilisation(model)
+    size, c.mobilisation, chance, outsiders = kernels.mobilise(
+        f.cluster, f.member, columns_of(c, kernels.Mobilising), mobilisation(model)
     )
     # draws for the firms each choice concerns: outsiders may join, members may leave
-    outsiders = len(f.member) - np.count_nonzero(f.member)
     draws = np.empty(len(f.member))  # the outsiders' draws in slot order, then the members'
     rng.random(outsiders, out=draws[:outsiders])
     rng.random(len(f.member) - outsiders, out=draws[outsiders:])
-    members = kernels.join_and_leave(f.cluster, f.member, chance, draws, outsiders, c.count)
-    c.members[:] = members
-
-    threshold = membership_threshold(model, size)
-    emerging, dissolving, c.legitimacy, c.joint_action = kernels.coordinators_and_joint_action(
-        columns_of(c, kernels.Coordinating), size, members, threshold, emergence(model)
+    emerging, dissolving, c.legitimacy, c.joint_action = kernels.join_and_coordinate(
+        f.cluster,
+        f.member,
+        chance,
+        draws,
+        outsiders,
+        columns_of(c, kernels.Coordinating),
+        size,
+        emergence(model),
     )
     for cluster in emerging:
         model.add_coordinator(int(cluster), EMERGENT)
@@ -93,6 +94,8 @@ def emergence(model: ClusterModel) -> kernels.Emergence:
     p = model.config.coordination
     return kernels.Emergence(
         allowed=model.config.policy.emergent_coordinators,
+        membership_threshold=float(p.membership_threshold),
+        membership_threshold_share=p.membership_threshold_share,
         emergent_legitimacy=p.emergent_legitimacy,
         legitimacy_gain=p.legitimacy_gain,
         legitimacy_decay=p.legitimacy_decay,

@@ -14,22 +14,20 @@ import numpy as np
 
 from sim.model.coordination import install_appointed, withdraw_appointed
 from sim.model.kernels import support as kernels
+from sim.model.kernels.compiled import columns_of
 from sim.model.support import (
     MAX_GRANT_PER_WORKER,
+    Assessment,
     assess_needs,
     effects,
     productivity_gap,
     recipients,
+    sizes_and_frontiers,
 )
-from sim.scenario.codes import APPOINTED, COACHING, CREDIT, EQUIPMENT, INSTRUMENTS, LINKAGE
+from sim.scenario.codes import APPOINTED, INSTRUMENTS
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    sd = values.std()
-    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
 
 
 def cluster_sums(
@@ -67,32 +65,40 @@ def cluster_totals(model: ClusterModel) -> PlanTotals:
 def true_opportunity(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """Each cluster's market opportunity now: the demand growth of the segments its firms can
     reach (quality permitting) plus the growth of its own buyer network; shocked markets
-    count by how much of their lost demand returns this quarter."""
+    count by how much of their lost demand returns this quarter (``kernels.opportunity``)."""
     c, m = model.clusters, model.market
-    reach = (cluster_totals(model) if totals is None else totals).reach.copy()
-    reach /= np.maximum(reach.sum(axis=1, keepdims=True), 1e-12)
-    return (reach * (m.growth + m.returning_demand())[c.product]).sum(axis=1) + c.niche_growth
+    reach = (cluster_totals(model) if totals is None else totals).reach
+    return kernels.opportunity(reach, m.growth + m.returning_demand(), c.product, c.niche_growth)
 
 
 def known_potential(model: ClusterModel, size: np.ndarray) -> np.ndarray:
     """What a planner sees without market information: a cluster's size (``size``: firms per
-    cluster) and its tradition, each standardised across clusters."""
-    return _z(_z(np.log1p(size)) + _z(model.clusters.tradition))
+    cluster) and its tradition, each standardised across clusters (``kernels.potential``)."""
+    return kernels.potential(np.log1p(size), model.clusters.tradition)
 
 
 def selection_score(model: ClusterModel, totals: PlanTotals | None = None) -> np.ndarray:
     """The planner's ranking: known potential and/or an estimate of market opportunity.
 
     Planning quality is the correlation between the planner's estimate of market opportunity
-    and the truth (``true_opportunity``); the rest is noise.
+    and the truth (``true_opportunity``); the rest is noise (``kernels.selection_scores``).
     """
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     totals = cluster_totals(model) if totals is None else totals
-    potential = known_potential(model, totals.size)
+    log_size = np.log1p(totals.size)
     q = pol.planning_quality
     opportunity = true_opportunity(model, totals)
-    estimate = q * _z(opportunity) + np.sqrt(1 - q**2) * rng.standard_normal(c.count)
-    return (1 - pol.market_attention) * potential + pol.market_attention * estimate
+    noise_scale = float(np.sqrt(1 - q**2))
+    noise = rng.standard_normal(c.count)
+    return kernels.selection_scores(
+        log_size,
+        c.tradition,
+        opportunity,
+        noise,
+        float(q),
+        noise_scale,
+        float(pol.market_attention),
+    )
 
 
 def rank(model: ClusterModel, score: np.ndarray, k: int) -> np.ndarray:
@@ -110,19 +116,27 @@ def va_per_worker(model: ClusterModel, totals: PlanTotals | None = None) -> np.n
 
 
 def monitor(model: ClusterModel, totals: PlanTotals | None = None) -> None:
-    """Observe supported clusters' results where regional capacity allows; shift weights."""
+    """Observe supported clusters' results where regional capacity allows; shift weights
+    (``kernels.monitoring_scores``, ``kernels.reweigh``; numpy's exp between them)."""
     c, pol, rng = model.clusters, model.config.policy, model.policy_rng
     if pol.monitoring <= 0 or np.isnan(c.va_per_worker_at_plan).all():
         return
-    supported = c.support_since_plan > 0
-    chance = pol.monitoring * model.regions.capacity[c.region]
-    observed = supported & (rng.random(c.count) < chance) & ~np.isnan(c.va_per_worker_at_plan)
-    if observed.sum() < 2:
+    draws = rng.random(c.count)
+    totals = cluster_totals(model) if totals is None else totals
+    observed, logs = kernels.monitoring_scores(
+        c.support_since_plan,
+        c.va_per_worker_at_plan,
+        totals.value_added,
+        totals.workers,
+        model.regions.capacity,
+        c.region,
+        float(pol.monitoring),
+        float(pol.reallocation_rate),
+        draws,
+    )
+    if len(observed) < 2:
         return
-    performance = va_per_worker(model, totals) / np.maximum(c.va_per_worker_at_plan, 1e-9) - 1
-    score = np.clip(_z(performance[observed]), -2, 2)
-    c.weight[observed] *= np.exp(pol.reallocation_rate * score)
-    c.weight = np.clip(c.weight / c.weight[supported].mean(), 0.05, 20)
+    c.weight = kernels.reweigh(c.weight, observed, np.exp(logs), c.support_since_plan)
 
 
 def plan(model: ClusterModel) -> None:
@@ -204,7 +218,7 @@ def allocate(
 ) -> np.ndarray:
     """Budget per cluster: a designated/selected pot by weight, an open pot by application
     (``fill_requests``: shared by weight x request, capped at the request, the excess passed
-    on to uncapped applicants).
+    on to uncapped applicants; ``kernels.allocation``).
 
     ``applying_members``: applicants among each cluster's members, if the caller counted them.
     ``budget``: the money to allocate (default ``policy.budget_per_quarter``). ``mix``: the
@@ -212,20 +226,15 @@ def allocate(
     coaching dose), net of co-financing. ``size``: firms per cluster, if the caller has it.
     """
     c, pol = model.clusters, model.config.policy
-    budget = pol.budget_per_quarter if budget is None else budget
-    allocation = np.zeros(c.count)
-    selected_weight = np.where(c.selected, c.weight, 0.0)
-    if selected_weight.sum() > 0:
-        allocation += budget * (1 - pol.open_share) * selected_weight / selected_weight.sum()
+    terms = allocating(model, pol.budget_per_quarter if budget is None else budget)
+    package = np.zeros(c.count)
     if pol.open_share > 0:
         # Any organised cluster may apply; its association forwards its applying members.
         if applying_members is None:
             applying_members = cluster_sums(model, applicant.astype(float), model.firms.member)
-        request = np.where(c.coordinator > 0, applying_members, 0.0) * (
-            package_cost(model, mix, size) * (1 - pol.cofinancing_share * pol.voluntary)
-        )
-        allocation += fill_requests(budget * pol.open_share, c.weight, request)
-    return allocation
+        package[:] = package_cost(model, mix, size)
+    members = np.zeros(c.count) if applying_members is None else applying_members
+    return kernels.allocation(c.selected, c.weight, c.coordinator, members, package, terms)
 
 
 def package_cost(
@@ -233,25 +242,55 @@ def package_cost(
 ) -> np.ndarray | float:
     """What one firm of each cluster can use of its instrument mix in a quarter: a coaching
     dose, a linkage dose, and equipment and credit up to ``MAX_GRANT_PER_WORKER`` per worker
-    (at the cluster's mean firm size), weighted by the mix."""
+    (at the cluster's mean firm size), weighted by the mix (``kernels.package_costs``)."""
     k = model.config.instruments
     if mix is None:
         return k.coaching_dose_cost
     f, c = model.firms, model.clusters
     size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
-    workers = cluster_sums(model, f.workers) / np.maximum(size, 1)
-    per_firm = np.empty_like(mix)
-    per_firm[:, COACHING] = k.coaching_dose_cost
-    per_firm[:, LINKAGE] = k.linkage_dose_cost
-    per_firm[:, EQUIPMENT] = MAX_GRANT_PER_WORKER * workers
-    per_firm[:, CREDIT] = MAX_GRANT_PER_WORKER * workers
-    return (mix * per_firm).sum(axis=1)
+    workers = cluster_sums(model, f.workers)
+    return kernels.package_costs(mix, workers, size, allocating(model, 0.0))
 
 
-def leakage(model: ClusterModel, allocation: np.ndarray) -> np.ndarray:
-    """Budget lost in delivery per cluster, where its region's capacity is low."""
-    capacity = model.regions.capacity[model.clusters.region]
-    return allocation * model.config.policy.delivery_leakage * (1 - capacity)
+def allocating(model: ClusterModel, budget: float) -> kernels.Allocating:
+    """The policy's terms of a quarter's mix and allocation, as the kernels read them
+    (``budget``: the money to allocate)."""
+    pol, k = model.config.policy, model.config.instruments
+    participation_cost = k.takeup_cost + (pol.cofinancing_share if pol.voluntary else 0)
+    return kernels.Allocating(
+        planning_quality=float(pol.planning_quality),
+        needs_from_firms=float(pol.needs_from_firms),
+        participation_cost=float(participation_cost),
+        budget=float(budget),
+        open_share=float(pol.open_share),
+        request_factor=float(1 - pol.cofinancing_share * pol.voluntary),
+        coaching_dose_cost=float(k.coaching_dose_cost),
+        linkage_dose_cost=float(k.linkage_dose_cost),
+        max_grant_per_worker=MAX_GRANT_PER_WORKER,
+    )
+
+
+def apportion(
+    model: ClusterModel, assessed: Assessment, size: np.ndarray, budget: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A quarter's instrument mix (``blend_mix``), applicants (perceived needs weighted by the
+    mix outweigh the cost of taking part) and allocation of ``budget`` (``allocate``), in one
+    call (``kernels.apportion``). Returns (mix, applicant per slot, allocation)."""
+    f, c, pol = model.firms, model.clusters, model.config.policy
+    base = np.asarray(pol.instrument_mix.as_list(), dtype=float)
+    return kernels.apportion(
+        columns_of(c, kernels.Apportioning),
+        assessed.needs,
+        assessed.member_needs,
+        assessed.workers,
+        size,
+        assessed.asked,
+        assessed.perceived,
+        f.cluster,
+        f.member,
+        base,
+        allocating(model, budget),
+    )
 
 
 def deliver(
@@ -275,36 +314,40 @@ def deliver(
     cluster (delivered support plus what leaked on the way).
     """
     f, c, pol, k = model.firms, model.clusters, model.config.policy, model.config.instruments
-    leaked = leakage(model, allocation)
-    delivered = allocation - leaked
-    cofinance = pol.cofinancing_share if pol.voluntary else 0.0
-    pot = delivered[:, None] * mix  # [cluster, instrument]
-    takeup = kernels.TakeUp(voluntary=bool(pol.voluntary), takeup_cost=float(k.takeup_cost))
-    receives, per_cluster, offered, taken = kernels.choose_recipients(
-        kernels.Asked(asked, perceived), f.cluster, applicant, delivered, pot, takeup
-    )
-    share = pot / np.maximum(per_cluster, 1)
     gap = productivity_gap(model) if gap is None else gap
     known_need = need is not None and member_needs is not None
-    need = need if known_need else np.zeros_like(perceived)
-    public, growth, met = kernels.grant(
-        recipients(model), effects(model), asked, receives, share, cofinance, gap, need, f.member
+    nothing = np.empty((0, len(INSTRUMENTS)))
+    terms = kernels.Delivery(
+        leakage=float(pol.delivery_leakage),
+        voluntary=bool(pol.voluntary),
+        takeup_cost=float(k.takeup_cost),
+        cofinance=float(pol.cofinancing_share) if pol.voluntary else 0.0,
+    )
+    done = kernels.deliver(
+        recipients(model),
+        effects(model),
+        terms,
+        allocation,
+        mix,
+        c.region,
+        model.regions.capacity,
+        asked,
+        perceived,
+        applicant,
+        gap,
+        need if known_need else nothing,
+        member_needs if known_need else nothing,
+        f.member,
     )
     if known_need:
-        total_need = member_needs.sum(axis=1)
-        c.needs_met = np.where(total_need > 0, met / np.maximum(total_need, 1e-12), 0.0)
+        c.needs_met = done.needs_met
     # only coaching moves productivity (equipment adds to the machine stock, in grant)
-    slots, logs = kernels.received(asked, receives, growth, COACHING)
-    f.productivity[slots] *= np.exp(logs)
-    spent = leaked.copy()
-    for instrument in range(len(INSTRUMENTS)):
-        if per_cluster[:, instrument].any():
-            spent += public[:, instrument]
+    f.productivity[done.coached] *= np.exp(done.coaching_logs)
     # take-up: firm-instrument pairs received over pairs on offer (a positive pot), all four
     # instruments, in both participation modes
-    model.takeup_offered += int(offered)
-    model.takeup_taken += int(taken)
-    return spent
+    model.takeup_offered += int(done.offered)
+    model.takeup_taken += int(done.taken)
+    return done.spent
 
 
 def govern(model: ClusterModel) -> None:
@@ -321,44 +364,41 @@ def govern(model: ClusterModel) -> None:
     available = pol.budget_per_quarter + model.budget_carried
     coordinators = coordinators_cost(model, available)
     # Nothing in a quarter of government moves firms between clusters: count them once.
-    size = kernels.firms_per_cluster(f.cluster, c.count)
+    size, frontier = sizes_and_frontiers(model)
     # Support can only reach selected clusters and (through the open pot) organised ones, so
     # only their firms weigh up whether to apply or show up.
     reachable = c.selected | ((c.coordinator > 0) & (pol.open_share > 0))
     # productivity does not move before coaching is delivered, so one gap serves throughout
-    assessed = assess_needs(model, reachable, size)
-    mix = blend_mix(model, assessed.needs, assessed.member_needs)
-    participation_cost = model.config.instruments.takeup_cost + (
-        pol.cofinancing_share if pol.voluntary else 0
-    )
-    applicant = np.zeros(f.size, dtype=bool)
-    asked, perceived = assessed.asked, assessed.perceived
-    applying_members = kernels.mark_applicants(
-        applicant, asked, f.cluster, f.member, perceived, mix, participation_cost
-    )
+    assessed = assess_needs(model, reachable, size, frontier)
     money = available - coordinators
-    allocation = allocate(model, applicant, applying_members, money, mix, size)
+    mix, applicant, allocation = apportion(model, assessed, size, money)
     spent = deliver(
         model,
         allocation,
         mix,
         applicant,
-        asked,
-        perceived,
+        assessed.asked,
+        assessed.perceived,
         assessed.gap,
         assessed.need,
         assessed.member_needs,
     )
-    c.support_step[:] = spent
-    c.support_total += spent
-    c.support_since_plan += spent
     c.last_mix = mix
     # Left over: what no cluster was allocated, and what allocations left unused (a pot for an
     # instrument nobody took up, shares above what recipients could absorb).
-    leaked = float(leakage(model, allocation).sum())
-    delivered = float(spent.sum()) - leaked
-    unspent = max(money - float(spent.sum()), 0.0)
+    leaked, spent_total = kernels.record_spending(
+        spent,
+        allocation,
+        c.region,
+        model.regions.capacity,
+        float(pol.delivery_leakage),
+        c.support_step,
+        c.support_total,
+        c.support_since_plan,
+    )
+    delivered = spent_total - leaked
+    unspent = max(money - spent_total, 0.0)
     carried = unspent if pol.unspent == "carry" else 0.0
     model.budget_carried = carried
     model.budget = BudgetLines(available, delivered, leaked, coordinators, unspent, carried)
-    model.budget_spent += spent.sum() + coordinators
+    model.budget_spent += np.float64(spent_total) + coordinators

@@ -35,16 +35,35 @@ def productivity_gap(model: ClusterModel, size: np.ndarray | None = None) -> np.
 
 
 def frontiers(model: ClusterModel, size: np.ndarray | None = None) -> np.ndarray:
-    """Each product's productivity frontier: the 90th percentile over its firms (1 if none)."""
+    """Each product's productivity frontier: the 90th percentile over its firms (1 if none).
+
+    ``size``: firms per cluster, if the caller has it.
+    """
     f, c = model.firms, model.clusters
-    size = kernels.firms_per_cluster(f.cluster, c.count) if size is None else size
-    frontier = np.ones(len(model.market.products))
-    grouped, bounds = kernels.group_by_product(
-        f.cluster, c.product, f.productivity, size, len(frontier)
+    n_products = len(model.market.products)
+    if size is None:
+        return sizes_and_frontiers(model)[1]
+    return _numpy_quantiles(
+        *kernels.frontiers(f.cluster, c.product, f.productivity, size, n_products)
     )
-    for p in range(len(frontier)):
-        if bounds[p + 1] > bounds[p]:
-            frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
+
+
+def sizes_and_frontiers(model: ClusterModel) -> tuple[np.ndarray, np.ndarray]:
+    """Firms per cluster and each product's frontier (``frontiers``), in one call."""
+    f, c = model.firms, model.clusters
+    n_products = len(model.market.products)
+    size, *found = kernels.sizes_and_frontiers(f.cluster, c.product, f.productivity, n_products)
+    return size, _numpy_quantiles(*found)
+
+
+def _numpy_quantiles(
+    frontier: np.ndarray, grouped: np.ndarray, bounds: np.ndarray, left: int
+) -> np.ndarray:
+    """``frontier`` with the products ``kernels.frontiers`` left to numpy (the large ones)."""
+    if left:
+        for p in range(len(frontier)):
+            if bounds[p + 1] - bounds[p] >= kernels.NUMPY_QUANTILE_FROM:
+                frontier[p] = quantile(grouped[bounds[p] : bounds[p + 1]], 0.9)
     return frontier
 
 
@@ -54,7 +73,8 @@ def quantile(values: np.ndarray, q: float) -> float:
 
     The two order statistics around the virtual index ``(n - 1) q`` do not depend on how they
     are found, and their interpolation repeats numpy's ``_lerp`` operation for operation. NaN
-    sorts last, so it reaches the result as it does in numpy.
+    sorts last, so it reaches the result as it does in numpy. (``kernels.quantile`` is the
+    same rule compiled, for small arrays.)
     """
     n = len(values)
     virtual = (n - 1) * q
@@ -80,20 +100,27 @@ class Assessment(NamedTuple):
     asked: np.ndarray  # slots of the firms in the clusters asked, in order
     perceived: np.ndarray  # [row of asked, instrument]: true need plus perception noise
     need: np.ndarray  # [row of asked, instrument]: true need
+    workers: np.ndarray  # per cluster, summed over its firms
 
 
-def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> Assessment:
+def assess_needs(
+    model: ClusterModel,
+    asking: np.ndarray,
+    size: np.ndarray,
+    frontier: np.ndarray | None = None,
+) -> Assessment:
     """``productivity_gap``, true needs summed per cluster (all firms, members) and the
     perceived needs of the firms in the clusters ``asking``, in one pass over the firms
     (``kernels.assess_needs``), with the same numbers and the same random draw.
 
     ``size``: firms per cluster, which also sizes the draw before the pass.
+    ``frontier``: each product's (``frontiers``), if the caller has it.
     """
     f = model.firms
-    frontier = frontiers(model, size)
+    frontier = frontiers(model, size) if frontier is None else frontier
     n_asked = int(size[asking].sum())
     perceived = model.policy_rng.standard_normal((n_asked, len(INSTRUMENTS)))
-    gap, needs, member_needs, asked, need = kernels.assess_needs(
+    gap, needs, member_needs, asked, need, workers = kernels.assess_needs(
         columns_of(f, kernels.NeedsInputs),
         model.clusters.product,
         frontier,
@@ -102,7 +129,7 @@ def assess_needs(model: ClusterModel, asking: np.ndarray, size: np.ndarray) -> A
         float(model.config.instruments.perception_noise),
         perceived,
     )
-    return Assessment(gap, needs, member_needs, asked, perceived, need)
+    return Assessment(gap, needs, member_needs, asked, perceived, need, workers)
 
 
 def apply_support(

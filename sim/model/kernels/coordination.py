@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.kernels.compiled import kernel
+from sim.model.kernels.compiled import floor_at, kernel
 from sim.scenario.codes import EMERGENT, NO_COORDINATOR
 
 
@@ -31,6 +31,8 @@ class Emergence(NamedTuple):
     (``sim.model.coordination.emergence``)."""
 
     allowed: bool  # emergent coordinators allowed
+    membership_threshold: float  # members a coordinator needs to emerge, at least
+    membership_threshold_share: float  # or this share of the cluster's firms, where more
     emergent_legitimacy: float
     legitimacy_gain: float
     legitimacy_decay: float
@@ -48,13 +50,14 @@ class Mobilising(NamedTuple):
 
 
 class Coordinating(NamedTuple):
-    """The cluster columns ``coordinators_and_joint_action`` reads; it writes ``coordinator``
-    and ``legitimacy`` where a coordinator emerges or dissolves."""
+    """The cluster columns ``join_and_coordinate`` reads; it writes ``members``, and
+    ``coordinator`` and ``legitimacy`` where a coordinator emerges or dissolves."""
 
     coordinator: np.ndarray  # written
     legitimacy: np.ndarray  # written
     needs_met: np.ndarray
     mobilisation: np.ndarray
+    members: np.ndarray  # written: members per cluster after joining and leaving
 
 
 @kernel
@@ -113,6 +116,41 @@ def mobilise_and_chances(clusters, size, members, p):
         chance[k, 0] = 1.0 if join > 1.0 else join
         chance[k, 1] = p.leave_rate * (1 - 0.5 * clusters.legitimacy[k] * has_coordinator)
     return mobilised, chance
+
+
+@kernel
+def mobilise(cluster, member, clusters, p):
+    """The part of a quarter of associational life before the firms' draws, in one call:
+    firms and members per cluster (``sizes_and_members``), mobilisation and the (join, leave)
+    chance table (``mobilise_and_chances``), and how many firms are outsiders (the draws for
+    them come first).
+
+    ``cluster`` and ``member``: per slot; ``clusters``: ``Mobilising``; ``p``:
+    ``Mobilisation``. Returns (size, mobilisation, chance, outsiders).
+    """
+    size, members = sizes_and_members(cluster, member, len(clusters.sales))
+    mobilised, chance = mobilise_and_chances(clusters, size, members, p)
+    return size, mobilised, chance, len(member) - members.sum()
+
+
+@kernel
+def join_and_coordinate(cluster, member, chance, draws, outsiders, clusters, size, p):
+    """The part of a quarter of associational life after the firms' draws, in one call:
+    firms join and leave (``join_and_leave``; members per cluster written to
+    ``clusters.members``), then coordinators emerge or dissolve and legitimacy and joint action
+    move (``coordinators_and_joint_action``).
+
+    The membership threshold is ``sim.model.coordination.membership_threshold``'s: the larger
+    of ``p.membership_threshold`` and ``p.membership_threshold_share x size`` (as
+    ``np.maximum``). ``clusters``: ``Coordinating``; ``p``: ``Emergence``. Returns (emerging,
+    dissolving, legitimacy, joint action), as ``coordinators_and_joint_action``.
+    """
+    members = join_and_leave(cluster, member, chance, draws, outsiders, len(size))
+    threshold = np.empty(len(size))
+    for k in range(len(size)):
+        clusters.members[k] = members[k]
+        threshold[k] = floor_at(p.membership_threshold_share * size[k], p.membership_threshold)
+    return coordinators_and_joint_action(clusters, size, members, threshold, p)
 
 
 @kernel
