@@ -33,10 +33,9 @@ PHASES: dict[object, tuple[str, ...]] = {
     ),
     sim.model.government: (
         "plan",
-        "productivity_gap",
+        "sizes_and_frontiers",
         "assess_needs",
-        "blend_mix",
-        "allocate",
+        "apportion",
         "deliver",
     ),
 }
