@@ -99,8 +99,9 @@ sweep-%: $(STAMP)
 # and ../shared/bench/limit_probe.py (if present), the same for the start-of-issue-12 revision
 # (git archive into the temp folder, compiled once), default-world runs of both, alternating;
 # cold `klaster run`, sweep throughput on 1 and 2 workers; prints a table, writes
-# bench/latest.json (~15-20 min on 2 quiet cores). `make bench-phases` shows where a quarter's
-# CPU time goes at 100k firms (`python -m bench.phases --scale 1` for the default world).
+# bench/latest.json (~3-20 min on 2 quiet cores). `make bench-phases` shows where a quarter's
+# CPU time goes at 100k firms (`python -m bench.phases --scale 1` for the default world);
+# `python -m bench.kernel_calls --scale 1` counts a quarter's compiled calls and their cost.
 .PHONY: bench bench-quick bench-phases
 
 bench: $(STAMP)
