@@ -292,7 +292,7 @@ def test_mesa_signals_of_agents_coming_and_going_account_for_the_registry() -> N
     before it subscribed."""
     signals = pytest.importorskip("mesa.experimental.mesa_signals")
     if not hasattr(signals, "ModelSignals"):
-        pytest.skip("Mesa 3.3 signals no agents")
+        pytest.skip("this Mesa (before 3.5) signals no agents")
     model = ClusterModel(scenario="top_down", seed=7, **SMALL)
     heard: list[tuple[str, mesa.Agent]] = []
 
