@@ -1,9 +1,9 @@
 """How many compiled calls a quarter makes, and what each costs (dispatch included): every numba
 kernel the model's modules hold is wrapped in a timer. ``python -m bench.kernel_calls --scale 1``.
 
-Wall time of this process: run it on a quiet machine. The difference between a quarter's time
-and its kernels' time is the Python and numpy between the kernels (the fixed cost issue 12
-measures).
+CPU time of this process (``bench.timing.timed``, as ``bench.phases``). The difference between
+a quarter's time and its kernels' time is the Python and numpy between the kernels (the fixed
+cost issue 12 measures).
 """
 
 from __future__ import annotations
@@ -18,18 +18,7 @@ from collections.abc import Callable
 import numba
 
 import sim.model.model
-
-
-def _timed(fn: Callable, label: str, seconds: collections.Counter, calls: collections.Counter):
-    def wrapper(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            seconds[label] += time.perf_counter() - start
-            calls[label] += 1
-
-    return wrapper
+from bench.timing import timed
 
 
 def wrap_kernels(seconds: collections.Counter, calls: collections.Counter) -> None:
@@ -43,7 +32,7 @@ def wrap_kernels(seconds: collections.Counter, calls: collections.Counter) -> No
             if isinstance(value, numba.core.dispatcher.Dispatcher):
                 if value not in wrappers:
                     label = f"{value.py_func.__module__.rsplit('.', 1)[-1]}.{value.__name__}"
-                    wrappers[value] = _timed(value, label, seconds, calls)
+                    wrappers[value] = timed(value, label, seconds, calls)
                 setattr(module, attribute, wrappers[value])
 
 
@@ -66,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     calls.clear()
     gc.collect()
     gc.freeze()
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(args.steps):
         model.step()
-    per_step = (time.perf_counter() - start) / args.steps
+    per_step = (time.process_time() - start) / args.steps
     in_kernels = sum(seconds.values()) / args.steps
     print(
         f"{args.scenario}, scale {args.scale}: {model.firms.n_alive} firms, "

@@ -9,10 +9,10 @@ import argparse
 import collections
 import gc
 import time
-from collections.abc import Callable
 
 import sim.model.government
 import sim.model.model
+from bench.timing import timed
 
 # module -> functions the step calls through that module's namespace
 PHASES: dict[object, tuple[str, ...]] = {
@@ -41,17 +41,6 @@ PHASES: dict[object, tuple[str, ...]] = {
 }
 
 
-def _timed(fn: Callable, label: str, totals: collections.Counter) -> Callable:
-    def wrapper(*args, **kwargs):
-        start = time.process_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            totals[label] += time.process_time() - start
-
-    return wrapper
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=35.0)
@@ -67,16 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     totals: collections.Counter = collections.Counter()
     for module, names in PHASES.items():
         for name in names:
-            setattr(module, name, _timed(getattr(module, name), name, totals))
+            setattr(module, name, timed(getattr(module, name), name, totals))
     model_class = sim.model.model.ClusterModel
-    model_class._register_firms = _timed(model_class._register_firms, "agents: create", totals)
-    model_class._drop_firm_agents = _timed(model_class._drop_firm_agents, "agents: remove", totals)
+    model_class._register_firms = timed(model_class._register_firms, "agents: create", totals)
+    model_class._drop_firm_agents = timed(model_class._drop_firm_agents, "agents: remove", totals)
     registry = sim.model.model.AgentRegistry
-    registry.sync = _timed(registry.sync, "agents: registry sync", totals)
-    model_class._exit_and_entry = _timed(model_class._exit_and_entry, "(exit and entry)", totals)
-    model_class._compact = _timed(model_class._compact, "compaction", totals)
-    model_class._collect = _timed(model_class._collect, "(outcomes)", totals)
-    model_class._quarter = _timed(model_class._quarter, "(quarter)", totals)
+    registry.sync = timed(registry.sync, "agents: registry sync", totals)
+    model_class._exit_and_entry = timed(model_class._exit_and_entry, "(exit and entry)", totals)
+    model_class._compact = timed(model_class._compact, "compaction", totals)
+    model_class._collect = timed(model_class._collect, "(outcomes)", totals)
+    model_class._quarter = timed(model_class._quarter, "(quarter)", totals)
 
     model = model_class(scenario=args.scenario, seed=1, overrides={"world.scale": args.scale})
     model.step()

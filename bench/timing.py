@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import resource
 import statistics
 import time
@@ -36,3 +37,24 @@ def time_steps(step: Callable[[], None], warmup: int, reps: int, steps: int) -> 
         "sec_per_step_max": max(wall),
         "cpu_sec_per_step": statistics.median(cpu),
     }
+
+
+def timed(
+    fn: Callable,
+    label: str,
+    seconds: collections.Counter,
+    calls: collections.Counter | None = None,
+) -> Callable:
+    """``fn``, adding the CPU seconds of each call to ``seconds[label]`` (and counting calls in
+    ``calls``): CPU time of this process, so other load on the machine does not blur it."""
+
+    def wrapper(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[label] += time.process_time() - start
+            if calls is not None:
+                calls[label] += 1
+
+    return wrapper
